@@ -1,0 +1,55 @@
+"""Portal roles. Admin, helpdesk and auditor come from Okta group membership (the settings
+name the groups), so access to Gatehouse itself is governed in Okta; manager comes from Okta's
+``managerId``. Everyone signed in is an employee."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+
+from okta.models import GroupMembership, OktaUser
+
+if TYPE_CHECKING:
+    from portal.models import User
+
+
+class Role(StrEnum):
+    EMPLOYEE = "employee"
+    MANAGER = "manager"
+    HELPDESK = "helpdesk"
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+
+
+def _group_roles() -> dict[str, Role]:
+    return {
+        settings.GATEHOUSE_ADMIN_GROUP: Role.ADMIN,
+        settings.GATEHOUSE_HELPDESK_GROUP: Role.HELPDESK,
+        settings.GATEHOUSE_AUDITOR_GROUP: Role.AUDITOR,
+    }
+
+
+def roles_for(user: User) -> frozenset[Role]:
+    """The person's roles, computed once per user object (two queries)."""
+    cached: frozenset[Role] | None = getattr(user, "_gatehouse_roles", None)
+    if cached is not None:
+        return cached
+    roles: set[Role] = set()
+    if user.is_authenticated and user.okta_id:
+        roles.add(Role.EMPLOYEE)
+        by_group = _group_roles()
+        names = GroupMembership.objects.filter(
+            user_id=user.okta_id, group__name__in=list(by_group)
+        ).values_list("group__name", flat=True)
+        roles.update(by_group[name] for name in names)
+        if OktaUser.objects.filter(manager_id=user.okta_id).exists():
+            roles.add(Role.MANAGER)
+    result = frozenset(roles)
+    user._gatehouse_roles = result  # type: ignore[attr-defined]
+    return result
+
+
+def has_role(user: User, *wanted: Role) -> bool:
+    return bool(roles_for(user).intersection(wanted))

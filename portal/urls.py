@@ -1,0 +1,13 @@
+from django.contrib.auth.views import LogoutView
+from django.urls import include, path
+
+from portal import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.login, name="login"),
+    path("logout/", LogoutView.as_view(), name="logout"),
+    path("signin/refused/", views.signin_refused, name="signin_refused"),
+    path("oidc/", include("mozilla_django_oidc.urls")),
+    path("healthz", views.healthz, name="healthz"),
+]
