@@ -152,3 +152,78 @@ class AdminRole(models.Model):
         constraints = [models.UniqueConstraint(fields=["user", "type"], name="okta_role_unique")]
 
     PRIVILEGED_TYPES = frozenset({"SUPER_ADMIN", "ORG_ADMIN"})
+
+
+class OperationStatus(models.TextChoices):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class OperationKind(models.TextChoices):
+    GROUP_MEMBER_ADD = "group.member.add"
+    GROUP_MEMBER_REMOVE = "group.member.remove"
+    APP_USER_ASSIGN = "app.user.assign"
+    APP_USER_UNASSIGN = "app.user.unassign"
+    USER_CREATE = "user.create"
+    USER_UPDATE = "user.update"
+    USER_ACTIVATE = "user.activate"
+    USER_REACTIVATE = "user.reactivate"
+    USER_DEACTIVATE = "user.deactivate"
+    USER_SUSPEND = "user.suspend"
+    USER_UNSUSPEND = "user.unsuspend"
+    USER_UNLOCK = "user.unlock"
+    USER_DELETE = "user.delete"
+    USER_RESET_PASSWORD = "user.reset_password"
+    USER_EXPIRE_PASSWORD = "user.expire_password"
+    USER_RESET_FACTORS = "user.reset_factors"
+    USER_CLEAR_SESSIONS = "user.clear_sessions"
+    GROUP_CREATE = "group.create"
+    GROUP_UPDATE = "group.update"
+    GROUP_DELETE = "group.delete"
+
+
+class Operation(models.Model):
+    """One Okta call the portal has decided to make (the outbox).
+
+    Written by ``okta.operations.operation_enqueue`` in the caller's transaction, executed by a
+    worker that claims it with a conditional UPDATE, and finished with what Okta answered.
+    ``result`` may hold one-time secrets (a reset URL, a temporary password): show them to the
+    caller once, never copy them into audit detail or logs.
+    """
+
+    kind = models.CharField(max_length=40, choices=OperationKind.choices)
+    params = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=10, choices=OperationStatus.choices, default=OperationStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
+    okta_status = models.PositiveIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=20, blank=True)
+    error_summary = models.TextField(blank=True)
+    okta_request_id = models.CharField(max_length=100, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    correlation = models.CharField(max_length=100, blank=True, db_index=True)
+    callback_task = models.CharField(max_length=200, blank=True)
+    actor = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="okta_op_queue_idx"),
+            models.Index(fields=["status", "next_attempt_at"], name="okta_op_due_idx"),
+            models.Index(fields=["status", "claimed_at"], name="okta_op_claim_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (OperationStatus.SUCCEEDED, OperationStatus.FAILED)
