@@ -227,3 +227,132 @@ class Operation(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in (OperationStatus.SUCCEEDED, OperationStatus.FAILED)
+
+
+class SyncKind(models.TextChoices):
+    FULL = "full"
+    INCREMENTAL = "incremental"
+
+
+class SyncStatus(models.TextChoices):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"  # finished, but some objects could not be read (see errors)
+    FAILED = "failed"
+
+
+class SyncRun(models.Model):
+    """One sync of the mirror. At most one row is RUNNING (a partial unique index), which is what
+    keeps two syncs from running at once across processes and machines."""
+
+    kind = models.CharField(max_length=12, choices=SyncKind.choices)
+    status = models.CharField(max_length=10, choices=SyncStatus.choices, default=SyncStatus.RUNNING)
+    triggered_by = models.CharField(max_length=255, blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    phase = models.CharField(max_length=40, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    total_estimate = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=models.Q(status="running"),
+                name="okta_syncrun_one_running",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["kind", "status", "-started_at"], name="okta_sync_kind_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} sync #{self.pk} ({self.status})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == SyncStatus.RUNNING
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.is_running:
+            return 100
+        if not self.total_estimate:
+            return 0
+        return min(99, int(100 * self.done / self.total_estimate))
+
+
+class AuthMethod(models.TextChoices):
+    API_TOKEN = "token", "API token (SSWS)"
+    OAUTH = "oauth", "OAuth 2.0 service app (private key JWT)"
+
+
+class OktaConnection(models.Model):
+    """The Okta org Gatehouse talks to, entered by an admin (one row, pk=1).
+
+    Secrets are Fernet ciphertexts (okta.crypto); they are never rendered back to anyone.
+    Environment settings (OKTA_*) take precedence and make this read-only.
+    """
+
+    org_url = models.URLField(max_length=255)
+    auth_method = models.CharField(max_length=10, choices=AuthMethod.choices)
+    api_token_encrypted = models.TextField(blank=True)
+    client_id = models.CharField(max_length=100, blank=True)
+    private_key_encrypted = models.TextField(blank=True)
+    scopes = models.CharField(max_length=1000, blank=True)
+    acts_as = models.CharField(max_length=255, blank=True)
+    validated_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.CharField(max_length=255, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    event_hook_id = models.CharField(max_length=64, blank=True)
+    event_hook_status = models.CharField(max_length=30, blank=True)
+    event_hook_secret_encrypted = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return self.org_url
+
+
+class SyncScope(models.Model):
+    """What the mirror holds (one row, pk=1). Empty lists mean "everything"."""
+
+    group_types = models.JSONField(default=list, blank=True)
+    group_name_patterns = models.JSONField(default=list, blank=True)
+    user_statuses = models.JSONField(default=list, blank=True)
+    updated_by = models.CharField(max_length=255, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return "sync scope"
+
+
+class SyncCursor(models.Model):
+    """Where incremental sync resumes: e.g. the System Log ``since`` timestamp."""
+
+    name = models.CharField(primary_key=True, max_length=50)
+    value = models.CharField(max_length=2000, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class HookEvent(models.Model):
+    """An Okta event received by the event hook, stored once per uuid (deduplication)."""
+
+    uuid = models.CharField(max_length=64, unique=True)
+    event_type = models.CharField(max_length=120)
+    published = models.CharField(max_length=40, blank=True)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.uuid}"
