@@ -158,6 +158,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Periodic tasks; each app appends its entries in its own section below.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 
@@ -305,3 +307,17 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# --- Approvals ------------------------------------------------------------------------------
+APPROVALS_PENDING_EXPIRY_DAYS = env.int("APPROVALS_PENDING_EXPIRY_DAYS", 14)
+APPROVALS_REMINDER_DAYS = env.int("APPROVALS_REMINDER_DAYS", 3)
+APPROVALS_DURATION_CHOICES_DAYS: list[int] = env.list(
+    "APPROVALS_DURATION_CHOICES_DAYS", [1, 7, 30, 90, 180, 365], subcast=int
+)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "approvals-expire-pending": {"task": "approvals.expire_pending", "schedule": 300.0},
+        "approvals-revoke-due-grants": {"task": "approvals.revoke_due_grants", "schedule": 60.0},
+        "approvals-remind-expiring": {"task": "approvals.remind_expiring", "schedule": 3600.0},
+    }
+)
