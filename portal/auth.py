@@ -1,18 +1,283 @@
 """Sign-in through OIDC (mozilla-django-oidc), matched to the Okta directory.
 
-Placeholder until the sign-in work lands: the backend refuses everyone.
+The provider proves who the person is; the Okta directory decides whether they may come in.
+A person is matched by Okta user id (the OIDC ``sub``, which is the Okta id when Okta is the
+provider) first, then by verified email. The directory is the mirror (okta.models.OktaUser);
+someone missing from it is looked up live in Okta when Okta is configured, and the mirror row
+is written. Only people whose Okta status is in ``SIGNIN_STATUSES`` get an account; everyone
+else sees the refusal page (HTTP 403) with the reason, and both outcomes are audited.
+
+The backend also answers ``user.has_perm(...)`` from the portal roles (portal.roles).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
+
+from audit.services import audit_record
+from okta.models import OktaUser, UserStatus
+from portal.models import User
+from portal.roles import permissions_for
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
+
+logger = logging.getLogger(__name__)
+
+# ACTIVE people sign in. PASSWORD_EXPIRED people too: Okta makes them choose a new password
+# before it issues the token we are holding, so by the time they reach us the status in the
+# mirror is only lagging behind. Everyone else (STAGED, PROVISIONED, RECOVERY, LOCKED_OUT,
+# SUSPENDED, DEPROVISIONED) is refused.
+SIGNIN_STATUSES = frozenset({UserStatus.ACTIVE, UserStatus.PASSWORD_EXPIRED})
+
+# The refusal reason travels to the refusal page in the session under this key.
+REFUSAL_SESSION_KEY = "gatehouse_signin_refusal"
+
+
+class SignInRefused(Exception):
+    """The person may not sign in; ``code`` is for the audit trail, ``message`` for them."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+NOT_IN_DIRECTORY = (
+    "Your account was not found in the company directory. If you joined recently, try again "
+    "in a few minutes; otherwise ask your IT team for help."
+)
+DIRECTORY_UNAVAILABLE = (
+    "The company directory could not be reached to check your account. Please try again in a "
+    "few minutes."
+)
+
+
+def _not_active_message(status: str) -> str:
+    readable = status.replace("_", " ").lower()
+    return (
+        f"Your account in the company directory is {readable}, so you cannot sign in to "
+        "Gatehouse. Ask your IT team for help."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Claims:
+    sub: str
+    email: str
+    email_verified: bool
+
+    @classmethod
+    def parse(cls, claims: dict[str, Any]) -> _Claims:
+        sub = claims.get("sub")
+        email = claims.get("email")
+        # A provider that says nothing about verification is trusted (Okta omits it for
+        # admin-created people); one that says "not verified" is not, for email matching.
+        verified = claims.get("email_verified", True)
+        return cls(
+            sub=sub.strip() if isinstance(sub, str) else "",
+            email=email.strip() if isinstance(email, str) else "",
+            email_verified=verified is True or verified == "true",
+        )
+
+
+def _mirror_person(claims: _Claims) -> OktaUser | None:
+    if claims.sub:
+        person = OktaUser.objects.filter(pk=claims.sub).first()
+        if person is not None:
+            return person
+    if claims.email and claims.email_verified:
+        by_login = list(OktaUser.objects.filter(login__iexact=claims.email)[:2])
+        if len(by_login) == 1:
+            return by_login[0]
+        by_email = list(OktaUser.objects.filter(email__iexact=claims.email)[:2])
+        if len(by_email) == 1:
+            return by_email[0]
+        if len(by_email) > 1:
+            raise SignInRefused(
+                "ambiguous_email",
+                "More than one account in the company directory has your email address, so "
+                "Gatehouse cannot tell which one is yours. Ask your IT team for help.",
+            )
+    return None
+
+
+def _mirror_upsert(remote: Any) -> OktaUser:
+    """Write one Okta user (okta.client.User) into the mirror, as sync would."""
+    fields = {
+        "status": remote.status,
+        "login": remote.login,
+        "email": remote.email or "",
+        "first_name": remote.first_name or "",
+        "last_name": remote.last_name or "",
+        "display_name": getattr(remote, "display_name", "") or "",
+        "department": getattr(remote, "department", "") or "",
+        "title": getattr(remote, "title", "") or "",
+        "manager_id": getattr(remote, "manager_id", "") or "",
+        "employee_number": getattr(remote, "employee_number", "") or "",
+        "profile": getattr(remote, "profile", None) or {},
+    }
+    for name in (
+        "created",
+        "activated",
+        "status_changed",
+        "last_login",
+        "last_updated",
+        "password_changed",
+    ):
+        fields[name] = getattr(remote, name, None)
+    person, _ = OktaUser.objects.update_or_create(pk=remote.id, defaults=fields)
+    return person
+
+
+def _live_person(claims: _Claims) -> OktaUser | None:
+    """Ask Okta itself for someone the mirror does not know yet (a new joiner)."""
+    if not settings.OKTA_ORG_URL:
+        return None
+    from okta.client import OktaError, get_client
+
+    keys = [claims.sub] if claims.sub else []
+    if claims.email and claims.email_verified:
+        keys.append(claims.email)  # Okta finds users by login too
+    try:
+        client = get_client()
+        for key in keys:
+            try:
+                remote = client.get_user(key)
+            except OktaError as exc:
+                if exc.status == 404:
+                    continue
+                raise
+            if remote.id != claims.sub and key == claims.sub:
+                continue
+            with transaction.atomic():
+                return _mirror_upsert(remote)
+    except OktaError as exc:
+        logger.warning("sign-in: Okta lookup failed: %s", exc)
+        raise SignInRefused("directory_unavailable", DIRECTORY_UNAVAILABLE) from exc
+    return None
+
+
+def person_find(*, claims: dict[str, Any]) -> OktaUser:
+    """The directory person these OIDC claims belong to, or SignInRefused."""
+    parsed = _Claims.parse(claims)
+    if not parsed.sub and not parsed.email:
+        raise SignInRefused("no_identity", NOT_IN_DIRECTORY)
+    person = _mirror_person(parsed) or _live_person(parsed)
+    if person is None:
+        raise SignInRefused("not_in_directory", NOT_IN_DIRECTORY)
+    if person.status not in SIGNIN_STATUSES:
+        raise SignInRefused(f"status_{person.status.lower()}", _not_active_message(person.status))
+    return person
+
+
+def account_link(*, person: OktaUser) -> User:
+    """The Django account for this directory person, created or refreshed from the directory.
+
+    Call inside a transaction. The account is found by Okta id, else by username (an account
+    made before it was linked, e.g. by ``createsuperuser`` with the Okta login).
+    """
+    user = User.objects.select_for_update().filter(okta_id=person.id).first()
+    if user is None:
+        user = User.objects.select_for_update().filter(username__iexact=person.login).first()
+        if user is not None and user.okta_id and user.okta_id != person.id:
+            # The login used to belong to another Okta user (Okta lets a login be reused after
+            # the old user is deleted): never hand the old account to the new person.
+            raise SignInRefused(
+                "login_reused",
+                "Your sign-in name belongs to an older Gatehouse account. Ask your IT team "
+                "to retire the old account.",
+            )
+    if user is None:
+        user = User(okta_id=person.id)
+        user.set_unusable_password()
+    clash = User.objects.filter(username__iexact=person.login).exclude(pk=user.pk).first()
+    if clash is not None:
+        raise SignInRefused(
+            "login_reused",
+            "Your sign-in name belongs to an older Gatehouse account. Ask your IT team to "
+            "retire the old account.",
+        )
+    user.okta_id = person.id
+    user.username = person.login
+    user.email = person.email
+    user.first_name = person.first_name[:150]
+    user.last_name = person.last_name[:150]
+    user.display_name = person.full_name[:200]
+    user.is_active = True
+    user.save()
+    return user
+
+
+def signin_complete(*, claims: dict[str, Any], request: HttpRequest | None) -> User:
+    """Match the claims to the directory, link the account and audit it; or refuse (audited)."""
+    try:
+        person = person_find(claims=claims)
+        with transaction.atomic():
+            user = account_link(person=person)
+            audit_record(
+                action="signin.succeeded",
+                actor=user,
+                target_type="user",
+                target_id=person.id,
+                target_label=person.login,
+                detail={"status": person.status},
+                request=request,
+            )
+        return user
+    except SignInRefused as refusal:
+        parsed = _Claims.parse(claims)
+        with transaction.atomic():
+            audit_record(
+                action="signin.refused",
+                actor=parsed.email or parsed.sub or "unknown",
+                target_type="user",
+                target_id=parsed.sub,
+                target_label=parsed.email,
+                outcome="denied",
+                detail={"reason": refusal.code},
+                request=request,
+            )
+        raise
 
 
 class OktaOIDCBackend(OIDCAuthenticationBackend):
-    def filter_users_by_claims(self, claims: dict[str, Any]) -> Any:
-        return self.UserModel.objects.none()
+    """mozilla-django-oidc backend matching people to the Okta directory (see module doc)."""
 
-    def create_user(self, claims: dict[str, Any]) -> Any:
-        return None
+    def get_or_create_user(self, access_token: Any, id_token: Any, payload: Any) -> User | None:
+        userinfo = self.get_userinfo(access_token, id_token, payload)
+        claims: dict[str, Any] = dict(userinfo) if isinstance(userinfo, dict) else {}
+        token_sub = payload.get("sub") if isinstance(payload, dict) else None
+        if token_sub and claims.get("sub", token_sub) != token_sub:
+            # OIDC Core 5.3.2: a userinfo answer about someone else must not be used; keep
+            # only what the signed ID token says.
+            claims = {}
+        if token_sub:
+            claims["sub"] = token_sub
+        request: HttpRequest | None = getattr(self, "request", None)
+        try:
+            return signin_complete(claims=claims, request=request)
+        except SignInRefused as refusal:
+            if request is not None:
+                request.session[REFUSAL_SESSION_KEY] = refusal.message
+            return None
+
+    def has_perm(
+        self,
+        user_obj: AbstractBaseUser | AnonymousUser,
+        perm: str,
+        obj: Any = None,
+    ) -> bool:
+        if not user_obj.is_active or not user_obj.is_authenticated:
+            return False
+        if isinstance(user_obj, User) and perm in permissions_for(user_obj):
+            return True
+        return super().has_perm(user_obj, perm, obj)

@@ -53,3 +53,34 @@ def roles_for(user: User) -> frozenset[Role]:
 
 def has_role(user: User, *wanted: Role) -> bool:
     return bool(roles_for(user).intersection(wanted))
+
+
+# What each role may do, as permission strings checked with ``user.has_perm(...)`` (the auth
+# backend, portal.auth.OktaOIDCBackend, answers from this table; Django's Permission table is
+# not used). Employees and managers hold no named permissions: what they may do is decided per
+# object by the services (their own requests, their reports).
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.EMPLOYEE: frozenset(),
+    Role.MANAGER: frozenset(),
+    Role.HELPDESK: frozenset({"okta.view_directory"}),
+    Role.AUDITOR: frozenset({"audit.view_auditevent", "audit.export_auditevent"}),
+    Role.ADMIN: frozenset(
+        {
+            "audit.view_auditevent",
+            "audit.export_auditevent",
+            "okta.manage_connection",
+            "okta.view_directory",
+            "okta.retry_operation",
+            "approvals.manage_catalog",
+            "approvals.manage_policies",
+        }
+    ),
+}
+
+
+def permissions_for(user: User) -> frozenset[str]:
+    """Every permission string the person's roles grant."""
+    granted: set[str] = set()
+    for role in roles_for(user):
+        granted.update(ROLE_PERMISSIONS[role])
+    return frozenset(granted)

@@ -1,25 +1,60 @@
+from typing import cast
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
+
+from okta.models import OktaUser
+from portal.auth import REFUSAL_SESSION_KEY
+from portal.models import User
+
+
+def _demo_people() -> list[dict[str, str]]:
+    """The people the demo's OIDC provider offers, with the Okta id it shows for each."""
+    logins = settings.DEMO_PEOPLE
+    if not logins:
+        return []
+    known = {
+        person.login.lower(): person
+        for person in OktaUser.objects.filter(login__in=logins).only(
+            "id", "login", "first_name", "last_name", "display_name", "title"
+        )
+    }
+    people = []
+    for login in logins:
+        person = known.get(login.lower())
+        people.append(
+            {
+                "login": login,
+                "name": person.full_name if person else "",
+                "title": person.title if person else "",
+                "okta_id": person.id if person else "",
+            }
+        )
+    return people
 
 
 @require_GET
 def login(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
-    return render(request, "portal/login.html")
+    return render(request, "portal/login.html", {"demo_people": _demo_people()})
 
 
 @require_GET
 def signin_refused(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/signin_refused.html", status=403)
+    reason = request.session.pop(REFUSAL_SESSION_KEY, "")
+    return render(request, "portal/signin_refused.html", {"reason": reason}, status=403)
 
 
 @require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/home.html")
+    user = cast(User, request.user)
+    person = OktaUser.objects.filter(pk=user.okta_id).first() if user.okta_id else None
+    return render(request, "portal/home.html", {"person": person})
 
 
 @require_GET
