@@ -1,0 +1,983 @@
+"""Full and incremental sync of the directory mirror, and applying Okta events to it.
+
+Full sync streams every page from Okta and writes in bulk: users, groups and apps through
+``bulk_create(update_conflicts=True)``, memberships and assignments as raw tuples through one
+``INSERT ... ON CONFLICT`` per batch (on PostgreSQL through COPY into a temporary table). Member
+lists are fetched by a small thread pool that feeds the writer through a bounded queue, so
+fetching and writing overlap and memory stays flat. Every written row gets a fresh ``synced_at``;
+rows older than the run's start are what Okta no longer has, and are swept at the end (except
+for groups and apps whose members could not be read: their rows are kept and the run reports
+them).
+
+Only one sync runs at a time: a ``SyncRun`` row in status RUNNING is unique (a partial unique
+index), so starting a second one fails in the database, whatever process or machine tries.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from audit.services import audit_record
+from okta.models import (
+    AdminRole,
+    AppAssignment,
+    GroupMembership,
+    OktaApp,
+    OktaGroup,
+    OktaUser,
+    SyncCursor,
+    SyncKind,
+    SyncRun,
+    SyncScope,
+    SyncStatus,
+)
+
+if TYPE_CHECKING:
+    from okta.client import OktaClient, User
+
+log = logging.getLogger(__name__)
+
+WRITE_BATCH = 5000
+MEMBER_FETCH_THREADS = 8
+QUEUE_PAGES = 32
+GROUP_ATTEMPTS = 2
+HEARTBEAT_SECONDS = 2.0
+STALE_AFTER = timedelta(minutes=10)
+LOG_CURSOR = "system_log_since"
+# Okta's clocks and ours differ a little; incremental filters look back this much further.
+CLOCK_SKEW = timedelta(seconds=60)
+
+LOG_EVENT_TYPES = (
+    "group.user_membership.add",
+    "group.user_membership.remove",
+    "application.user_membership.add",
+    "application.user_membership.remove",
+    "group.lifecycle.delete",
+    "application.lifecycle.delete",
+    "user.lifecycle.create",
+    "user.lifecycle.activate",
+    "user.lifecycle.deactivate",
+    "user.lifecycle.suspend",
+    "user.lifecycle.unsuspend",
+    "user.lifecycle.reactivate",
+    "user.lifecycle.delete.completed",
+)
+
+
+class SyncAlreadyRunningError(Exception):
+    def __init__(self, run: SyncRun | None) -> None:
+        self.run = run
+        super().__init__("A sync is already running." if run is None else f"{run} is running.")
+
+
+# --- starting, tracking and finishing runs ------------------------------------------------
+
+
+def _actor_label(actor: Any) -> str:
+    if actor is None:
+        return "system"
+    if isinstance(actor, str):
+        return actor
+    return str(getattr(actor, "username", "") or actor)
+
+
+def _reap_stale_runs() -> None:
+    """A run whose process died keeps status RUNNING; after STALE_AFTER without a heartbeat it
+    is marked failed so the next sync can start."""
+    cutoff = timezone.now() - STALE_AFTER
+    SyncRun.objects.filter(status=SyncStatus.RUNNING, heartbeat_at__lt=cutoff).update(
+        status=SyncStatus.FAILED,
+        finished_at=timezone.now(),
+        message="Abandoned: the process running it stopped sending heartbeats.",
+    )
+
+
+def sync_run_start(*, actor: Any, kind: str) -> SyncRun:
+    """Record a RUNNING sync, or raise SyncAlreadyRunningError if one is running."""
+    _reap_stale_runs()
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            run = SyncRun.objects.create(
+                kind=kind,
+                status=SyncStatus.RUNNING,
+                triggered_by=_actor_label(actor),
+                started_at=now,
+                heartbeat_at=now,
+                phase="starting",
+            )
+            audit_record(
+                action="okta.sync.started",
+                actor=actor,
+                target_type="sync_run",
+                target_id=str(run.pk),
+                target_label=f"{kind} sync",
+                detail={"kind": kind},
+            )
+    except IntegrityError:
+        raise SyncAlreadyRunningError(
+            SyncRun.objects.filter(status=SyncStatus.RUNNING).first()
+        ) from None
+    return run
+
+
+def _run_finish(run: SyncRun, *, status: str, message: str = "") -> None:
+    run.status = status
+    run.finished_at = timezone.now()
+    run.message = message
+    with transaction.atomic():
+        run.save(
+            update_fields=[
+                "status",
+                "finished_at",
+                "message",
+                "counts",
+                "errors",
+                "done",
+                "total_estimate",
+                "phase",
+            ]
+        )
+        audit_record(
+            action="okta.sync.finished",
+            actor="system",
+            target_type="sync_run",
+            target_id=str(run.pk),
+            target_label=f"{run.kind} sync",
+            outcome="success" if status == SyncStatus.SUCCEEDED else "failure",
+            detail={
+                "kind": run.kind,
+                "status": status,
+                "counts": run.counts,
+                "errors": run.errors[:20],
+                "seconds": round((run.finished_at - run.started_at).total_seconds(), 1),
+            },
+        )
+
+
+class _Progress:
+    """Counts per object type, flushed to the SyncRun row every few seconds."""
+
+    def __init__(self, run: SyncRun, on_progress: Callable[[SyncRun], None] | None) -> None:
+        self.run = run
+        self.on_progress = on_progress
+        self._flushed = 0.0
+
+    def phase(self, name: str) -> None:
+        self.run.phase = name
+        self.flush(force=True)
+
+    def add(self, kind: str, n: int) -> None:
+        self.run.counts[kind] = self.run.counts.get(kind, 0) + n
+        self.run.done += n
+        self.run.total_estimate = max(self.run.total_estimate, self.run.done)
+        self.flush()
+
+    def error(self, message: str) -> None:
+        log.warning("sync %s: %s", self.run.pk, message)
+        self.run.errors.append(message)
+
+    def flush(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._flushed < HEARTBEAT_SECONDS:
+            return
+        self._flushed = now
+        SyncRun.objects.filter(pk=self.run.pk).update(
+            heartbeat_at=timezone.now(),
+            phase=self.run.phase,
+            done=self.run.done,
+            total_estimate=self.run.total_estimate,
+            counts=self.run.counts,
+            errors=self.run.errors,
+        )
+        if self.on_progress is not None:
+            self.on_progress(self.run)
+
+
+# --- converting Okta JSON to rows ---------------------------------------------------------
+
+
+def _dt(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _s(value: Any, limit: int) -> str:
+    return "" if value is None else str(value)[:limit]
+
+
+def user_from_okta(data: dict[str, Any]) -> OktaUser:
+    profile = data.get("profile") or {}
+    first = _s(profile.get("firstName"), 100)
+    last = _s(profile.get("lastName"), 100)
+    return OktaUser(
+        id=data["id"],
+        status=_s(data.get("status"), 20),
+        login=_s(profile.get("login"), 255) or data["id"],
+        email=_s(profile.get("email"), 255),
+        first_name=first,
+        last_name=last,
+        display_name=_s(profile.get("displayName"), 255),
+        department=_s(profile.get("department"), 100),
+        title=_s(profile.get("title"), 150),
+        manager_id=_s(profile.get("managerId"), 32),
+        employee_number=_s(profile.get("employeeNumber"), 50),
+        profile=profile,
+        created=_dt(data.get("created")),
+        activated=_dt(data.get("activated")),
+        status_changed=_dt(data.get("statusChanged")),
+        last_login=_dt(data.get("lastLogin")),
+        last_updated=_dt(data.get("lastUpdated")),
+        password_changed=_dt(data.get("passwordChanged")),
+    )
+
+
+def user_from_typed(user: User) -> OktaUser:
+    return OktaUser(
+        id=user.id,
+        status=user.status[:20],
+        login=user.login[:255] or user.id,
+        email=user.email[:255],
+        first_name=user.first_name[:100],
+        last_name=user.last_name[:100],
+        display_name=user.display_name[:255],
+        department=user.department[:100],
+        title=user.title[:150],
+        manager_id=user.manager_id[:32],
+        employee_number=user.employee_number[:50],
+        profile=user.profile,
+        created=user.created,
+        activated=user.activated,
+        status_changed=user.status_changed,
+        last_login=user.last_login,
+        last_updated=user.last_updated,
+        password_changed=user.password_changed,
+    )
+
+
+def group_from_okta(data: dict[str, Any]) -> OktaGroup:
+    profile = data.get("profile") or {}
+    return OktaGroup(
+        id=data["id"],
+        type=_s(data.get("type"), 20),
+        name=_s(profile.get("name"), 255),
+        description=_s(profile.get("description"), 10_000),
+        created=_dt(data.get("created")),
+        last_updated=_dt(data.get("lastUpdated")),
+        last_membership_updated=_dt(data.get("lastMembershipUpdated")),
+    )
+
+
+def app_from_okta(data: dict[str, Any]) -> OktaApp:
+    return OktaApp(
+        id=data["id"],
+        name=_s(data.get("name"), 255),
+        label=_s(data.get("label"), 255),
+        status=_s(data.get("status"), 20),
+        sign_on_mode=_s(data.get("signOnMode"), 50),
+        created=_dt(data.get("created")),
+        last_updated=_dt(data.get("lastUpdated")),
+    )
+
+
+_USER_FIELDS = [
+    f.name for f in OktaUser._meta.concrete_fields if f.name not in ("id", "synced_at")
+] + ["synced_at"]
+_GROUP_FIELDS = [
+    f.name for f in OktaGroup._meta.concrete_fields if f.name not in ("id", "synced_at")
+] + ["synced_at"]
+_APP_FIELDS = [
+    f.name for f in OktaApp._meta.concrete_fields if f.name not in ("id", "synced_at")
+] + ["synced_at"]
+
+
+def _upsert_users(users: Sequence[OktaUser]) -> None:
+    if users:
+        OktaUser.objects.bulk_create(
+            users, update_conflicts=True, unique_fields=["id"], update_fields=_USER_FIELDS
+        )
+
+
+def _upsert_groups(groups: Sequence[OktaGroup]) -> None:
+    if groups:
+        OktaGroup.objects.bulk_create(
+            groups, update_conflicts=True, unique_fields=["id"], update_fields=_GROUP_FIELDS
+        )
+
+
+def _upsert_apps(apps: Sequence[OktaApp]) -> None:
+    if apps:
+        OktaApp.objects.bulk_create(
+            apps, update_conflicts=True, unique_fields=["id"], update_fields=_APP_FIELDS
+        )
+
+
+# --- raw bulk writes for the big link tables ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _LinkTable:
+    table: str
+    columns: tuple[str, ...]  # the last one is synced_at
+    conflict: tuple[str, ...]
+
+    @property
+    def update(self) -> tuple[str, ...]:
+        return tuple(c for c in self.columns if c not in self.conflict)
+
+
+MEMBERSHIPS = _LinkTable(
+    GroupMembership._meta.db_table, ("group_id", "user_id", "synced_at"), ("group_id", "user_id")
+)
+ASSIGNMENTS = _LinkTable(
+    AppAssignment._meta.db_table,
+    ("app_id", "user_id", "scope", "status", "synced_at"),
+    ("app_id", "user_id"),
+)
+
+
+def _upsert_links(spec: _LinkTable, rows: Sequence[tuple[Any, ...]], stamp: datetime) -> None:
+    """Insert or refresh ``rows`` (tuples without synced_at) in one statement per batch.
+
+    Table and column names come from model metadata, never from input; values are parameters.
+    """
+    if not rows:
+        return
+    q = connection.ops.quote_name
+    cols = ", ".join(q(c) for c in spec.columns)
+    conflict = ", ".join(q(c) for c in spec.conflict)
+    updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in spec.update)
+    if connection.vendor == "postgresql":
+        _copy_upsert(spec, rows, stamp)
+        return
+    value = connection.ops.adapt_datetimefield_value(stamp)
+    placeholders = ", ".join(["%s"] * len(spec.columns))
+    sql = (
+        f"INSERT INTO {q(spec.table)} ({cols}) VALUES ({placeholders}) "  # noqa: S608
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(*row, value) for row in rows])
+
+
+def _copy_upsert(spec: _LinkTable, rows: Sequence[tuple[Any, ...]], stamp: datetime) -> None:
+    q = connection.ops.quote_name
+    cols = ", ".join(q(c) for c in spec.columns)
+    data_cols = ", ".join(q(c) for c in spec.columns[:-1])
+    conflict = ", ".join(q(c) for c in spec.conflict)
+    updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in spec.update)
+    temp = q(f"tmp_{spec.table}")
+    buf = io.StringIO()
+    for row in rows:
+        buf.write("\t".join(str(v).replace("\\", "\\\\").replace("\t", " ") for v in row))
+        buf.write("\n")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {temp} "
+            f"(LIKE {q(spec.table)} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        raw = cursor.cursor  # the psycopg cursor, for COPY
+        with raw.copy(f"COPY {temp} ({data_cols}) FROM STDIN") as copy:
+            copy.write(buf.getvalue())
+        cursor.execute(
+            f"INSERT INTO {q(spec.table)} ({cols}) "  # noqa: S608
+            f"SELECT DISTINCT ON ({conflict}) {data_cols}, %s FROM {temp} "
+            f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
+            [stamp],
+        )
+
+
+def _batched[T](items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# --- scope ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Scope:
+    group_types: frozenset[str] = frozenset()
+    group_name_patterns: tuple[str, ...] = ()
+    user_statuses: frozenset[str] = frozenset()
+
+    @classmethod
+    def load(cls) -> Scope:
+        stored = SyncScope.objects.filter(pk=1).first()
+        if stored is None:
+            return cls()
+        return cls(
+            group_types=frozenset(stored.group_types or ()),
+            group_name_patterns=tuple(stored.group_name_patterns or ()),
+            user_statuses=frozenset(stored.user_statuses or ()),
+        )
+
+    def wants_user(self, user: OktaUser) -> bool:
+        return not self.user_statuses or user.status in self.user_statuses
+
+    def wants_group(self, group: OktaGroup) -> bool:
+        if self.group_types and group.type not in self.group_types:
+            return False
+        if self.group_name_patterns:
+            name = group.name.casefold()
+            return any(fnmatch.fnmatchcase(name, p.casefold()) for p in self.group_name_patterns)
+        return True
+
+    @property
+    def wants_deprovisioned(self) -> bool:
+        return "DEPROVISIONED" in self.user_statuses
+
+
+def sync_scope_update(
+    *,
+    actor: Any,
+    group_types: list[str],
+    group_name_patterns: list[str],
+    user_statuses: list[str],
+) -> SyncScope:
+    with transaction.atomic():
+        scope, _ = SyncScope.objects.select_for_update().get_or_create(pk=1)
+        scope.group_types = sorted(set(group_types))
+        scope.group_name_patterns = [p for p in group_name_patterns if p]
+        scope.user_statuses = sorted(set(user_statuses))
+        scope.updated_by = _actor_label(actor)
+        scope.save()
+        audit_record(
+            action="okta.sync.scope_changed",
+            actor=actor,
+            target_type="sync_scope",
+            target_id="1",
+            detail={
+                "group_types": scope.group_types,
+                "group_name_patterns": scope.group_name_patterns,
+                "user_statuses": scope.user_statuses,
+            },
+        )
+    return scope
+
+
+# --- full sync ------------------------------------------------------------------------------
+
+
+@dataclass
+class _LinkOutcome:
+    failed: list[str] = field(default_factory=list)
+
+
+def _estimate_total() -> int:
+    last = (
+        SyncRun.objects.filter(kind=SyncKind.FULL, status=SyncStatus.SUCCEEDED)
+        .order_by("-started_at")
+        .first()
+    )
+    if last is not None and last.done:
+        return last.done
+    return 0
+
+
+def _user_pages(
+    client: OktaClient, scope: Scope, since: datetime | None
+) -> Iterator[list[dict[str, Any]]]:
+    if since is not None:
+        for page in client.user_pages(filter=f'lastUpdated gt "{_okta_time(since)}"'):
+            yield page.items
+        return
+    for page in client.user_pages():
+        yield page.items
+    if scope.wants_deprovisioned:
+        # Okta leaves deactivated users out of an unfiltered listing.
+        for page in client.user_pages(filter='status eq "DEPROVISIONED"'):
+            yield page.items
+
+
+def _okta_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _sync_users(
+    client: OktaClient, scope: Scope, progress: _Progress, since: datetime | None = None
+) -> list[str]:
+    """Upsert users; returns ids that Okta listed but the scope leaves out."""
+    dropped: list[str] = []
+    pending: list[OktaUser] = []
+    for page in _user_pages(client, scope, since):
+        for data in page:
+            user = user_from_okta(data)
+            if scope.wants_user(user):
+                pending.append(user)
+            else:
+                dropped.append(user.id)
+        if len(pending) >= WRITE_BATCH:
+            _upsert_users(pending)
+            progress.add("users", len(pending))
+            pending = []
+    _upsert_users(pending)
+    progress.add("users", len(pending))
+    return dropped
+
+
+def _sync_groups(
+    client: OktaClient, scope: Scope, progress: _Progress, filter: str = ""
+) -> tuple[list[OktaGroup], list[str]]:
+    kept: list[OktaGroup] = []
+    dropped: list[str] = []
+    for page in client.group_pages(filter=filter):
+        batch = []
+        for data in page.items:
+            group = group_from_okta(data)
+            if scope.wants_group(group):
+                batch.append(group)
+            else:
+                dropped.append(group.id)
+        for chunk in _batched(batch, WRITE_BATCH):
+            _upsert_groups(chunk)
+        progress.add("groups", len(batch))
+        kept.extend(batch)
+    return kept, dropped
+
+
+def _sync_apps(client: OktaClient, progress: _Progress) -> list[str]:
+    ids: list[str] = []
+    for page in client.app_pages():
+        apps = [app_from_okta(d) for d in page.items]
+        _upsert_apps(apps)
+        progress.add("apps", len(apps))
+        ids.extend(a.id for a in apps)
+    return ids
+
+
+_DONE = object()
+
+
+def _fetch_links(
+    client: OktaClient,
+    owner_ids: Sequence[str],
+    path: str,
+    limit: int,
+    to_row: Callable[[str, dict[str, Any]], tuple[Any, ...]],
+    spec: _LinkTable,
+    kind: str,
+    progress: _Progress,
+) -> _LinkOutcome:
+    """Fetch each owner's member pages on a thread pool and write them as they arrive.
+
+    Workers put (owner, rows) on a bounded queue; this thread (which holds the database
+    connection) drains it in batches. A worker retries an owner once from the start; if it still
+    fails the owner is reported, and its existing rows are kept rather than swept.
+    """
+    outcome = _LinkOutcome()
+    pages: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_PAGES)
+    remaining = threading.Semaphore(0)
+
+    def fetch(owner_id: str) -> None:
+        try:
+            for attempt in range(1, GROUP_ATTEMPTS + 1):
+                try:
+                    for page in client.iter_pages(path.format(id=owner_id), {"limit": limit}):
+                        pages.put([to_row(owner_id, d) for d in page.items])
+                    return
+                except Exception as exc:
+                    if attempt == GROUP_ATTEMPTS:
+                        pages.put(("failed", owner_id, f"{kind} of {owner_id}: {exc}"))
+                    else:
+                        time.sleep(0.2)
+        finally:
+            remaining.release()
+
+    def feed(pool: ThreadPoolExecutor) -> None:
+        for owner_id in owner_ids:
+            pool.submit(fetch, owner_id)
+        for _ in owner_ids:
+            remaining.acquire()
+        pages.put(_DONE)
+
+    with ThreadPoolExecutor(max_workers=MEMBER_FETCH_THREADS) as pool:
+        feeder = threading.Thread(target=feed, args=(pool,), daemon=True)
+        feeder.start()
+        buffer: list[tuple[Any, ...]] = []
+        while True:
+            item = pages.get()
+            if item is _DONE:
+                break
+            if isinstance(item, tuple):
+                outcome.failed.append(item[1])
+                progress.error(item[2])
+                continue
+            buffer.extend(item)
+            if len(buffer) >= WRITE_BATCH:
+                _upsert_links(spec, buffer, timezone.now())
+                progress.add(kind, len(buffer))
+                buffer = []
+        _upsert_links(spec, buffer, timezone.now())
+        progress.add(kind, len(buffer))
+        feeder.join()
+    return outcome
+
+
+def _membership_row(group_id: str, data: dict[str, Any]) -> tuple[str, str]:
+    return (group_id, data["id"])
+
+
+def _assignment_row(app_id: str, data: dict[str, Any]) -> tuple[str, str, str, str]:
+    return (app_id, data["id"], _s(data.get("scope") or "USER", 10), _s(data.get("status"), 30))
+
+
+def _sync_admin_roles(client: OktaClient, progress: _Progress) -> None:
+    rows: list[AdminRole] = []
+    for user_id in client.iter_role_assignees():
+        for role in client.list_user_roles(user_id):
+            rows.append(
+                AdminRole(
+                    user_id=user_id,
+                    role_id=role.id[:64],
+                    type=role.type[:64],
+                    label=role.label[:255],
+                    assignment_type=role.assignment_type[:20],
+                )
+            )
+    if rows:
+        AdminRole.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["user", "type"],
+            update_fields=["role_id", "label", "assignment_type", "synced_at"],
+        )
+    progress.add("admin_roles", len(rows))
+
+
+def sync_full(
+    *,
+    run: SyncRun,
+    client: OktaClient,
+    on_progress: Callable[[SyncRun], None] | None = None,
+) -> SyncRun:
+    """Mirror the whole directory into the database; finishes ``run``."""
+    progress = _Progress(run, on_progress)
+    run.total_estimate = _estimate_total()
+    scope = Scope.load()
+    started = run.started_at
+    try:
+        progress.phase("users")
+        _sync_users(client, scope, progress)
+        progress.phase("groups")
+        groups, _ = _sync_groups(client, scope, progress)
+        progress.phase("apps")
+        app_ids = _sync_apps(client, progress)
+        progress.phase("memberships")
+        members = _fetch_links(
+            client,
+            [g.id for g in groups],
+            "/api/v1/groups/{id}/users",
+            1000,
+            _membership_row,
+            MEMBERSHIPS,
+            "memberships",
+            progress,
+        )
+        progress.phase("assignments")
+        assigned = _fetch_links(
+            client,
+            app_ids,
+            "/api/v1/apps/{id}/users",
+            500,
+            _assignment_row,
+            ASSIGNMENTS,
+            "assignments",
+            progress,
+        )
+        progress.phase("admin roles")
+        try:
+            _sync_admin_roles(client, progress)
+            roles_ok = True
+        except Exception as exc:
+            progress.error(f"admin roles: {exc}")
+            roles_ok = False
+        progress.phase("removing deleted")
+        removed = _sweep(started, members.failed, assigned.failed, roles_ok)
+        run.counts["removed"] = removed
+    except Exception as exc:
+        log.exception("full sync %s failed", run.pk)
+        progress.error(str(exc))
+        _run_finish(run, status=SyncStatus.FAILED, message=f"Sync failed: {exc}")
+        return run
+    run.phase = "done"
+    SyncCursor.objects.update_or_create(
+        name=LOG_CURSOR, defaults={"value": _okta_time(started - CLOCK_SKEW)}
+    )
+    status = SyncStatus.PARTIAL if run.errors else SyncStatus.SUCCEEDED
+    message = (
+        f"{len(run.errors)} object(s) could not be read; their previous rows were kept."
+        if run.errors
+        else ""
+    )
+    _run_finish(run, status=status, message=message)
+    return run
+
+
+def _sweep(
+    started: datetime, failed_groups: list[str], failed_apps: list[str], roles_ok: bool
+) -> dict[str, int]:
+    removed: dict[str, int] = {}
+    with transaction.atomic():
+        removed["users"] = OktaUser.objects.filter(synced_at__lt=started).delete()[0]
+        removed["groups"] = OktaGroup.objects.filter(synced_at__lt=started).delete()[0]
+        removed["apps"] = OktaApp.objects.filter(synced_at__lt=started).delete()[0]
+        removed["memberships"] = (
+            GroupMembership.objects.filter(synced_at__lt=started)
+            .exclude(group_id__in=failed_groups)
+            .delete()[0]
+        )
+        removed["assignments"] = (
+            AppAssignment.objects.filter(synced_at__lt=started)
+            .exclude(app_id__in=failed_apps)
+            .delete()[0]
+        )
+        if roles_ok:
+            removed["admin_roles"] = AdminRole.objects.filter(synced_at__lt=started).delete()[0]
+    return removed
+
+
+# --- incremental sync ----------------------------------------------------------------------
+
+
+def _last_success_start() -> datetime | None:
+    last = (
+        SyncRun.objects.filter(status__in=[SyncStatus.SUCCEEDED, SyncStatus.PARTIAL])
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    return last
+
+
+def sync_incremental(
+    *,
+    run: SyncRun,
+    client: OktaClient,
+    on_progress: Callable[[SyncRun], None] | None = None,
+) -> SyncRun:
+    """Apply what changed since the last successful sync; its cost follows the changes.
+
+    Users and groups come from ``lastUpdated`` / ``lastMembershipUpdated`` filters (a group whose
+    membership changed has its member list re-read); app assignments, deletions and lifecycle
+    changes come from the System Log, read from the stored cursor up to now.
+    """
+    since = _last_success_start()
+    if since is None:
+        run.kind = SyncKind.FULL
+        SyncRun.objects.filter(pk=run.pk).update(kind=SyncKind.FULL)
+        return sync_full(run=run, client=client, on_progress=on_progress)
+    progress = _Progress(run, on_progress)
+    scope = Scope.load()
+    since -= CLOCK_SKEW
+    until = run.started_at
+    try:
+        progress.phase("users")
+        dropped_users = _sync_users(client, scope, progress, since=since)
+        _delete_users(dropped_users)
+        progress.phase("groups")
+        stamp = _okta_time(since)
+        groups, dropped_groups = _sync_groups(
+            client,
+            scope,
+            progress,
+            f'lastUpdated gt "{stamp}" or lastMembershipUpdated gt "{stamp}"',
+        )
+        _delete_groups(dropped_groups)
+        changed = [
+            g.id
+            for g in groups
+            if g.last_membership_updated is None or g.last_membership_updated > since
+        ]
+        if changed:
+            progress.phase("memberships")
+            refreshed_at = timezone.now()
+            members = _fetch_links(
+                client,
+                changed,
+                "/api/v1/groups/{id}/users",
+                1000,
+                _membership_row,
+                MEMBERSHIPS,
+                "memberships",
+                progress,
+            )
+            GroupMembership.objects.filter(
+                group_id__in=[g for g in changed if g not in members.failed],
+                synced_at__lt=refreshed_at,
+            ).delete()
+        progress.phase("system log")
+        cursor = SyncCursor.objects.filter(name=LOG_CURSOR).values_list("value", flat=True).first()
+        log_since = cursor or stamp
+        events = 0
+        for page in client.log_pages(
+            since=log_since,
+            until=_okta_time(until),
+            filter=" or ".join(f'eventType eq "{t}"' for t in LOG_EVENT_TYPES),
+        ):
+            events += len(page.items)
+            events_apply(events=page.items, client=client, scope=scope)
+        progress.add("log_events", events)
+        SyncCursor.objects.update_or_create(name=LOG_CURSOR, defaults={"value": _okta_time(until)})
+    except Exception as exc:
+        log.exception("incremental sync %s failed", run.pk)
+        progress.error(str(exc))
+        _run_finish(run, status=SyncStatus.FAILED, message=f"Sync failed: {exc}")
+        return run
+    run.phase = "done"
+    _run_finish(run, status=SyncStatus.PARTIAL if run.errors else SyncStatus.SUCCEEDED)
+    return run
+
+
+def _delete_users(ids: Sequence[str]) -> None:
+    if not ids:
+        return
+    with transaction.atomic():
+        OktaUser.objects.filter(id__in=ids).delete()
+        GroupMembership.objects.filter(user_id__in=ids).delete()
+        AppAssignment.objects.filter(user_id__in=ids).delete()
+        AdminRole.objects.filter(user_id__in=ids).delete()
+
+
+def _delete_groups(ids: Sequence[str]) -> None:
+    if not ids:
+        return
+    with transaction.atomic():
+        GroupMembership.objects.filter(group_id__in=ids).delete()
+        OktaGroup.objects.filter(id__in=ids).delete()
+
+
+def _delete_apps(ids: Sequence[str]) -> None:
+    if not ids:
+        return
+    with transaction.atomic():
+        AppAssignment.objects.filter(app_id__in=ids).delete()
+        OktaApp.objects.filter(id__in=ids).delete()
+
+
+# --- applying events (System Log entries and event-hook deliveries share a shape) ----------
+
+
+def _targets(event: dict[str, Any], *types: str) -> list[str]:
+    found = []
+    for target in event.get("target") or []:
+        if isinstance(target, dict) and target.get("type") in types and target.get("id"):
+            found.append(str(target["id"]))
+    return found
+
+
+def events_apply_local(events: Iterable[dict[str, Any]], scope: Scope | None = None) -> set[str]:
+    """Apply the database side of ``events``; returns user ids whose record must be re-read.
+
+    Call it inside a transaction; it makes no HTTP calls.
+    """
+    scope = scope or Scope.load()
+    to_refresh: set[str] = set()
+    now = timezone.now()
+    ordered = sorted(events, key=lambda e: str(e.get("published") or ""))
+    for event in ordered:
+        kind = str(event.get("eventType") or "")
+        users = _targets(event, "User")
+        if kind in ("group.user_membership.add", "group.user_membership.remove"):
+            groups = _targets(event, "UserGroup")
+            if not users or not groups:
+                continue
+            if kind.endswith(".add"):
+                if OktaGroup.objects.filter(id=groups[0]).exists():
+                    _upsert_links(MEMBERSHIPS, [(groups[0], users[0])], now)
+            else:
+                GroupMembership.objects.filter(group_id=groups[0], user_id=users[0]).delete()
+        elif kind in ("application.user_membership.add", "application.user_membership.remove"):
+            apps = _targets(event, "AppInstance")
+            if not users or not apps:
+                continue
+            if kind.endswith(".add"):
+                _upsert_links(ASSIGNMENTS, [(apps[0], users[0], "USER", "")], now)
+            else:
+                AppAssignment.objects.filter(app_id=apps[0], user_id=users[0]).delete()
+        elif kind == "group.lifecycle.delete":
+            _delete_groups(_targets(event, "UserGroup"))
+        elif kind == "application.lifecycle.delete":
+            _delete_apps(_targets(event, "AppInstance"))
+        elif kind == "user.lifecycle.delete.completed":
+            _delete_users(users)
+            to_refresh.difference_update(users)
+        elif kind.startswith("user.lifecycle."):
+            to_refresh.update(users)
+    return to_refresh
+
+
+def users_refresh(
+    *, client: OktaClient, user_ids: Iterable[str], scope: Scope | None = None
+) -> None:
+    """Re-read users from Okta (no transaction open) and upsert or remove them."""
+    scope = scope or Scope.load()
+    fresh: list[OktaUser] = []
+    gone: list[str] = []
+    for user_id in sorted(set(user_ids)):
+        found = client.find_user(user_id)
+        if found is None:
+            gone.append(user_id)
+            continue
+        user = user_from_typed(found)
+        if scope.wants_user(user):
+            fresh.append(user)
+        else:
+            gone.append(user.id)
+    _upsert_users(fresh)
+    _delete_users(gone)
+
+
+def events_apply(
+    *, events: Sequence[dict[str, Any]], client: OktaClient, scope: Scope | None = None
+) -> None:
+    with transaction.atomic():
+        refresh = events_apply_local(events, scope)
+    if refresh:
+        users_refresh(client=client, user_ids=refresh, scope=scope)
+
+
+def sync_status() -> dict[str, Any]:
+    """Counts for the admin page."""
+    return {
+        "users": OktaUser.objects.count(),
+        "groups": OktaGroup.objects.count(),
+        "apps": OktaApp.objects.count(),
+        "running": SyncRun.objects.filter(status=SyncStatus.RUNNING).first(),
+        "last": SyncRun.objects.exclude(status=SyncStatus.RUNNING).first(),
+    }
+
+
+__all__ = [
+    "SyncAlreadyRunningError",
+    "events_apply",
+    "events_apply_local",
+    "sync_full",
+    "sync_incremental",
+    "sync_run_start",
+    "sync_scope_update",
+    "users_refresh",
+]
