@@ -321,3 +321,16 @@ CELERY_BEAT_SCHEDULE.update(
         "approvals-remind-expiring": {"task": "approvals.remind_expiring", "schedule": 3600.0},
     }
 )
+
+# --- Okta sync ------------------------------------------------------------------------------
+OKTA_SYNC_INCREMENTAL_SECONDS = env.float("OKTA_SYNC_INCREMENTAL_SECONDS", 300.0)
+OKTA_SYNC_FULL_SECONDS = env.float("OKTA_SYNC_FULL_SECONDS", 24 * 3600.0)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "okta-sync-incremental": {
+            "task": "okta.sync_incremental",
+            "schedule": OKTA_SYNC_INCREMENTAL_SECONDS,
+        },
+        "okta-sync-full": {"task": "okta.sync_full", "schedule": OKTA_SYNC_FULL_SECONDS},
+    }
+)
