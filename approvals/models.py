@@ -1,0 +1,472 @@
+"""Catalog, policies, access requests, decisions and grants.
+
+People are referred to by Okta user id (text) wherever they may never have signed in to
+Gatehouse (a report a manager requests for, an approver resolved from a group); the person who
+acts in the portal is a ``portal.User``. Okta calls are never made from here: fulfilment writes
+``okta.Operation`` rows through ``okta.operations`` and follows them by their correlation text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from okta.models import GroupType, OktaApp, OktaGroup, OktaUser
+
+if TYPE_CHECKING:
+    from portal.models import User
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "LOW", "Low"
+    MEDIUM = "MEDIUM", "Medium"
+    HIGH = "HIGH", "High"
+
+
+RISK_ORDER = {RiskLevel.LOW: 1, RiskLevel.MEDIUM: 2, RiskLevel.HIGH: 3}
+
+
+class ApproverKind(models.TextChoices):
+    MANAGER = "MANAGER", "The person's manager"
+    APPROVER_GROUP = "APPROVER_GROUP", "The item's approver group"
+    OWNERS = "OWNERS", "The item's owners"
+    ADMINS = "ADMINS", "Gatehouse admins"
+
+
+# Where a stage goes when nobody eligible is left in it: owners, then admins.
+FALLBACK_TIER = {
+    ApproverKind.MANAGER: ApproverKind.OWNERS,
+    ApproverKind.APPROVER_GROUP: ApproverKind.OWNERS,
+    ApproverKind.OWNERS: ApproverKind.ADMINS,
+}
+
+
+class StageRule(models.TextChoices):
+    ANY = "ANY", "Any one approver"
+    ALL = "ALL", "All approvers"
+
+
+class Policy(models.Model):
+    """An ordered chain of 1–3 approval stages, plus an optional auto-approve rule.
+
+    Auto-approve applies when the item's risk is at most ``auto_approve_max_risk`` and, if
+    ``auto_approve_departments`` is not empty, the person's Okta department is in it.
+    ``requester_departments`` (empty = everyone) limits who may ask at all.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    auto_approve_max_risk = models.CharField(
+        max_length=10, choices=RiskLevel.choices, blank=True, default=""
+    )
+    auto_approve_departments = models.JSONField(default=list, blank=True)
+    requester_departments = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("manage_policies", "Can edit approval policies")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def auto_approve_reason(self, *, risk: str, department: str) -> str:
+        """Why a request is approved at once, or "" when it is not."""
+        if not self.auto_approve_max_risk:
+            return ""
+        if RISK_ORDER[RiskLevel(risk)] > RISK_ORDER[RiskLevel(self.auto_approve_max_risk)]:
+            return ""
+        if self.auto_approve_departments and department not in self.auto_approve_departments:
+            return ""
+        who = (
+            f"people in {department}" if self.auto_approve_departments else "everyone"
+        )
+        return (
+            f"Auto-approved by policy “{self.name}”: {RiskLevel(risk).label.lower()}-risk "
+            f"item for {who}."
+        )
+
+    def may_request(self, *, department: str) -> bool:
+        return not self.requester_departments or department in self.requester_departments
+
+    def stage_snapshot(self) -> list[dict[str, str]]:
+        return [{"approvers": s.approvers, "rule": s.rule} for s in self.stages.all()]
+
+
+class PolicyStage(models.Model):
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="stages")
+    position = models.PositiveSmallIntegerField()
+    approvers = models.CharField(max_length=20, choices=ApproverKind.choices)
+    rule = models.CharField(max_length=3, choices=StageRule.choices, default=StageRule.ANY)
+
+    class Meta:
+        ordering = ["policy", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "position"], name="approvals_stage_unique"),
+            models.CheckConstraint(
+                condition=Q(position__gte=1, position__lte=3), name="approvals_stage_1_to_3"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.get_approvers_display()} ({self.get_rule_display()})"
+
+
+class ItemKind(models.TextChoices):
+    GROUP = "GROUP", "Group"
+    APP = "APP", "App"
+
+
+class CatalogItemQuerySet(models.QuerySet["CatalogItem"]):
+    def published(self) -> CatalogItemQuerySet:
+        return self.filter(published=True)
+
+    def search(self, text: str) -> CatalogItemQuerySet:
+        text = text.strip()
+        if not text:
+            return self
+        return self.filter(Q(name__icontains=text) | Q(description__icontains=text))
+
+
+class CatalogItem(models.Model):
+    """An Okta group or app that people may request."""
+
+    kind = models.CharField(max_length=5, choices=ItemKind.choices)
+    group = models.OneToOneField(
+        OktaGroup,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="catalog_item",
+    )
+    app = models.OneToOneField(
+        OktaApp,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="catalog_item",
+    )
+    name = models.CharField(max_length=255, db_index=True)
+    description = models.TextField(blank=True)
+    department = models.CharField(max_length=100, blank=True, db_index=True)
+    owners = models.JSONField(default=list, blank=True, help_text="Okta user ids")
+    approver_group = models.ForeignKey(
+        OktaGroup,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="approves_items",
+    )
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="items")
+    default_duration_days = models.PositiveIntegerField(null=True, blank=True)
+    max_duration_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty: permanent access may be requested."
+    )
+    reason_required = models.BooleanField(default=True)
+    risk = models.CharField(max_length=10, choices=RiskLevel.choices, default=RiskLevel.LOW)
+    published = models.BooleanField(default=False, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CatalogItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        permissions = [("manage_catalog", "Can publish and edit catalog items")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="GROUP", group__isnull=False, app__isnull=True))
+                | Q(kind="APP", app__isnull=False, group__isnull=True),
+                name="approvals_item_one_resource",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_duration_days__isnull=True)
+                | Q(default_duration_days__isnull=False),
+                name="approvals_item_default_within_max",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("approvals:request_new", args=[self.pk])
+
+    @property
+    def resource_id(self) -> str:
+        return self.group_id if self.kind == ItemKind.GROUP else self.app_id  # type: ignore[return-value]
+
+    @property
+    def not_requestable_reason(self) -> str:
+        if self.kind == ItemKind.GROUP and self.group and self.group.type != GroupType.OKTA_GROUP:
+            return not_requestable_reason(self.group)
+        return ""
+
+    def duration_choices(self) -> list[tuple[str, str]]:
+        """(value, label) pairs within the maximum; "" means permanent."""
+        options = [
+            d
+            for d in settings.APPROVALS_DURATION_CHOICES_DAYS
+            if self.max_duration_days is None or d <= self.max_duration_days
+        ]
+        if self.max_duration_days is not None and self.max_duration_days not in options:
+            options.append(self.max_duration_days)
+        if self.default_duration_days and self.default_duration_days not in options:
+            options.append(self.default_duration_days)
+        choices = [(str(d), f"{d} day{'s' if d != 1 else ''}") for d in sorted(options)]
+        if self.max_duration_days is None:
+            choices.append(("", "Permanent"))
+        return choices
+
+
+def not_requestable_reason(group: OktaGroup) -> str:
+    if group.type == GroupType.APP_GROUP:
+        return "Membership comes from an app (APP_GROUP): Okta does not let anyone change it."
+    if group.type == GroupType.BUILT_IN:
+        return "Built-in Okta group (BUILT_IN): its membership cannot be changed."
+    return ""
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending approval"
+    APPROVED = "APPROVED", "Approved"
+    FULFILLING = "FULFILLING", "Being set up in Okta"
+    COMPLETED = "COMPLETED", "Completed"
+    FAILED = "FAILED", "Failed"
+    DENIED = "DENIED", "Denied"
+    CANCELLED = "CANCELLED", "Cancelled"
+    EXPIRED = "EXPIRED", "Expired"
+
+
+OPEN_STATUSES = (RequestStatus.PENDING, RequestStatus.APPROVED, RequestStatus.FULFILLING)
+
+STATUS_ICONS = {
+    RequestStatus.PENDING: ("⏳", "warning"),
+    RequestStatus.APPROVED: ("✔", "info"),
+    RequestStatus.FULFILLING: ("⚙", "info"),
+    RequestStatus.COMPLETED: ("✔", "success"),
+    RequestStatus.FAILED: ("✖", "danger"),
+    RequestStatus.DENIED: ("✖", "danger"),
+    RequestStatus.CANCELLED: ("–", "secondary"),
+    RequestStatus.EXPIRED: ("⌛", "secondary"),
+}
+
+
+class AccessRequestQuerySet(models.QuerySet["AccessRequest"]):
+    def waiting_for(self, okta_id: str | None) -> AccessRequestQuerySet:
+        """Pending requests whose current stage waits for this person's decision."""
+        if not okta_id:
+            return self.none()
+        return self.filter(
+            status=RequestStatus.PENDING,
+            approvers__okta_id=okta_id,
+            approvers__stage=models.F("current_stage"),
+            approvers__decided_at__isnull=True,
+        )
+
+    def visible_to(self, user: User) -> AccessRequestQuerySet:
+        """Requests a person may look at: asked by them, for them, or waiting on them."""
+        q = Q(requester=user)
+        if user.okta_id:
+            q |= Q(subject_id=user.okta_id) | Q(approvers__okta_id=user.okta_id)
+        return self.filter(q).distinct()
+
+
+class AccessRequest(models.Model):
+    item = models.ForeignKey(CatalogItem, on_delete=models.PROTECT, related_name="requests")
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_requests"
+    )
+    subject = models.ForeignKey(
+        OktaUser,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="access_requests",
+        help_text="The Okta user who gets the access.",
+    )
+    subject_label = models.CharField(max_length=255)
+    status = models.CharField(
+        max_length=10, choices=RequestStatus.choices, default=RequestStatus.PENDING
+    )
+    reason = models.TextField(blank=True)
+    duration_days = models.PositiveIntegerField(null=True, blank=True)
+    policy_name = models.CharField(max_length=100)
+    stages = models.JSONField(default=list, help_text="The policy's stages when submitted.")
+    current_stage = models.PositiveSmallIntegerField(default=1)
+    auto_approved_reason = models.TextField(blank=True)
+    extends_grant = models.ForeignKey(
+        "Grant", on_delete=models.SET_NULL, null=True, blank=True, related_name="extensions"
+    )
+    failure_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    pending_until = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AccessRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One open request per person and item, even under concurrent submissions.
+            models.UniqueConstraint(
+                fields=["subject", "item"],
+                condition=Q(status__in=["PENDING", "APPROVED", "FULFILLING"]),
+                name="approvals_one_open_request",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "pending_until"], name="approvals_req_due_idx"),
+            models.Index(fields=["requester", "-created_at"], name="approvals_req_mine_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Request #{self.pk}: {self.item} for {self.subject_label}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("approvals:request_detail", args=[self.pk])
+
+    @property
+    def correlation(self) -> str:
+        return f"request:{self.pk}"
+
+    @property
+    def status_icon(self) -> str:
+        return STATUS_ICONS[RequestStatus(self.status)][0]
+
+    @property
+    def status_colour(self) -> str:
+        return STATUS_ICONS[RequestStatus(self.status)][1]
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == RequestStatus.PENDING
+
+    @property
+    def stage_count(self) -> int:
+        return len(self.stages)
+
+    def current_stage_def(self) -> dict[str, str]:
+        return self.stages[self.current_stage - 1]
+
+    def can_be_cancelled_by(self, user: User) -> bool:
+        return self.is_pending and (
+            self.requester_id == user.pk or (bool(user.okta_id) and self.subject_id == user.okta_id)
+        )
+
+    def is_party(self, user: User) -> bool:
+        """Requester or subject: people who may not decide it."""
+        return self.requester_id == user.pk or (
+            bool(user.okta_id) and self.subject_id == user.okta_id
+        )
+
+
+class RequestApprover(models.Model):
+    """Who may decide a stage, resolved when the request enters it."""
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="approvers")
+    stage = models.PositiveSmallIntegerField()
+    okta_id = models.CharField(max_length=32)
+    tier = models.CharField(max_length=20, choices=ApproverKind.choices)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "stage", "okta_id"], name="approvals_approver_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["okta_id", "decided_at"], name="approvals_approver_inbox_idx")
+        ]
+
+
+class DecisionOutcome(models.TextChoices):
+    APPROVE = "APPROVE", "Approved"
+    DENY = "DENY", "Denied"
+
+
+class Decision(models.Model):
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="decisions")
+    stage = models.PositiveSmallIntegerField()
+    decider = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions"
+    )
+    outcome = models.CharField(max_length=7, choices=DecisionOutcome.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "stage", "decider"], name="approvals_one_decision_per_stage"
+            )
+        ]
+
+
+class RequestEvent(models.Model):
+    """The timeline people see on a request: submitted, routed, decided, Okta's answers."""
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=30)
+    actor_label = models.CharField(max_length=255, blank=True)
+    text = models.TextField()
+    is_problem = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class GrantStatus(models.TextChoices):
+    ACTIVE = "ACTIVE", "Active"
+    REVOKING = "REVOKING", "Being removed"
+    REVOKED = "REVOKED", "Removed"
+    SUPERSEDED = "SUPERSEDED", "Extended"
+    REVOKE_FAILED = "REVOKE_FAILED", "Removal failed"
+
+
+class GrantQuerySet(models.QuerySet["Grant"]):
+    def due(self, now: datetime | None = None) -> GrantQuerySet:
+        return self.filter(status=GrantStatus.ACTIVE, expires_at__lte=now or timezone.now())
+
+
+class Grant(models.Model):
+    """Access Gatehouse gave through a completed request; time-bound when ``expires_at`` is set."""
+
+    request = models.OneToOneField(AccessRequest, on_delete=models.PROTECT, related_name="grant")
+    item = models.ForeignKey(CatalogItem, on_delete=models.PROTECT, related_name="grants")
+    subject = models.ForeignKey(
+        OktaUser, on_delete=models.DO_NOTHING, db_constraint=False, related_name="grants"
+    )
+    status = models.CharField(max_length=15, choices=GrantStatus.choices, default="ACTIVE")
+    granted_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=30, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    failure_message = models.TextField(blank=True)
+
+    objects = GrantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["expires_at", "id"]
+        indexes = [models.Index(fields=["status", "expires_at"], name="approvals_grant_due_idx")]
+
+    def __str__(self) -> str:
+        return f"Grant #{self.pk}: {self.item} for {self.subject_id}"
+
+    @property
+    def correlation(self) -> str:
+        return f"grant:{self.pk}"

@@ -1,0 +1,986 @@
+"""Business operations of approvals: keyword-only, acting user explicit, one transaction each,
+the audit event written inside it, emails and Celery work queued only after commit.
+
+Refusals raise ``ApprovalError`` with a sentence meant for the person who acted; nothing has
+changed when it is raised.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+
+from approvals import notifications
+from approvals.models import (
+    FALLBACK_TIER,
+    OPEN_STATUSES,
+    AccessRequest,
+    ApproverKind,
+    CatalogItem,
+    Decision,
+    DecisionOutcome,
+    Grant,
+    GrantStatus,
+    ItemKind,
+    Policy,
+    PolicyStage,
+    RequestApprover,
+    RequestEvent,
+    RequestStatus,
+    StageRule,
+    not_requestable_reason,
+)
+from audit.services import audit_record
+from okta.models import (
+    AppAssignment,
+    GroupMembership,
+    GroupType,
+    OktaApp,
+    OktaGroup,
+    OktaUser,
+    Operation,
+    OperationKind,
+    OperationStatus,
+)
+from okta.operations import operation_enqueue, operation_retry
+from portal.models import User
+from portal.roles import Role, has_role
+
+logger = logging.getLogger(__name__)
+
+CALLBACK_TASK = "approvals.operation_finished"
+# Okta users who can sign in and act; anyone else is skipped when resolving approvers.
+ACTING_STATUSES = ("ACTIVE", "PASSWORD_EXPIRED", "LOCKED_OUT", "RECOVERY")
+GRANTABLE_SUBJECT_STATUSES = (*ACTING_STATUSES, "PROVISIONED", "STAGED")
+
+
+class ApprovalError(Exception):
+    """A refusal with a plain message; ``field`` names the form field it concerns, if any."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# --- who may do what ----------------------------------------------------------------------
+
+
+def is_admin(user: User) -> bool:
+    return bool(user.is_superuser or has_role(user, Role.ADMIN))
+
+
+def can_manage_catalog(user: User) -> bool:
+    return is_admin(user) or user.has_perm("approvals.manage_catalog")
+
+
+def can_manage_policies(user: User) -> bool:
+    return is_admin(user) or user.has_perm("approvals.manage_policies")
+
+
+def subjects_for(user: User) -> list[OktaUser]:
+    """The people this user may request for: themselves, then their direct reports."""
+    if not user.okta_id:
+        return []
+    me = OktaUser.objects.filter(pk=user.okta_id)
+    reports = OktaUser.objects.filter(manager_id=user.okta_id).exclude(pk=user.okta_id)
+    return list(me) + list(reports.order_by("last_name", "first_name", "id"))
+
+
+def _label(user: User) -> str:
+    return str(user)
+
+
+def _event(req: AccessRequest, kind: str, text: str, actor: str = "", problem: bool = False) -> None:
+    RequestEvent.objects.create(
+        request=req, kind=kind, text=text, actor_label=actor, is_problem=problem
+    )
+
+
+def _audit_request(
+    req: AccessRequest,
+    action: str,
+    actor: Any,
+    http_request: HttpRequest | None = None,
+    outcome: str = "success",
+    **detail: Any,
+) -> None:
+    audit_record(
+        action=action,
+        actor=actor,
+        target_type="access_request",
+        target_id=str(req.pk),
+        target_label=f"{req.item.name} for {req.subject_label}",
+        outcome=outcome,
+        detail={"status": req.status, "item_id": req.item_id, "subject": req.subject_id, **detail},
+        request=http_request,
+    )
+
+
+# --- catalog and policies -----------------------------------------------------------------
+
+
+CATALOG_FIELDS = (
+    "name",
+    "description",
+    "department",
+    "owners",
+    "approver_group",
+    "policy",
+    "default_duration_days",
+    "max_duration_days",
+    "reason_required",
+    "risk",
+    "published",
+)
+
+
+def _check_item(item: CatalogItem) -> None:
+    if item.kind == ItemKind.GROUP:
+        group = OktaGroup.objects.filter(pk=item.group_id).first()
+        if group is None:
+            raise ApprovalError("That Okta group is not in the directory mirror.", field="group")
+        if group.type != GroupType.OKTA_GROUP:
+            raise ApprovalError(not_requestable_reason(group), field="group")
+    elif not OktaApp.objects.filter(pk=item.app_id).exists():
+        raise ApprovalError("That Okta app is not in the directory mirror.", field="app")
+    if item.max_duration_days is not None:
+        if item.default_duration_days is None:
+            raise ApprovalError(
+                "Give a default duration when there is a maximum.", field="default_duration_days"
+            )
+        if item.default_duration_days > item.max_duration_days:
+            raise ApprovalError(
+                "The default duration cannot be longer than the maximum.",
+                field="default_duration_days",
+            )
+    unknown = set(item.owners) - set(OktaUser.objects.filter(id__in=item.owners).values_list("id", flat=True))
+    if unknown:
+        raise ApprovalError(
+            f"Unknown owner Okta id(s): {', '.join(sorted(unknown))}.", field="owners"
+        )
+
+
+def catalog_item_save(
+    *,
+    actor: User,
+    item: CatalogItem,
+    http_request: HttpRequest | None = None,
+) -> CatalogItem:
+    """Create or update a catalog item the caller has filled in (not yet saved)."""
+    if not can_manage_catalog(actor):
+        raise ApprovalError("Only catalog admins can change the catalog.")
+    _check_item(item)
+    if item.kind == ItemKind.GROUP and item.group_id and not item.name:
+        item.name = OktaGroup.objects.get(pk=item.group_id).name
+    if item.kind == ItemKind.APP and item.app_id and not item.name:
+        item.name = OktaApp.objects.get(pk=item.app_id).label
+    created = item.pk is None
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                item.save()
+        except IntegrityError as exc:
+            raise ApprovalError("That group or app is already in the catalog.") from exc
+        audit_record(
+            action="catalog.item.created" if created else "catalog.item.updated",
+            actor=actor,
+            target_type="catalog_item",
+            target_id=str(item.pk),
+            target_label=item.name,
+            detail={f: _jsonable(getattr(item, _attname(f))) for f in CATALOG_FIELDS},
+            request=http_request,
+        )
+    return item
+
+
+def _attname(field: str) -> str:
+    return f"{field}_id" if field in ("approver_group", "policy") else field
+
+
+def _jsonable(value: Any) -> Any:
+    return value if isinstance(value, (str, int, bool, list, type(None))) else str(value)
+
+
+def catalog_item_publish(
+    *, actor: User, item_id: int, published: bool, http_request: HttpRequest | None = None
+) -> CatalogItem:
+    if not can_manage_catalog(actor):
+        raise ApprovalError("Only catalog admins can publish items.")
+    with transaction.atomic():
+        item = CatalogItem.objects.select_for_update().select_related("group").get(pk=item_id)
+        if published and item.not_requestable_reason:
+            raise ApprovalError(item.not_requestable_reason)
+        item.published = published
+        item.save(update_fields=["published", "updated_at"])
+        audit_record(
+            action="catalog.item.published" if published else "catalog.item.unpublished",
+            actor=actor,
+            target_type="catalog_item",
+            target_id=str(item.pk),
+            target_label=item.name,
+            detail={"published": published},
+            request=http_request,
+        )
+    return item
+
+
+def policy_save(
+    *,
+    actor: User,
+    policy: Policy,
+    stages: list[tuple[str, str]],
+    http_request: HttpRequest | None = None,
+) -> Policy:
+    """Create or update a policy and replace its stages (1–3 of them)."""
+    if not can_manage_policies(actor):
+        raise ApprovalError("Only admins can change policies.")
+    if not 1 <= len(stages) <= 3:
+        raise ApprovalError("A policy has one to three stages.", field="stages")
+    for approvers, rule in stages:
+        if approvers not in ApproverKind.values or rule not in StageRule.values:
+            raise ApprovalError("Unknown approver kind or rule.", field="stages")
+    created = policy.pk is None
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                policy.save()
+        except IntegrityError as exc:
+            raise ApprovalError("A policy with that name exists.", field="name") from exc
+        policy.stages.all().delete()
+        PolicyStage.objects.bulk_create(
+            PolicyStage(policy=policy, position=i, approvers=a, rule=r)
+            for i, (a, r) in enumerate(stages, start=1)
+        )
+        audit_record(
+            action="policy.created" if created else "policy.updated",
+            actor=actor,
+            target_type="policy",
+            target_id=str(policy.pk),
+            target_label=policy.name,
+            detail={
+                "stages": [{"approvers": a, "rule": r} for a, r in stages],
+                "auto_approve_max_risk": policy.auto_approve_max_risk,
+                "auto_approve_departments": policy.auto_approve_departments,
+                "requester_departments": policy.requester_departments,
+            },
+            request=http_request,
+        )
+    return policy
+
+
+# --- submitting ---------------------------------------------------------------------------
+
+
+def holds_access(*, subject_id: str, item: CatalogItem) -> bool:
+    if item.kind == ItemKind.GROUP:
+        return GroupMembership.objects.filter(group_id=item.group_id, user_id=subject_id).exists()
+    return AppAssignment.objects.filter(app_id=item.app_id, user_id=subject_id).exists()
+
+
+def _resolve_tier(req: AccessRequest, tier: str) -> list[str]:
+    item = req.item
+    ids: list[str]
+    if tier == ApproverKind.MANAGER:
+        manager = req.subject.manager_id if req.subject else ""
+        ids = [manager] if manager else []
+    elif tier == ApproverKind.APPROVER_GROUP:
+        ids = (
+            list(
+                GroupMembership.objects.filter(group_id=item.approver_group_id).values_list(
+                    "user_id", flat=True
+                )
+            )
+            if item.approver_group_id
+            else []
+        )
+    elif tier == ApproverKind.OWNERS:
+        ids = list(item.owners)
+    else:
+        ids = list(
+            GroupMembership.objects.filter(group__name=settings.GATEHOUSE_ADMIN_GROUP).values_list(
+                "user_id", flat=True
+            )
+        )
+    excluded = {req.subject_id, req.requester.okta_id}
+    active = OktaUser.objects.filter(id__in=ids, status__in=ACTING_STATUSES).values_list(
+        "id", flat=True
+    )
+    return sorted(set(active) - excluded)
+
+
+def _enter_stage(req: AccessRequest, stage: int, actor_label: str) -> None:
+    """Resolve who decides this stage, falling to the next tier when nobody is left."""
+    req.current_stage = stage
+    wanted = req.stages[stage - 1]["approvers"]
+    tier = ApproverKind(wanted)
+    approvers = _resolve_tier(req, tier)
+    while not approvers and tier in FALLBACK_TIER:
+        tier = FALLBACK_TIER[tier]
+        approvers = _resolve_tier(req, tier)
+    RequestApprover.objects.bulk_create(
+        RequestApprover(request=req, stage=stage, okta_id=okta_id, tier=tier)
+        for okta_id in approvers
+    )
+    rule = StageRule(req.stages[stage - 1]["rule"])
+    text = f"Stage {stage} of {req.stage_count}: waiting for {tier.label.lower()}"
+    if rule == StageRule.ALL and len(approvers) > 1:
+        text += f" (all {len(approvers)} must approve)"
+    if tier != wanted:
+        text += f"; nobody eligible among {ApproverKind(wanted).label.lower()}, so it went to the next tier"
+    if not approvers:
+        _event(req, "routed", text + ". Nobody can approve it: an admin must step in.", actor_label, problem=True)
+    else:
+        _event(req, "routed", text + ".", actor_label)
+        transaction.on_commit(partial(notifications.notify_stage_approvers, req.pk, stage))
+
+
+def access_request_submit(
+    *,
+    requester: User,
+    item: CatalogItem,
+    subject_id: str | None = None,
+    reason: str = "",
+    duration_days: int | None = None,
+    extends_grant: Grant | None = None,
+    http_request: HttpRequest | None = None,
+) -> AccessRequest:
+    """Ask for ``item`` for ``subject_id`` (default: the requester)."""
+    if not requester.okta_id:
+        raise ApprovalError("Your account is not linked to an Okta user, so you cannot ask.")
+    subject_id = subject_id or requester.okta_id
+    subject = OktaUser.objects.filter(pk=subject_id).first()
+    if subject is None:
+        raise ApprovalError("That person is not in the directory.", field="subject")
+    if subject_id != requester.okta_id and subject.manager_id != requester.okta_id:
+        raise ApprovalError("You can ask only for yourself or for your direct reports.", field="subject")
+    if subject.status not in GRANTABLE_SUBJECT_STATUSES:
+        raise ApprovalError(
+            f"{subject} cannot get new access: their Okta account is {subject.status.lower()}.",
+            field="subject",
+        )
+    item = CatalogItem.objects.select_related("policy", "group", "app").get(pk=item.pk)
+    if not item.published:
+        raise ApprovalError("This item is not in the catalog.")
+    if item.not_requestable_reason:
+        raise ApprovalError(item.not_requestable_reason)
+    policy = item.policy
+    if not policy.may_request(department=subject.department):
+        raise ApprovalError(
+            f"Policy “{policy.name}” does not let people in {subject.department or 'no department'} ask for this."
+        )
+    reason = reason.strip()
+    if item.reason_required and not reason:
+        raise ApprovalError("Please say why you need this access.", field="reason")
+    if duration_days is not None and duration_days < 1:
+        raise ApprovalError("The duration must be at least one day.", field="duration_days")
+    if item.max_duration_days is not None:
+        if duration_days is None:
+            raise ApprovalError(
+                f"Permanent access is not offered: choose at most {item.max_duration_days} days.",
+                field="duration_days",
+            )
+        if duration_days > item.max_duration_days:
+            raise ApprovalError(
+                f"The longest you can ask for is {item.max_duration_days} days.",
+                field="duration_days",
+            )
+    if extends_grant is not None:
+        if (
+            extends_grant.subject_id != subject_id
+            or extends_grant.item_id != item.pk
+            or extends_grant.status != GrantStatus.ACTIVE
+        ):
+            raise ApprovalError("That access cannot be extended.")
+    elif holds_access(subject_id=subject_id, item=item):
+        who = "You already have" if subject_id == requester.okta_id else f"{subject} already has"
+        raise ApprovalError(f"{who} {item.name}: there is nothing to ask for.")
+    existing = AccessRequest.objects.filter(
+        subject_id=subject_id, item=item, status__in=OPEN_STATUSES
+    ).first()
+    if existing is not None:
+        raise ApprovalError(
+            f"There is already an open request #{existing.pk} for {item.name} "
+            f"({existing.get_status_display().lower()})."
+        )
+    stages = policy.stage_snapshot()
+    if not stages:
+        raise ApprovalError(f"Policy “{policy.name}” has no stages; ask an admin to fix it.")
+    now = timezone.now()
+    req = AccessRequest(
+        item=item,
+        requester=requester,
+        subject=subject,
+        subject_label=str(subject),
+        reason=reason,
+        duration_days=duration_days,
+        policy_name=policy.name,
+        stages=stages,
+        extends_grant=extends_grant,
+        created_at=now,
+        pending_until=now + timedelta(days=settings.APPROVALS_PENDING_EXPIRY_DAYS),
+    )
+    auto_reason = policy.auto_approve_reason(risk=item.risk, department=subject.department)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                req.save()
+        except IntegrityError as exc:  # a concurrent twin won the race
+            raise ApprovalError(f"There is already an open request for {item.name}.") from exc
+        on_behalf = "" if subject_id == requester.okta_id else f" on behalf of {subject}"
+        _event(req, "submitted", f"Asked for {item.name}{on_behalf}.", _label(requester))
+        _audit_request(
+            req,
+            "access_request.submitted",
+            requester,
+            http_request,
+            reason=reason,
+            duration_days=duration_days,
+            policy=policy.name,
+        )
+        if auto_reason:
+            req.auto_approved_reason = auto_reason
+            req.save(update_fields=["auto_approved_reason"])
+            _event(req, "auto_approved", auto_reason, "Gatehouse")
+            _approve_final(req, "system", http_request, auto_reason)
+        else:
+            _enter_stage(req, 1, _label(requester))
+            req.save(update_fields=["current_stage"])
+    return req
+
+
+# --- deciding -----------------------------------------------------------------------------
+
+
+def _operation_for(req_or_grant_item: CatalogItem, subject_id: str, add: bool) -> tuple[str, dict[str, str]]:
+    item = req_or_grant_item
+    if item.kind == ItemKind.GROUP:
+        kind = OperationKind.GROUP_MEMBER_ADD if add else OperationKind.GROUP_MEMBER_REMOVE
+        return kind, {"group_id": str(item.group_id), "user_id": subject_id}
+    kind = OperationKind.APP_USER_ASSIGN if add else OperationKind.APP_USER_UNASSIGN
+    return kind, {"app_id": str(item.app_id), "user_id": subject_id}
+
+
+def _mark_fulfilling(request_id: int) -> None:
+    AccessRequest.objects.filter(pk=request_id, status=RequestStatus.APPROVED).update(
+        status=RequestStatus.FULFILLING
+    )
+
+
+def _approve_final(
+    req: AccessRequest, actor: Any, http_request: HttpRequest | None, why: str = ""
+) -> None:
+    """Final approval: APPROVED, the outbox operation and the audit event, in one transaction."""
+    req.status = RequestStatus.APPROVED
+    req.decided_at = timezone.now()
+    req.save(update_fields=["status", "decided_at", "current_stage"])
+    kind, params = _operation_for(req.item, req.subject_id, add=True)
+    operation_enqueue(
+        kind=kind,
+        params=params,
+        actor=actor,
+        correlation=req.correlation,
+        callback_task=CALLBACK_TASK,
+    )
+    _event(req, "approved", "Approved. Sending the change to Okta.", "Gatehouse")
+    _audit_request(req, "access_request.approved", actor, http_request, why=why)
+    transaction.on_commit(partial(_mark_fulfilling, req.pk))
+    transaction.on_commit(partial(notifications.notify_requester, req.pk, "decided"))
+
+
+def _load_for_decision(request_id: int) -> AccessRequest:
+    req = (
+        AccessRequest.objects.select_for_update(of=("self",))
+        .select_related("item", "requester", "subject")
+        .filter(pk=request_id)
+        .first()
+    )
+    if req is None:
+        raise Http404("No such request")
+    return req
+
+
+def access_request_decide(
+    *,
+    actor: User,
+    request_id: int,
+    outcome: str,
+    comment: str = "",
+    http_request: HttpRequest | None = None,
+) -> AccessRequest:
+    """Record one approver's decision, then advance the chain or finish the request."""
+    if outcome not in DecisionOutcome.values:
+        raise ApprovalError("Choose approve or deny.")
+    comment = comment.strip()
+    with transaction.atomic():
+        req = _load_for_decision(request_id)
+        if not req.is_pending:
+            raise ApprovalError(
+                f"Request #{req.pk} is no longer pending: it is {req.get_status_display().lower()}. "
+                "Nothing was changed."
+            )
+        if req.is_party(actor):
+            raise ApprovalError("Nobody can approve or deny their own request.")
+        slot = (
+            RequestApprover.objects.filter(
+                request=req, stage=req.current_stage, okta_id=actor.okta_id or "-"
+            )
+            .select_for_update()
+            .first()
+        )
+        if slot is None:
+            raise ApprovalError("You are not an approver for this stage of the request.")
+        if slot.decided_at is not None:
+            raise ApprovalError("You have already decided this stage.")
+        now = timezone.now()
+        Decision.objects.create(
+            request=req, stage=req.current_stage, decider=actor, outcome=outcome, comment=comment
+        )
+        slot.decided_at = now
+        slot.save(update_fields=["decided_at"])
+        verb = "Approved" if outcome == DecisionOutcome.APPROVE else "Denied"
+        said = f": “{comment}”" if comment else "."
+        _event(req, "decided", f"{verb} stage {req.current_stage}{said}", _label(actor))
+        _audit_request(
+            req,
+            "access_request.decided",
+            actor,
+            http_request,
+            outcome_decided=outcome,
+            stage=req.current_stage,
+            comment=comment,
+        )
+        if outcome == DecisionOutcome.DENY:
+            req.status = RequestStatus.DENIED
+            req.decided_at = req.finished_at = now
+            req.save(update_fields=["status", "decided_at", "finished_at"])
+            _audit_request(req, "access_request.denied", actor, http_request)
+            transaction.on_commit(partial(notifications.notify_requester, req.pk, "decided"))
+            return req
+        rule = req.current_stage_def()["rule"]
+        if rule == StageRule.ALL:
+            waiting = RequestApprover.objects.filter(
+                request=req, stage=req.current_stage, decided_at__isnull=True
+            ).exists()
+            if waiting:
+                return req
+        if req.current_stage < req.stage_count:
+            _enter_stage(req, req.current_stage + 1, _label(actor))
+            req.save(update_fields=["current_stage"])
+            transaction.on_commit(partial(notifications.notify_requester, req.pk, "decided"))
+        else:
+            _approve_final(req, actor, http_request)
+    return req
+
+
+@dataclass
+class BulkResult:
+    decided: list[int]
+    refused: dict[int, str]
+
+
+def access_requests_decide_bulk(
+    *,
+    actor: User,
+    request_ids: Iterable[int],
+    outcome: str,
+    comment: str = "",
+    http_request: HttpRequest | None = None,
+) -> BulkResult:
+    """Decide several requests; each is its own transaction so one refusal stops no other."""
+    result = BulkResult(decided=[], refused={})
+    for request_id in dict.fromkeys(request_ids):
+        try:
+            access_request_decide(
+                actor=actor,
+                request_id=request_id,
+                outcome=outcome,
+                comment=comment,
+                http_request=http_request,
+            )
+        except ApprovalError as exc:
+            result.refused[request_id] = exc.message
+        except Http404:
+            result.refused[request_id] = "No such request."
+        else:
+            result.decided.append(request_id)
+    return result
+
+
+def access_request_cancel(
+    *, actor: User, request_id: int, http_request: HttpRequest | None = None
+) -> AccessRequest:
+    with transaction.atomic():
+        req = _load_for_decision(request_id)
+        if not (req.requester_id == actor.pk or req.subject_id == actor.okta_id):
+            raise Http404("No such request")
+        if not req.is_pending:
+            raise ApprovalError(
+                f"Request #{req.pk} can no longer be cancelled: it is {req.get_status_display().lower()}."
+            )
+        req.status = RequestStatus.CANCELLED
+        req.finished_at = timezone.now()
+        req.save(update_fields=["status", "finished_at"])
+        _event(req, "cancelled", "Cancelled.", _label(actor))
+        _audit_request(req, "access_request.cancelled", actor, http_request)
+    return req
+
+
+def access_requests_expire(*, now: datetime | None = None) -> int:
+    """Expire pending requests nobody decided in time (beat task). Returns how many."""
+    now = now or timezone.now()
+    due = list(
+        AccessRequest.objects.filter(status=RequestStatus.PENDING, pending_until__lte=now)
+        .order_by("pending_until")
+        .values_list("pk", flat=True)[:1000]
+    )
+    expired = 0
+    for pk in due:
+        with transaction.atomic():
+            claimed = AccessRequest.objects.filter(pk=pk, status=RequestStatus.PENDING).update(
+                status=RequestStatus.EXPIRED, finished_at=now
+            )
+            if not claimed:
+                continue
+            req = AccessRequest.objects.select_related("item").get(pk=pk)
+            days = settings.APPROVALS_PENDING_EXPIRY_DAYS
+            _event(req, "expired", f"Expired: nobody decided within {days} days.", "Gatehouse")
+            _audit_request(req, "access_request.expired", "system")
+            transaction.on_commit(partial(notifications.notify_requester, pk, "expired"))
+            expired += 1
+    return expired
+
+
+# --- fulfilment: following Okta operations -------------------------------------------------
+
+
+def _okta_message(op: Operation) -> str:
+    summary = op.error_summary or "Okta did not say why."
+    parts = [p for p in (op.error_code, f"HTTP {op.okta_status}" if op.okta_status else "") if p]
+    ref = f" [Okta request id {op.okta_request_id}]" if op.okta_request_id else ""
+    return f"{summary}" + (f" ({', '.join(parts)})" if parts else "") + ref
+
+
+def _mirror_apply(kind: str, params: dict[str, Any]) -> None:
+    """Reflect in the mirror what Okta just confirmed, so pages agree at once."""
+    user_id = params.get("user_id", "")
+    if kind == OperationKind.GROUP_MEMBER_ADD:
+        GroupMembership.objects.get_or_create(group_id=params["group_id"], user_id=user_id)
+    elif kind == OperationKind.GROUP_MEMBER_REMOVE:
+        GroupMembership.objects.filter(group_id=params["group_id"], user_id=user_id).delete()
+    elif kind == OperationKind.APP_USER_ASSIGN:
+        AppAssignment.objects.get_or_create(
+            app_id=params["app_id"], user_id=user_id, defaults={"scope": "USER"}
+        )
+    elif kind == OperationKind.APP_USER_UNASSIGN:
+        AppAssignment.objects.filter(app_id=params["app_id"], user_id=user_id).delete()
+
+
+def operation_finished(*, operation_id: int) -> None:
+    """Callback for a final Operation: move its request or grant along. Safe to run twice."""
+    op = Operation.objects.filter(pk=operation_id).first()
+    if op is None or not op.is_final:
+        return
+    prefix, _, key = op.correlation.partition(":")
+    if prefix == "request" and key.isdigit():
+        _request_operation_finished(op, int(key))
+    elif prefix == "grant" and key.isdigit():
+        _grant_operation_finished(op, int(key))
+    elif prefix == "relinquish" and op.status == OperationStatus.SUCCEEDED:
+        with transaction.atomic():
+            _mirror_apply(op.kind, op.params)
+
+
+def _request_operation_finished(op: Operation, request_id: int) -> None:
+    with transaction.atomic():
+        req = AccessRequest.objects.select_for_update(of=("self",)).select_related("item").filter(
+            pk=request_id
+        ).first()
+        if req is None or req.status not in (RequestStatus.APPROVED, RequestStatus.FULFILLING):
+            return
+        ops = list(Operation.objects.filter(correlation=req.correlation).order_by("id"))
+        # A retried request has older failed rows; the newest row per kind is what counts.
+        latest = {o.kind: o for o in ops}
+        if any(not o.is_final for o in latest.values()):
+            return
+        failed = [o for o in latest.values() if o.status == OperationStatus.FAILED]
+        now = timezone.now()
+        if failed:
+            message = _okta_message(failed[0])
+            req.status = RequestStatus.FAILED
+            req.failure_message = message
+            req.finished_at = now
+            req.save(update_fields=["status", "failure_message", "finished_at"])
+            _event(req, "okta_failed", f"Okta refused the change: {message}", "Okta", problem=True)
+            _audit_request(
+                req,
+                "access_request.failed",
+                "okta",
+                outcome="failure",
+                operation_id=failed[0].pk,
+                okta_status=failed[0].okta_status,
+                error_code=failed[0].error_code,
+                error_summary=failed[0].error_summary,
+                okta_request_id=failed[0].okta_request_id,
+            )
+            transaction.on_commit(partial(notifications.notify_requester, req.pk, "failed"))
+            transaction.on_commit(partial(notifications.notify_admins_of_failure, req.pk))
+            return
+        for o in latest.values():
+            _mirror_apply(o.kind, o.params)
+        req.status = RequestStatus.COMPLETED
+        req.finished_at = now
+        req.failure_message = ""
+        req.save(update_fields=["status", "finished_at", "failure_message"])
+        expires = now + timedelta(days=req.duration_days) if req.duration_days else None
+        grant, _ = Grant.objects.get_or_create(
+            request=req,
+            defaults={"item": req.item, "subject_id": req.subject_id, "expires_at": expires},
+        )
+        if req.extends_grant_id:
+            Grant.objects.filter(pk=req.extends_grant_id, status=GrantStatus.ACTIVE).update(
+                status=GrantStatus.SUPERSEDED
+            )
+        ref = ", ".join(o.okta_request_id for o in latest.values() if o.okta_request_id)
+        until = f" until {expires:%Y-%m-%d %H:%M} UTC" if expires else " (permanent)"
+        _event(
+            req,
+            "okta_done",
+            f"Okta made the change{f' (request id {ref})' if ref else ''}. Access granted{until}.",
+            "Okta",
+        )
+        _audit_request(
+            req,
+            "access_request.completed",
+            "okta",
+            operation_ids=[o.pk for o in latest.values()],
+            okta_request_id=ref,
+            grant_id=grant.pk,
+            expires_at=expires.isoformat() if expires else None,
+        )
+        transaction.on_commit(partial(notifications.notify_requester, req.pk, "completed"))
+
+
+def access_request_retry(
+    *, actor: User, request_id: int, http_request: HttpRequest | None = None
+) -> AccessRequest:
+    """Admins: send a failed request's failed operations to Okta again."""
+    if not is_admin(actor):
+        raise Http404("No such request")
+    with transaction.atomic():
+        req = _load_for_decision(request_id)
+        if req.status != RequestStatus.FAILED:
+            raise ApprovalError(
+                f"Only failed requests can be retried; #{req.pk} is {req.get_status_display().lower()}."
+            )
+        ops = list(Operation.objects.filter(correlation=req.correlation).order_by("id"))
+        latest = {o.kind: o for o in ops}
+        failed = [o for o in latest.values() if o.status == OperationStatus.FAILED]
+        for op in failed:
+            operation_retry(operation_id=op.pk, actor=actor)
+        req.status = RequestStatus.FULFILLING
+        req.failure_message = ""
+        req.finished_at = None
+        req.save(update_fields=["status", "failure_message", "finished_at"])
+        _event(req, "retried", "Retrying the change in Okta.", _label(actor))
+        _audit_request(req, "access_request.retried", actor, http_request)
+    return req
+
+
+# --- grants --------------------------------------------------------------------------------
+
+
+def _grant_start_revoke(grant: Grant, *, actor: Any, reason: str) -> bool:
+    claimed = Grant.objects.filter(pk=grant.pk, status=GrantStatus.ACTIVE).update(
+        status=GrantStatus.REVOKING, revoke_reason=reason
+    )
+    if not claimed:
+        return False
+    kind, params = _operation_for(grant.item, grant.subject_id, add=False)
+    operation_enqueue(
+        kind=kind,
+        params=params,
+        actor=actor,
+        correlation=grant.correlation,
+        callback_task=CALLBACK_TASK,
+    )
+    text = {
+        "expired": "Access period ended: removing the access in Okta.",
+        "relinquished": "Gave up this access: removing it in Okta.",
+    }.get(reason, f"Removing the access in Okta ({reason}).")
+    actor_label = actor if isinstance(actor, str) else _label(actor)
+    _event(grant.request, "revoking", text, actor_label)
+    audit_record(
+        action="grant.revoke_started",
+        actor=actor,
+        target_type="grant",
+        target_id=str(grant.pk),
+        target_label=f"{grant.item.name} for {grant.request.subject_label}",
+        detail={"reason": reason, "request_id": grant.request_id, "subject": grant.subject_id},
+    )
+    return True
+
+
+def grants_revoke_due(*, now: datetime | None = None) -> int:
+    """Beat task: start revoking every grant whose time is up, whatever sync says."""
+    due = list(Grant.objects.due(now).values_list("pk", flat=True)[:1000])
+    started = 0
+    for pk in due:
+        with transaction.atomic():
+            grant = Grant.objects.select_related("item", "request").get(pk=pk)
+            started += _grant_start_revoke(grant, actor="system", reason="expired")
+    return started
+
+
+def _grant_operation_finished(op: Operation, grant_id: int) -> None:
+    with transaction.atomic():
+        grant = (
+            Grant.objects.select_for_update(of=("self",))
+            .select_related("item", "request")
+            .filter(pk=grant_id)
+            .first()
+        )
+        if grant is None or grant.status != GrantStatus.REVOKING:
+            return
+        target = f"{grant.item.name} for {grant.request.subject_label}"
+        if op.status == OperationStatus.FAILED:
+            grant.status = GrantStatus.REVOKE_FAILED
+            grant.failure_message = _okta_message(op)
+            grant.save(update_fields=["status", "failure_message"])
+            _event(
+                grant.request,
+                "revoke_failed",
+                f"Okta refused to remove the access: {grant.failure_message}",
+                "Okta",
+                problem=True,
+            )
+            outcome = "failure"
+        else:
+            _mirror_apply(op.kind, op.params)
+            grant.status = GrantStatus.REVOKED
+            grant.revoked_at = timezone.now()
+            grant.save(update_fields=["status", "revoked_at"])
+            _event(grant.request, "revoked", "Access removed in Okta.", "Okta")
+            outcome = "success"
+            transaction.on_commit(partial(notifications.notify_grant, grant.pk, "revoked"))
+        audit_record(
+            action="grant.revoked" if outcome == "success" else "grant.revoke_failed",
+            actor="okta",
+            target_type="grant",
+            target_id=str(grant.pk),
+            target_label=target,
+            outcome=outcome,
+            detail={
+                "reason": grant.revoke_reason,
+                "operation_id": op.pk,
+                "okta_status": op.okta_status,
+                "error_code": op.error_code,
+                "error_summary": op.error_summary,
+                "okta_request_id": op.okta_request_id,
+            },
+        )
+
+
+def grants_remind_expiring(*, now: datetime | None = None) -> int:
+    """Beat task: email holders once, ``APPROVALS_REMINDER_DAYS`` before their grant ends."""
+    now = now or timezone.now()
+    horizon = now + timedelta(days=settings.APPROVALS_REMINDER_DAYS)
+    due = list(
+        Grant.objects.filter(
+            status=GrantStatus.ACTIVE,
+            reminded_at__isnull=True,
+            expires_at__gt=now,
+            expires_at__lte=horizon,
+        ).values_list("pk", flat=True)[:1000]
+    )
+    sent = 0
+    for pk in due:
+        with transaction.atomic():
+            if Grant.objects.filter(pk=pk, reminded_at__isnull=True).update(reminded_at=now):
+                transaction.on_commit(partial(notifications.notify_grant, pk, "reminder"))
+                sent += 1
+    return sent
+
+
+def access_relinquish(
+    *,
+    actor: User,
+    kind: str,
+    resource_id: str,
+    http_request: HttpRequest | None = None,
+) -> None:
+    """Give up one's own group membership or direct app assignment (an Okta operation)."""
+    if not actor.okta_id:
+        raise Http404("No such access")
+    with transaction.atomic():
+        grant = (
+            Grant.objects.select_related("item", "request")
+            .filter(
+                subject_id=actor.okta_id,
+                status=GrantStatus.ACTIVE,
+                **({"item__group_id": resource_id} if kind == ItemKind.GROUP else {"item__app_id": resource_id}),
+            )
+            .first()
+        )
+        if grant is not None:
+            _grant_start_revoke(grant, actor=actor, reason="relinquished")
+            return
+        if kind == ItemKind.GROUP:
+            membership = (
+                GroupMembership.objects.select_related("group")
+                .filter(user_id=actor.okta_id, group_id=resource_id)
+                .first()
+            )
+            if membership is None:
+                raise Http404("No such access")
+            if membership.group.type != GroupType.OKTA_GROUP:
+                raise ApprovalError(not_requestable_reason(membership.group))
+            label = membership.group.name
+            op_kind = OperationKind.GROUP_MEMBER_REMOVE
+            params = {"group_id": resource_id, "user_id": actor.okta_id}
+        else:
+            assignment = (
+                AppAssignment.objects.select_related("app")
+                .filter(user_id=actor.okta_id, app_id=resource_id)
+                .first()
+            )
+            if assignment is None:
+                raise Http404("No such access")
+            if assignment.scope != "USER":
+                raise ApprovalError(
+                    f"You have {assignment.app.label} through a group: leave that group instead."
+                )
+            label = assignment.app.label
+            op_kind = OperationKind.APP_USER_UNASSIGN
+            params = {"app_id": resource_id, "user_id": actor.okta_id}
+        pending = Operation.objects.filter(
+            correlation=f"relinquish:{actor.okta_id}:{resource_id}",
+            status__in=(OperationStatus.PENDING, OperationStatus.RUNNING),
+        ).exists()
+        if pending:
+            raise ApprovalError(f"Gatehouse is already removing {label}.")
+        operation_enqueue(
+            kind=op_kind,
+            params=params,
+            actor=actor,
+            correlation=f"relinquish:{actor.okta_id}:{resource_id}",
+            callback_task=CALLBACK_TASK,
+        )
+        audit_record(
+            action="access.relinquished",
+            actor=actor,
+            target_type="group" if kind == ItemKind.GROUP else "app",
+            target_id=resource_id,
+            target_label=label,
+            detail={"subject": actor.okta_id},
+            request=http_request,
+        )

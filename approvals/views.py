@@ -1,0 +1,635 @@
+"""Thin function views: parse, authorize (one helper per access path), call a service, render."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from approvals import services
+from approvals.forms import (
+    BulkDecisionForm,
+    CatalogFilterForm,
+    CatalogItemForm,
+    DecisionForm,
+    PolicyForm,
+    RequestForm,
+)
+from approvals.models import (
+    OPEN_STATUSES,
+    AccessRequest,
+    CatalogItem,
+    Grant,
+    GrantStatus,
+    ItemKind,
+    Policy,
+    PolicyStage,
+    RequestStatus,
+    not_requestable_reason,
+)
+from okta.models import AppAssignment, GroupMembership, OktaApp, OktaGroup, OktaUser, Operation
+from portal.models import User
+
+PAGE_SIZE = 25
+INBOX_SIZE = 50
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _partial(request: HttpRequest, template: str, region: str) -> str:
+    return f"{template}#{region}" if request.htmx else template
+
+
+# --- catalog --------------------------------------------------------------------------------
+
+
+def _owner_names(items: list[CatalogItem]) -> dict[str, str]:
+    ids = {o for item in items for o in item.owners}
+    return {u.id: str(u) for u in OktaUser.objects.filter(id__in=ids)}
+
+
+def _approver_summary(item: CatalogItem, owner_names: dict[str, str], manager: str) -> str:
+    parts = []
+    for stage in item.policy.stages.all():
+        if stage.approvers == "MANAGER":
+            parts.append(f"your manager ({manager})" if manager else "your manager")
+        elif stage.approvers == "APPROVER_GROUP":
+            name = item.approver_group.name if item.approver_group else "approver group"
+            parts.append(f"a member of {name}")
+        elif stage.approvers == "OWNERS":
+            names = [owner_names.get(o, o) for o in item.owners]
+            parts.append(("an owner: " + ", ".join(names)) if names else "an owner")
+        else:
+            parts.append("a Gatehouse admin")
+    return " then ".join(parts)
+
+
+@require_GET
+@login_required
+def catalog(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = CatalogFilterForm(request.GET)
+    filters = form.cleaned_data if form.is_valid() else {}
+    items_qs = (
+        CatalogItem.objects.published()
+        .search(filters.get("q") or "")
+        .select_related("group", "app", "approver_group", "policy")
+        .prefetch_related(Prefetch("policy__stages", queryset=PolicyStage.objects.all()))
+    )
+    if filters.get("kind"):
+        items_qs = items_qs.filter(kind=filters["kind"])
+    if filters.get("department"):
+        items_qs = items_qs.filter(department=filters["department"])
+    page = Paginator(items_qs, PAGE_SIZE).get_page(filters.get("page") or 1)
+    items = list(page.object_list)
+    me = OktaUser.objects.filter(pk=user.okta_id).first() if user.okta_id else None
+    manager = (
+        OktaUser.objects.filter(pk=me.manager_id).first() if me is not None and me.manager_id else None
+    )
+    group_ids = [i.group_id for i in items if i.group_id]
+    app_ids = [i.app_id for i in items if i.app_id]
+    held_groups = set(
+        GroupMembership.objects.filter(user_id=user.okta_id, group_id__in=group_ids).values_list(
+            "group_id", flat=True
+        )
+    )
+    held_apps = set(
+        AppAssignment.objects.filter(user_id=user.okta_id, app_id__in=app_ids).values_list(
+            "app_id", flat=True
+        )
+    )
+    open_requests = dict(
+        AccessRequest.objects.filter(
+            subject_id=user.okta_id or "-", item__in=items, status__in=OPEN_STATUSES
+        ).values_list("item_id", "pk")
+    )
+    owner_names = _owner_names(items)
+    rows = [
+        {
+            "item": item,
+            "held": (item.group_id in held_groups) if item.group_id else (item.app_id in held_apps),
+            "open_request": open_requests.get(item.pk),
+            "approvers": _approver_summary(item, owner_names, str(manager) if manager else ""),
+        }
+        for item in items
+    ]
+    departments = (
+        CatalogItem.objects.published()
+        .exclude(department="")
+        .order_by("department")
+        .values_list("department", flat=True)
+        .distinct()
+    )
+    return render(
+        request,
+        _partial(request, "approvals/catalog.html", "results"),
+        {"form": form, "rows": rows, "page": page, "departments": list(departments)},
+    )
+
+
+# --- requests -------------------------------------------------------------------------------
+
+
+def _get_published_item(item_id: int) -> CatalogItem:
+    return get_object_or_404(
+        CatalogItem.objects.select_related("group", "app", "policy"), pk=item_id, published=True
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def request_new(request: HttpRequest, item_id: int) -> HttpResponse:
+    user = _user(request)
+    item = _get_published_item(item_id)
+    subjects = services.subjects_for(user)
+    extends: Grant | None = None
+    extend_id = request.GET.get("extend") or request.POST.get("extend")
+    if extend_id:
+        extends = get_object_or_404(
+            Grant, pk=extend_id if str(extend_id).isdigit() else 0, item=item,
+            subject_id__in=[s.pk for s in subjects], status=GrantStatus.ACTIVE,
+        )
+    initial: dict[str, Any] = {}
+    if extends is not None:
+        initial = {"subject": extends.subject_id, "reason": extends.request.reason}
+        if extends.request.duration_days:
+            initial["duration"] = str(extends.request.duration_days)
+    form = RequestForm(
+        request.POST or None, item=item, subjects=subjects, initial=initial
+    )
+    if not subjects:
+        form.add_error(None, "Your account is not linked to an Okta user, so you cannot ask.")
+    elif request.method == "POST" and form.is_valid():
+        try:
+            req = services.access_request_submit(
+                requester=user,
+                item=item,
+                subject_id=form.cleaned_data["subject"],
+                reason=form.cleaned_data["reason"],
+                duration_days=form.cleaned_data["duration"],
+                extends_grant=extends,
+                http_request=request,
+            )
+        except services.ApprovalError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            if req.auto_approved_reason:
+                messages.success(request, req.auto_approved_reason)
+            else:
+                messages.success(request, f"Request #{req.pk} sent for approval.")
+            if request.htmx:
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = req.get_absolute_url()
+                return response
+            return redirect(req)
+    status = 422 if request.method == "POST" else 200
+    return render(
+        request,
+        _partial(request, "approvals/request_form.html", "form"),
+        {"item": item, "form": form, "extends": extends},
+        status=status,
+    )
+
+
+def _get_request_for_viewer(request: HttpRequest, pk: int) -> AccessRequest:
+    """Requester, subject, anyone routed to decide it, and admins; everyone else gets 404."""
+    user = _user(request)
+    qs = AccessRequest.objects.select_related("item", "requester", "subject", "item__policy")
+    if not services.is_admin(user):
+        qs = qs.visible_to(user)
+    return get_object_or_404(qs, pk=pk)
+
+
+@require_GET
+@login_required
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    req = _get_request_for_viewer(request, pk)
+    events = list(req.events.all())
+    operations = list(Operation.objects.filter(correlation=req.correlation).order_by("id"))
+    grant = Grant.objects.filter(request=req).first()
+    can_decide = (
+        req.is_pending
+        and not req.is_party(user)
+        and req.approvers.filter(
+            stage=req.current_stage, okta_id=user.okta_id or "-", decided_at__isnull=True
+        ).exists()
+    )
+    context = {
+        "req": req,
+        "events": events,
+        "operations": operations,
+        "grant": grant,
+        "can_decide": can_decide,
+        "can_cancel": req.can_be_cancelled_by(user),
+        "can_retry": services.is_admin(user) and req.status == RequestStatus.FAILED,
+        "is_admin": services.is_admin(user),
+        "decision_form": DecisionForm(),
+        "polling": req.status in (RequestStatus.APPROVED, RequestStatus.FULFILLING),
+    }
+    return render(request, _partial(request, "approvals/request_detail.html", "status"), context)
+
+
+@require_GET
+@login_required
+def my_requests(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    q = Q(requester=user)
+    if user.okta_id:
+        q |= Q(subject_id=user.okta_id)
+    qs = AccessRequest.objects.filter(q).select_related("item")
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "approvals/my_requests.html", {"page": page})
+
+
+@require_POST
+@login_required
+def request_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    req = _get_request_for_viewer(request, pk)
+    try:
+        services.access_request_cancel(actor=user, request_id=req.pk, http_request=request)
+    except services.ApprovalError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Request #{req.pk} cancelled.")
+    return redirect(req)
+
+
+@require_POST
+@login_required
+def request_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    if not services.is_admin(user):
+        raise Http404("No such request")
+    req = get_object_or_404(AccessRequest, pk=pk)
+    try:
+        services.access_request_retry(actor=user, request_id=req.pk, http_request=request)
+    except services.ApprovalError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Request #{req.pk} sent to Okta again.")
+    return redirect(request.POST.get("next") or req.get_absolute_url())
+
+
+# --- inbox and decisions ----------------------------------------------------------------------
+
+
+def _inbox_rows(user: User, ids: list[int] | None = None) -> list[AccessRequest]:
+    qs = AccessRequest.objects.waiting_for(user.okta_id)
+    if ids is not None:
+        qs = AccessRequest.objects.filter(pk__in=ids)
+    return list(
+        qs.select_related("item", "requester", "subject")
+        .prefetch_related(
+            Prefetch(
+                "subject__memberships",
+                queryset=GroupMembership.objects.select_related("group").order_by("group__name"),
+            ),
+            Prefetch(
+                "subject__app_assignments",
+                queryset=AppAssignment.objects.select_related("app").order_by("app__label"),
+            ),
+        )
+        .order_by("created_at", "id")[:INBOX_SIZE]
+    )
+
+
+@require_GET
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    rows = _inbox_rows(user)
+    total = AccessRequest.objects.waiting_for(user.okta_id).count()
+    return render(
+        request,
+        _partial(request, "approvals/inbox.html", "list"),
+        {"rows": rows, "total": total, "form": DecisionForm()},
+    )
+
+
+def _get_request_for_approver(request: HttpRequest, pk: int) -> AccessRequest:
+    """A request this person was ever asked to decide (or an admin); others get 404."""
+    user = _user(request)
+    qs = AccessRequest.objects.all()
+    if not services.is_admin(user):
+        qs = qs.filter(approvers__okta_id=user.okta_id or "-").distinct()
+    return get_object_or_404(qs, pk=pk)
+
+
+@require_POST
+@login_required
+def request_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    req = _get_request_for_approver(request, pk)
+    form = DecisionForm(request.POST)
+    error = ""
+    if not form.is_valid():
+        error = "Choose approve or deny."
+    else:
+        try:
+            req = services.access_request_decide(
+                actor=user,
+                request_id=req.pk,
+                outcome=form.cleaned_data["outcome"],
+                comment=form.cleaned_data["comment"],
+                http_request=request,
+            )
+        except services.ApprovalError as exc:
+            error = exc.message
+    if request.htmx:
+        row = _inbox_rows(user, ids=[req.pk])[0]
+        response = render(
+            request,
+            "approvals/inbox.html#row",
+            {"r": row, "error": error, "form": form, "just_decided": not error},
+            status=422 if error else 200,
+        )
+        response["HX-Trigger"] = "inbox-changed"
+        return response
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"Request #{req.pk}: {req.get_status_display().lower()}.")
+    return redirect(request.POST.get("next") or reverse("approvals:inbox"))
+
+
+@require_POST
+@login_required
+def inbox_bulk(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = BulkDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Select at least one request and approve or deny.")
+        return redirect("approvals:inbox")
+    result = services.access_requests_decide_bulk(
+        actor=user,
+        request_ids=form.cleaned_data["ids"],
+        outcome=form.cleaned_data["outcome"],
+        comment=form.cleaned_data["comment"],
+        http_request=request,
+    )
+    if result.decided:
+        messages.success(request, f"Decided {len(result.decided)} request(s).")
+    for pk, why in result.refused.items():
+        messages.error(request, f"#{pk}: {why}")
+    return redirect("approvals:inbox")
+
+
+@require_GET
+@login_required
+def inbox_badge(request: HttpRequest) -> HttpResponse:
+    return render(request, "approvals/_badge.html")
+
+
+# --- my access and grants ---------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def my_access(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    person = OktaUser.objects.filter(pk=user.okta_id).first() if user.okta_id else None
+    manager = None
+    memberships: list[GroupMembership] = []
+    assignments: list[AppAssignment] = []
+    grants: dict[tuple[str, str], Grant] = {}
+    pending: list[AccessRequest] = []
+    if person is not None:
+        manager = OktaUser.objects.filter(pk=person.manager_id).first() if person.manager_id else None
+        memberships = list(
+            GroupMembership.objects.filter(user_id=person.pk)
+            .select_related("group")
+            .order_by("group__name")
+        )
+        assignments = list(
+            AppAssignment.objects.filter(user_id=person.pk)
+            .select_related("app")
+            .order_by("app__label")
+        )
+        for g in Grant.objects.filter(
+            subject_id=person.pk, status__in=[GrantStatus.ACTIVE, GrantStatus.REVOKING]
+        ).select_related("item"):
+            grants[(g.item.kind, g.item.resource_id)] = g
+        pending = list(
+            AccessRequest.objects.filter(subject_id=person.pk, status__in=OPEN_STATUSES)
+            .select_related("item")
+            .order_by("-created_at")
+        )
+    groups = [
+        {
+            "m": m,
+            "grant": grants.get((ItemKind.GROUP, m.group_id)),
+            "locked": not_requestable_reason(m.group),
+        }
+        for m in memberships
+    ]
+    apps = [{"a": a, "grant": grants.get((ItemKind.APP, a.app_id))} for a in assignments]
+    return render(
+        request,
+        "approvals/my_access.html",
+        {"person": person, "manager": manager, "groups": groups, "apps": apps, "pending": pending},
+    )
+
+
+@require_POST
+@login_required
+def relinquish(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    kind = request.POST.get("kind", "")
+    resource_id = request.POST.get("resource_id", "")
+    if kind not in ItemKind.values or not resource_id:
+        raise Http404("No such access")
+    try:
+        services.access_relinquish(
+            actor=user, kind=kind, resource_id=resource_id, http_request=request
+        )
+    except services.ApprovalError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Removing that access in Okta. It disappears here once Okta confirms.")
+    return redirect("approvals:my_access")
+
+
+@require_GET
+@login_required
+def grant_extend(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    grant = get_object_or_404(
+        Grant,
+        pk=pk,
+        subject_id__in=[s.pk for s in services.subjects_for(user)] or ["-"],
+    )
+    if grant.status != GrantStatus.ACTIVE:
+        messages.info(request, "That access has ended; ask for it again.")
+        return redirect("approvals:request_new", item_id=grant.item_id)
+    return redirect(f"{reverse('approvals:request_new', args=[grant.item_id])}?extend={grant.pk}")
+
+
+# --- admin: catalog, policies, operation queue ------------------------------------------------
+
+
+def _require(check: bool) -> None:
+    if not check:
+        raise Http404("Not found")
+
+
+@require_GET
+@login_required
+def admin_catalog(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    _require(services.can_manage_catalog(user))
+    q = (request.GET.get("q") or "").strip()[:100]
+    items = list(CatalogItem.objects.select_related("group", "app", "policy"))
+    groups: list[OktaGroup] = []
+    apps: list[OktaApp] = []
+    if q:
+        groups = list(
+            OktaGroup.objects.filter(name__icontains=q, catalog_item__isnull=True).order_by("name")[:25]
+        )
+        apps = list(
+            OktaApp.objects.filter(label__icontains=q, catalog_item__isnull=True).order_by("label")[:25]
+        )
+    return render(
+        request,
+        _partial(request, "approvals/admin_catalog.html", "directory"),
+        {
+            "items": items,
+            "q": q,
+            "groups": [(g, not_requestable_reason(g)) for g in groups],
+            "apps": apps,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def admin_item_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    user = _user(request)
+    _require(services.can_manage_catalog(user))
+    if pk is not None:
+        item = get_object_or_404(CatalogItem.objects.select_related("group", "app"), pk=pk)
+    else:
+        group_id = request.GET.get("group") or request.POST.get("group")
+        app_id = request.GET.get("app") or request.POST.get("app")
+        if group_id:
+            group = get_object_or_404(OktaGroup, pk=group_id)
+            item = CatalogItem(kind=ItemKind.GROUP, group=group, name=group.name,
+                               description=group.description)
+        elif app_id:
+            app = get_object_or_404(OktaApp, pk=app_id)
+            item = CatalogItem(kind=ItemKind.APP, app=app, name=app.label)
+        else:
+            raise Http404("Choose a group or an app")
+        item.policy = Policy.objects.order_by("name").first()  # type: ignore[assignment]
+    form = CatalogItemForm(request.POST or None, instance=item)
+    if request.method == "POST" and form.is_valid():
+        try:
+            item = services.catalog_item_save(actor=user, item=form.save(commit=False),
+                                              http_request=request)
+        except services.ApprovalError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Saved {item.name}.")
+            return redirect("approvals:admin_catalog")
+    return render(
+        request,
+        "approvals/admin_item_form.html",
+        {"form": form, "item": item},
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+@require_POST
+@login_required
+def admin_item_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    _require(services.can_manage_catalog(user))
+    item = get_object_or_404(CatalogItem, pk=pk)
+    publish = request.POST.get("published") == "1"
+    try:
+        services.catalog_item_publish(
+            actor=user, item_id=item.pk, published=publish, http_request=request
+        )
+    except services.ApprovalError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{item.name} {'published' if publish else 'unpublished'}.")
+    return redirect("approvals:admin_catalog")
+
+
+@require_GET
+@login_required
+def admin_policies(request: HttpRequest) -> HttpResponse:
+    _require(services.can_manage_policies(_user(request)))
+    policies = Policy.objects.prefetch_related("stages")
+    return render(request, "approvals/admin_policies.html", {"policies": policies})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def admin_policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    user = _user(request)
+    _require(services.can_manage_policies(user))
+    policy = get_object_or_404(Policy, pk=pk) if pk is not None else Policy()
+    form = PolicyForm(request.POST or None, instance=policy)
+    if request.method == "POST" and form.is_valid():
+        try:
+            policy = services.policy_save(
+                actor=user, policy=form.save(), stages=form.stages(), http_request=request
+            )
+        except services.ApprovalError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Saved policy {policy.name}.")
+            return redirect("approvals:admin_policies")
+    return render(
+        request,
+        "approvals/admin_policy_form.html",
+        {"form": form, "policy": policy},
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+@require_GET
+@login_required
+def operations(request: HttpRequest) -> HttpResponse:
+    """The Okta operations Gatehouse made for requests and grants, newest first."""
+    _require(services.is_admin(_user(request)))
+    status = request.GET.get("status", "")
+    qs = Operation.objects.filter(
+        Q(correlation__startswith="request:")
+        | Q(correlation__startswith="grant:")
+        | Q(correlation__startswith="relinquish:")
+    )
+    if status in ("PENDING", "RUNNING", "SUCCEEDED", "FAILED"):
+        qs = qs.filter(status=status)
+    page = Paginator(qs.order_by("-created_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    ops = list(page.object_list)
+    request_ids = [
+        int(o.correlation.split(":", 1)[1])
+        for o in ops
+        if o.correlation.startswith("request:") and o.correlation.split(":", 1)[1].isdigit()
+    ]
+    requests_by_id = {
+        r.pk: r for r in AccessRequest.objects.filter(pk__in=request_ids).select_related("item")
+    }
+    rows = []
+    for o in ops:
+        key = o.correlation.split(":", 1)[1]
+        req = requests_by_id.get(int(key)) if o.correlation.startswith("request:") and key.isdigit() else None
+        rows.append({"op": o, "req": req})
+    return render(
+        request,
+        _partial(request, "approvals/operations.html", "table"),
+        {"rows": rows, "page": page, "status": status},
+    )
