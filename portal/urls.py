@@ -10,4 +10,5 @@ urlpatterns = [
     path("signin/refused/", views.signin_refused, name="signin_refused"),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("approvals.urls")),
 ]
