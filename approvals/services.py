@@ -51,7 +51,6 @@ from okta.models import (
     OperationKind,
     OperationStatus,
 )
-from okta.operations import operation_enqueue, operation_retry
 from portal.models import User
 from portal.roles import Role, has_role
 
@@ -61,6 +60,18 @@ CALLBACK_TASK = "approvals.operation_finished"
 # Okta users who can sign in and act; anyone else is skipped when resolving approvers.
 ACTING_STATUSES = ("ACTIVE", "PASSWORD_EXPIRED", "LOCKED_OUT", "RECOVERY")
 GRANTABLE_SUBJECT_STATUSES = (*ACTING_STATUSES, "PROVISIONED", "STAGED")
+
+
+def operation_enqueue(**kwargs: Any) -> Any:
+    from okta import operations  # noqa: PLC0415 - okta.operations imports later than this module
+
+    return operations.operation_enqueue(**kwargs)
+
+
+def operation_retry(**kwargs: Any) -> Any:
+    from okta import operations  # noqa: PLC0415
+
+    return operations.operation_retry(**kwargs)
 
 
 class ApprovalError(Exception):
