@@ -1,0 +1,135 @@
+"""Okta Event Hook ingestion: check, store once per event uuid, and apply through a task.
+
+The endpoint answers quickly: it authenticates the call (constant-time comparison of the
+``Authorization`` value), validates the body's shape, stores events that were not seen before
+and queues ``okta.tasks.apply_hook_events`` after commit. The task applies them to the mirror
+(okta.sync.events_apply_local), claiming each stored event with a conditional UPDATE so that a
+task delivered twice applies nothing twice.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from okta.connection import hook_secret
+from okta.models import HookEvent
+
+MAX_EVENTS_PER_DELIVERY = 1000
+
+
+class HookPayloadError(ValueError):
+    """The body is not an Okta event hook delivery; the message says what is wrong."""
+
+
+def hook_authorized(header_value: str | None) -> bool:
+    """True when ``header_value`` equals the configured secret (constant-time)."""
+    expected = hook_secret()
+    if not expected or header_value is None:
+        return False
+    return hmac.compare_digest(header_value.encode(), expected.encode())
+
+
+def hook_parse(body: bytes) -> list[dict[str, Any]]:
+    """The events of a delivery, or HookPayloadError naming the first problem found."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise HookPayloadError("The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise HookPayloadError("The body must be a JSON object.")
+    inner = data.get("data")
+    if not isinstance(inner, dict) or not isinstance(inner.get("events"), list):
+        raise HookPayloadError('The body must have "data": {"events": [...]}.')
+    events = inner["events"]
+    if len(events) > MAX_EVENTS_PER_DELIVERY:
+        raise HookPayloadError(f"Too many events (at most {MAX_EVENTS_PER_DELIVERY}).")
+    for index, event in enumerate(events):
+        if not isinstance(event, dict):
+            raise HookPayloadError(f"events[{index}] must be an object.")
+        uuid = event.get("uuid")
+        if not isinstance(uuid, str) or not uuid or len(uuid) > 64:
+            raise HookPayloadError(f"events[{index}].uuid must be a non-empty string.")
+        if not isinstance(event.get("eventType"), str) or not event["eventType"]:
+            raise HookPayloadError(f"events[{index}].eventType must be a non-empty string.")
+        target = event.get("target")
+        if target is not None and not (
+            isinstance(target, list) and all(isinstance(t, dict) for t in target)
+        ):
+            raise HookPayloadError(f"events[{index}].target must be a list of objects.")
+    return events
+
+
+def hook_events_store(*, events: Sequence[dict[str, Any]]) -> list[int]:
+    """Store events not seen before (by uuid) and queue their application after commit.
+
+    Returns the ids of newly stored events; a repeated delivery stores and queues nothing.
+    """
+    if not events:
+        return []
+    by_uuid = {e["uuid"]: e for e in events}
+    with transaction.atomic():
+        HookEvent.objects.bulk_create(
+            [
+                HookEvent(
+                    uuid=uuid,
+                    event_type=str(e["eventType"])[:120],
+                    published=str(e.get("published") or "")[:40],
+                    payload=e,
+                )
+                for uuid, e in by_uuid.items()
+            ],
+            ignore_conflicts=True,
+        )
+        ids = list(
+            HookEvent.objects.filter(uuid__in=list(by_uuid), applied_at=None).values_list(
+                "id", flat=True
+            )
+        )
+        if ids:
+            transaction.on_commit(lambda: _queue(ids))
+    return ids
+
+
+def _queue(ids: list[int]) -> None:
+    from okta.tasks import apply_hook_events
+
+    apply_hook_events.delay(ids)
+
+
+def hook_events_apply(*, event_ids: Sequence[int], client: Any = None) -> int:
+    """Apply stored events to the mirror; returns how many this call applied.
+
+    Each event is claimed (``applied_at`` set where it was null) in the same transaction that
+    applies it, so concurrent or repeated runs apply each event once. Users whose lifecycle
+    changed are re-read from Okta afterwards, outside the transaction.
+    """
+    from okta.sync import events_apply_local, users_refresh
+
+    with transaction.atomic():
+        now = timezone.now()
+        pending = list(
+            HookEvent.objects.filter(id__in=list(event_ids), applied_at=None).order_by(
+                "published", "id"
+            )
+        )
+        claimed = [
+            e
+            for e in pending
+            if HookEvent.objects.filter(pk=e.pk, applied_at=None).update(applied_at=now)
+        ]
+        refresh = events_apply_local([e.payload for e in claimed])
+    if refresh:
+        if client is None:
+            from okta.connection import active_client
+
+            with active_client() as own:
+                users_refresh(client=own, user_ids=refresh)
+        else:
+            users_refresh(client=client, user_ids=refresh)
+    return len(claimed)
