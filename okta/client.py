@@ -558,6 +558,9 @@ class OktaClient:
         ).hexdigest()[:24]
         self._tokens = _TokenStore(f"okta:oauth-token:{digest}", token_cache)
         self.governor = governor
+        # What the last response of this client said: operations record it as the outcome.
+        self.last_status: int | None = None
+        self.last_request_id = ""
         self.max_retries = max(int(max_retries), 0)
         self.max_retry_seconds = max_retry_seconds
         self.sleep = sleep
@@ -692,6 +695,8 @@ class OktaClient:
                     self.governor.after(bucket)
             if self.governor is not None:
                 self.governor.record(bucket, response.status_code, response.headers)
+            self.last_status = response.status_code
+            self.last_request_id = response.headers.get("x-okta-request-id", "")
             if response.status_code == 401 and used_token and attempt == 1:
                 self._tokens.clear(used_token)
                 continue
