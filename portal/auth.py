@@ -110,60 +110,29 @@ def _mirror_person(claims: _Claims) -> OktaUser | None:
     return None
 
 
-def _mirror_upsert(remote: Any) -> OktaUser:
-    """Write one Okta user (okta.client.User) into the mirror, as sync would."""
-    fields = {
-        "status": remote.status,
-        "login": remote.login,
-        "email": remote.email or "",
-        "first_name": remote.first_name or "",
-        "last_name": remote.last_name or "",
-        "display_name": getattr(remote, "display_name", "") or "",
-        "department": getattr(remote, "department", "") or "",
-        "title": getattr(remote, "title", "") or "",
-        "manager_id": getattr(remote, "manager_id", "") or "",
-        "employee_number": getattr(remote, "employee_number", "") or "",
-        "profile": getattr(remote, "profile", None) or {},
-    }
-    for name in (
-        "created",
-        "activated",
-        "status_changed",
-        "last_login",
-        "last_updated",
-        "password_changed",
-    ):
-        fields[name] = getattr(remote, name, None)
-    person, _ = OktaUser.objects.update_or_create(pk=remote.id, defaults=fields)
-    return person
-
-
 def _live_person(claims: _Claims) -> OktaUser | None:
-    """Ask Okta itself for someone the mirror does not know yet (a new joiner)."""
+    """Ask Okta itself for someone the mirror does not know yet (a new joiner), and mirror them."""
     if not settings.OKTA_ORG_URL:
         return None
     from okta.client import OktaError, get_client
+    from okta.sync import user_from_typed
 
-    keys = [claims.sub] if claims.sub else []
-    if claims.email and claims.email_verified:
-        keys.append(claims.email)  # Okta finds users by login too
     try:
-        client = get_client()
-        for key in keys:
-            try:
-                remote = client.get_user(key)
-            except OktaError as exc:
-                if exc.status == 404:
-                    continue
-                raise
-            if remote.id != claims.sub and key == claims.sub:
-                continue
-            with transaction.atomic():
-                return _mirror_upsert(remote)
+        with get_client() as client:
+            remote = client.find_user(claims.sub) if claims.sub else None
+            if remote is not None and remote.id != claims.sub:
+                remote = None  # Okta matched the sub as a login: only a verified email may
+            if remote is None and claims.email and claims.email_verified:
+                remote = client.find_user(claims.email)  # Okta finds users by login too
     except OktaError as exc:
-        logger.warning("sign-in: Okta lookup failed: %s", exc)
+        logger.warning("sign-in: Okta lookup failed: %r", exc)
         raise SignInRefused("directory_unavailable", DIRECTORY_UNAVAILABLE) from exc
-    return None
+    if remote is None:
+        return None
+    person = user_from_typed(remote)
+    with transaction.atomic():
+        person.save()
+    return person
 
 
 def person_find(*, claims: dict[str, Any]) -> OktaUser:

@@ -1,0 +1,375 @@
+"""Live-system fixtures shared by every test that needs real processes (loaded from the root
+conftest, so any test module may use them):
+
+- ``oidc_provider`` (session): oidc-provider-mock as a subprocess on a free loopback port, with
+  the acme demo people (and a few people the directory refuses) as one-click users whose ``sub``
+  is their sandbox Okta id. ``oidc`` (function) also points the OIDC_* settings at it.
+- ``celery_worker`` (session): a real ``celery worker`` subprocess on the test database and an
+  isolated broker (filesystem:// in a temporary folder, or the configured Redis). Tests that use
+  it must use a transactional database (``@pytest.mark.django_db(transaction=True)``, or
+  ``live_server``) so the worker sees their rows; ``celery_worker.wait_for(...)`` polls.
+- the test database is a file (not SQLite's in-memory default) whenever the session holds a test
+  marked ``browser`` or ``worker``, so subprocesses can open it.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import pytest
+from django.conf import settings
+from django.db import connections
+
+from portal.management.oidc_claims import claims_file_write
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Child:
+    """A subprocess in its own process group, logging to a file."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if not self.alive():
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+
+
+def child_start(name: str, args: list[str], *, env: dict[str, str], log_dir: Path) -> Child:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            args,
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Child(name=name, process=process, log_path=log_path)
+
+
+def wait_until(
+    check: Callable[[], bool], *, timeout: float, what: str, child: Child | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        if child is not None and not child.alive():
+            raise RuntimeError(f"{child.name} exited while waiting for {what}:\n{child.log()}")
+        time.sleep(0.1)
+    log = f":\n{child.log()}" if child is not None else ""
+    raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}{log}")
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # loopback only
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("DEBUG", "1")
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+# --- a file database when subprocesses need to see it ----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    needs_shared_db = any(
+        item.get_closest_marker("browser") or item.get_closest_marker("worker")
+        for item in request.session.items
+    )
+    database = settings.DATABASES["default"]
+    if needs_shared_db and database["ENGINE"] == "django.db.backends.sqlite3":
+        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(path)
+
+
+def database_url() -> str:
+    """A DATABASE_URL for subprocesses: the test database this session created."""
+    db = connections["default"].settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        name = str(db["NAME"])
+        if name == ":memory:" or "mode=memory" in name:
+            raise RuntimeError(
+                "the test database is in memory, so a subprocess cannot see it: mark the test "
+                "@pytest.mark.browser or @pytest.mark.worker"
+            )
+        return f"sqlite:///{name}"
+    if db["ENGINE"] == "django.db.backends.postgresql":
+        user = quote(str(db.get("USER") or ""), safe="")
+        password = quote(str(db.get("PASSWORD") or ""), safe="")
+        auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+        host = db.get("HOST") or "127.0.0.1"
+        port = db.get("PORT") or 5432
+        return f"postgres://{auth}{host}:{port}/{db['NAME']}"
+    raise RuntimeError(f"no subprocess URL for database engine {db['ENGINE']}")
+
+
+# --- the OIDC provider ----------------------------------------------------------------------
+
+
+def signin_people() -> list[dict[str, Any]]:
+    """The demo people plus a few the directory must refuse (by sandbox seed status)."""
+    try:
+        from okta.sandbox import seed
+    except ImportError:  # the sandbox seed is not there yet
+        return []
+    return seed.oidc_test_people()  # type: ignore[no-any-return]
+
+
+@dataclass
+class OidcProvider:
+    url: str
+    claims: list[dict[str, Any]] = field(default_factory=list)
+
+    def sub_for(self, login: str) -> str:
+        for person in self.claims:
+            if person["preferred_username"].lower() == login.lower():
+                return str(person["sub"])
+        raise KeyError(f"{login} is not one of the provider's people")
+
+    def person_add(self, claims: dict[str, Any]) -> None:
+        """Make (or replace) a person the provider knows, by their claims (``sub`` required)."""
+        body = {key: value for key, value in claims.items() if key != "sub"}
+        request = urllib.request.Request(
+            f"{self.url}/users/{quote(str(claims['sub']), safe='')}",
+            data=json.dumps(body).encode(),
+            method="PUT",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5):  # loopback only
+            pass
+
+    def authorize(self, authorize_url: str, sub: str) -> str:
+        """Press "authorize as <sub>" on the provider's page; returns the redirect (callback) URL.
+
+        This is what the browser does, for tests that drive Django's test client through the
+        real provider instead of a browser.
+        """
+        parts = urlsplit(authorize_url)
+        connection = http.client.HTTPConnection(
+            parts.hostname or "127.0.0.1", parts.port, timeout=10
+        )
+        try:
+            connection.request(
+                "POST",
+                f"{parts.path}?{parts.query}",
+                body=urlencode({"sub": sub}),
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            response = connection.getresponse()
+            response.read()
+            location = response.getheader("Location")
+        finally:
+            connection.close()
+        if response.status not in (302, 303) or not location:
+            raise RuntimeError(f"the provider answered {response.status} without a redirect")
+        return location
+
+    def settings_apply(self, django_settings: Any) -> None:
+        django_settings.OIDC_OP_ISSUER = self.url
+        django_settings.OIDC_OP_AUTHORIZATION_ENDPOINT = f"{self.url}/oauth2/authorize"
+        django_settings.OIDC_OP_TOKEN_ENDPOINT = f"{self.url}/oauth2/token"
+        django_settings.OIDC_OP_USER_ENDPOINT = f"{self.url}/userinfo"
+        django_settings.OIDC_OP_JWKS_ENDPOINT = f"{self.url}/jwks"
+        django_settings.OIDC_RP_CLIENT_ID = "gatehouse-tests"
+        django_settings.OIDC_RP_CLIENT_SECRET = "gatehouse-tests-secret"
+
+
+def oidc_provider_start(
+    people: list[dict[str, Any]], log_dir: Path, attempts: int = 3
+) -> tuple[Child, OidcProvider]:
+    claims_path = log_dir / "oidc-claims.json"
+    claims = claims_file_write(claims_path, people)
+    for _ in range(attempts):
+        port = free_port()
+        child = child_start(
+            "oidc-provider",
+            [
+                sys.executable,
+                "-m",
+                "oidc_provider_mock",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--user-claims-file",
+                str(claims_path),
+            ],
+            env=child_env(NO_COLOR="1"),
+            log_dir=log_dir,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until(
+                lambda url=url: http_ok(f"{url}/.well-known/openid-configuration"),  # type: ignore[misc]
+                timeout=20,
+                what="the OIDC provider",
+                child=child,
+            )
+        except RuntimeError:
+            child.stop()
+            continue  # most likely someone took the port between our probe and its bind
+        return child, OidcProvider(url=url, claims=claims)
+    raise RuntimeError(f"the OIDC provider did not start:\n{child.log()}")
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
+    log_dir = tmp_path_factory.mktemp("oidc")
+    child, provider = oidc_provider_start(signin_people(), log_dir)
+    yield provider
+    child.stop()
+
+
+@pytest.fixture
+def oidc(oidc_provider: OidcProvider, settings: Any) -> OidcProvider:
+    """The OIDC provider, with this test's settings pointing at it."""
+    oidc_provider.settings_apply(settings)
+    return oidc_provider
+
+
+# --- a real Celery worker -------------------------------------------------------------------
+
+
+@dataclass
+class Worker:
+    child: Child
+    env: dict[str, str]
+
+    def wait_for(self, check: Callable[[], bool], *, timeout: float = 30, what: str = "") -> None:
+        """Poll ``check`` (e.g. a database query) until it is true or the worker dies."""
+        wait_until(check, timeout=timeout, what=what or "the worker", child=self.child)
+
+    def log(self) -> str:
+        return self.child.log()
+
+
+def _sandbox_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The Okta sandbox's URL and token, when the sandbox fixtures are installed."""
+    try:
+        server = request.getfixturevalue("okta_sandbox_server")
+    except pytest.FixtureLookupError:
+        return {}
+    return {"OKTA_ORG_URL": str(server.url), "OKTA_API_TOKEN": str(server.token)}
+
+
+@pytest.fixture(scope="session")
+def celery_worker(
+    django_db_setup: None,
+    django_db_blocker: Any,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Worker]:
+    from portal.celery import app
+
+    var_dir = tmp_path_factory.mktemp("worker-var")
+    with django_db_blocker.unblock():
+        db_url = database_url()
+    env = child_env(
+        DATABASE_URL=db_url,
+        GATEHOUSE_VAR_DIR=str(var_dir),
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        **_sandbox_env(request),
+    )
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        # The worker's settings put the queue under its GATEHOUSE_VAR_DIR; this process sends
+        # there too, so tests never feed (or drain) the demo's queue under var/.
+        queue_dir = var_dir / "celery" / "queue"
+        processed = var_dir / "celery" / "processed"
+        queue_dir.mkdir(parents=True, exist_ok=True)
+        processed.mkdir(parents=True, exist_ok=True)
+        app.conf.broker_transport_options = {
+            "data_folder_in": str(queue_dir),
+            "data_folder_out": str(queue_dir),
+            "processed_folder": str(processed),
+            "store_processed": False,
+        }
+    child = child_start(
+        "celery-worker",
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal.celery",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"tests-{os.getpid()}@%h",
+        ],
+        env=env,
+        log_dir=tmp_path_factory.mktemp("worker-log"),
+    )
+    wait_until(lambda: " ready." in child.log(), timeout=60, what="the worker", child=child)
+    yield Worker(child=child, env=env)
+    child.stop()
+
+
+def json_get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as response:  # loopback only
+        return json.loads(response.read())
