@@ -335,3 +335,11 @@ CELERY_BEAT_SCHEDULE.update(
         "okta-sync-full": {"task": "okta.sync_full", "schedule": OKTA_SYNC_FULL_SECONDS},
     }
 )
+
+# --- Okta operations (the outbox) -----------------------------------------------------------
+OKTA_OPERATION_MAX_ATTEMPTS = env.int("OKTA_OPERATION_MAX_ATTEMPTS", 8)
+OKTA_OPERATION_RUNNING_DEADLINE = env.int("OKTA_OPERATION_RUNNING_DEADLINE", 300)
+OKTA_OPERATION_LOST_GRACE = env.int("OKTA_OPERATION_LOST_GRACE", 120)
+CELERY_BEAT_SCHEDULE.update(
+    {"okta-operations-reap": {"task": "okta.operations_reap", "schedule": 60.0}}
+)
