@@ -40,6 +40,9 @@ class ConnectionForm(forms.Form):
     def __init__(self, *args: Any, has_stored_secret: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.has_stored_secret = has_stored_secret
+        for name, field in self.fields.items():
+            if name != "auth_method":
+                field.widget.attrs.setdefault("class", "form-control")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -88,7 +91,11 @@ class ScopeForm(forms.Form):
 
 class UserSearchForm(forms.Form):
     q = forms.CharField(required=False, max_length=100, label="Search")
-    status = forms.ChoiceField(choices=[("", "Any status"), *UserStatus.choices], required=False)
+    status = forms.ChoiceField(
+        choices=[("", "Any status"), *UserStatus.choices],
+        required=False,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
     department = forms.CharField(required=False, max_length=100)
     after = forms.CharField(required=False, max_length=600, widget=forms.HiddenInput)
 

@@ -981,3 +981,39 @@ __all__ = [
     "sync_scope_update",
     "users_refresh",
 ]
+
+
+# --- entry points for tasks and the command ------------------------------------------------
+
+
+def sync_run_execute(
+    *, run_id: int, on_progress: Callable[[SyncRun], None] | None = None
+) -> SyncRun:
+    """Carry out a RUNNING run recorded by sync_run_start (a no-op for a finished one)."""
+    from okta.client import OktaError
+    from okta.connection import active_client
+
+    run = SyncRun.objects.get(pk=run_id)
+    if not run.is_running:
+        return run
+    try:
+        client = active_client()
+    except OktaError as exc:
+        run.errors.append(exc.message)
+        _run_finish(run, status=SyncStatus.FAILED, message=exc.message)
+        return run
+    with client:
+        if run.kind == SyncKind.FULL:
+            return sync_full(run=run, client=client, on_progress=on_progress)
+        return sync_incremental(run=run, client=client, on_progress=on_progress)
+
+
+def sync_scheduled(*, kind: str) -> int | None:
+    """What beat runs: start a sync of ``kind`` unless one is running; returns the run id."""
+    try:
+        run = sync_run_start(actor="schedule", kind=kind)
+    except SyncAlreadyRunningError:
+        log.info("scheduled %s sync skipped: a sync is already running", kind)
+        return None
+    sync_run_execute(run_id=run.pk)
+    return run.pk

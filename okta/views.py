@@ -480,7 +480,9 @@ def _queue_sync(run_id: int) -> None:
 @admin_access
 def sync_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(SyncRun, pk=pk)
-    return _render(request, "okta/sync_run.html", {"run": run}, "run")
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "okta/sync.html#run", {"run": run})
+    return render(request, "okta/sync_run.html", {"run": run})
 
 
 # --- event hook endpoint ---------------------------------------------------------------------
