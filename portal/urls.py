@@ -11,4 +11,5 @@ urlpatterns = [
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("", include("approvals.urls")),
+    path("", include("okta.urls")),
 ]
