@@ -311,7 +311,7 @@ class Command(BaseCommand):
             "Gatehouse demo is running. Open http://127.0.0.1:8000 and sign in as one of:",
         ]
         for person in people:
-            name = f"{person.get('first_name', '')} {person.get('last_name', '')}".strip()
+            name = person.get("name", "")
             lines.append(f"  {person['login']:<24} {name:<16} pick {person['sub']}")
         lines += [
             "Okta sandbox: http://127.0.0.1:8900 (token demo-sandbox-token)",

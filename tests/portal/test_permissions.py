@@ -1,0 +1,86 @@
+"""Role-based permissions answered by the auth backend (portal.roles.ROLE_PERMISSIONS)."""
+
+from __future__ import annotations
+
+import pytest
+
+from okta.models import OktaUser
+from portal.models import User
+from portal.roles import ROLE_PERMISSIONS, Role, permissions_for, roles_for
+from tests.portal.conftest import group_join, person_make
+
+pytestmark = pytest.mark.django_db
+
+ADMIN_ONLY = [
+    "okta.manage_connection",
+    "okta.retry_operation",
+    "approvals.manage_catalog",
+    "approvals.manage_policies",
+]
+AUDIT = ["audit.view_auditevent", "audit.export_auditevent"]
+
+
+def account_for(person: OktaUser) -> User:
+    return User.objects.create_user(person.login, okta_id=person.id)
+
+
+def person_in(group: str, login: str) -> User:
+    person = person_make(login)
+    group_join(person, group)
+    return account_for(person)
+
+
+def test_role_permissions_table_is_what_the_portal_promises() -> None:
+    assert ROLE_PERMISSIONS[Role.HELPDESK] == {"okta.view_directory"}
+    assert ROLE_PERMISSIONS[Role.AUDITOR] == set(AUDIT)
+    assert ROLE_PERMISSIONS[Role.ADMIN] == {*AUDIT, *ADMIN_ONLY, "okta.view_directory"}
+    assert ROLE_PERMISSIONS[Role.EMPLOYEE] == frozenset()
+    assert ROLE_PERMISSIONS[Role.MANAGER] == frozenset()
+
+
+def test_has_perm_admin_holds_every_portal_permission() -> None:
+    admin = person_in("Gatehouse Admins", "sam.rivera@acme.com")
+    for perm in [*ADMIN_ONLY, *AUDIT, "okta.view_directory"]:
+        assert admin.has_perm(perm), perm
+
+
+def test_has_perm_auditor_reads_and_exports_audit_only() -> None:
+    auditor = person_in("Gatehouse Auditors", "tessa.nguyen@acme.com")
+    assert auditor.has_perm("audit.view_auditevent")
+    assert auditor.has_perm("audit.export_auditevent")
+    assert not auditor.has_perm("okta.view_directory")
+    assert not any(auditor.has_perm(perm) for perm in ADMIN_ONLY)
+
+
+def test_has_perm_helpdesk_views_directory_only() -> None:
+    agent = person_in("Gatehouse Helpdesk", "jordan.lee@acme.com")
+    assert agent.has_perm("okta.view_directory")
+    assert not any(agent.has_perm(perm) for perm in [*ADMIN_ONLY, *AUDIT])
+
+
+def test_has_perm_employee_and_manager_hold_none() -> None:
+    manager_person = person_make("priya.patel@acme.com")
+    person_make("maya.chen@acme.com", manager_id=manager_person.id)
+    manager = account_for(manager_person)
+    assert Role.MANAGER in roles_for(manager)
+    assert permissions_for(manager) == frozenset()
+    for perm in [*ADMIN_ONLY, *AUDIT, "okta.view_directory"]:
+        assert not manager.has_perm(perm), perm
+
+
+def test_has_perm_inactive_account_holds_none() -> None:
+    admin = person_in("Gatehouse Admins", "sam.rivera@acme.com")
+    admin.is_active = False
+    admin.save()
+    admin = User.objects.get(pk=admin.pk)
+    assert not admin.has_perm("okta.manage_connection")
+
+
+def test_has_perm_unlinked_account_holds_none() -> None:
+    local = User.objects.create_user("local-only")
+    assert not local.has_perm("audit.view_auditevent")
+
+
+def test_has_perm_other_group_grants_nothing() -> None:
+    person = person_in("Engineering", "maya.chen@acme.com")
+    assert not person.has_perm("okta.view_directory")
