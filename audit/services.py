@@ -1,0 +1,186 @@
+"""The audit writer: every state change in Gatehouse appends its event here, in its transaction.
+
+Appends are serialised so the hash chain never forks: on PostgreSQL a transaction-level advisory
+lock taken inside the caller's transaction (held until it commits or rolls back, so keep the
+audit call near the end of the transaction); on SQLite the IMMEDIATE transactions configured in
+settings already let one writer in at a time. Then one indexed read of the last hash and one
+insert. A unique ``prev_hash`` backs this up in the schema.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from audit.chain import event_hash
+from audit.models import GENESIS_HASH, AuditEvent
+
+# Any 64-bit constant that no other advisory lock in Gatehouse uses ("audit" in ASCII).
+AUDIT_APPEND_LOCK = 0x6175646974
+
+REDACTED = "[redacted]"
+_SECRET_KEY = re.compile(
+    r"token|passw|secret|private[_-]?key|api[_-]?key|authori[sz]ation|credential|cookie"
+    r"|assertion|(reset|activation|recovery|magic|login).*(url|link)",
+    re.IGNORECASE,
+)
+_SECRET_VALUE = re.compile(r"^\s*(ssws|bearer|basic)\s*\S", re.IGNORECASE)
+
+_MAX_LENGTHS = {
+    field.name: field.max_length for field in AuditEvent._meta.concrete_fields if field.max_length
+}
+
+
+def redact(value: Any) -> Any:
+    """A copy of ``value`` with secrets replaced by ``"[redacted]"``.
+
+    Keys named like tokens, passwords, secrets, private keys, API keys, authorization headers,
+    credentials, cookies, assertions, and reset / activation links lose their values, at any
+    depth; so do strings that look like an ``Authorization`` header value (``SSWS …``).
+    """
+    if isinstance(value, Mapping):
+        return {
+            str(key): REDACTED if _SECRET_KEY.search(str(key)) else redact(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [redact(item) for item in value]
+    if isinstance(value, str) and _SECRET_VALUE.match(value):
+        return REDACTED
+    return value
+
+
+def _text(name: str, value: Any) -> str:
+    text = "" if value is None else str(value).replace("\x00", "")
+    limit = _MAX_LENGTHS.get(name)
+    return text[:limit] if limit else text
+
+
+def _client_ip(request: HttpRequest | None) -> str:
+    raw = request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return ""
+    mapped = getattr(address, "ipv4_mapped", None)  # "::ffff:10.0.0.7" is 10.0.0.7
+    return str(mapped or address)
+
+
+def _actor_fields(actor: Any) -> tuple[str, str]:
+    if actor is None:
+        return "system", ""
+    if isinstance(actor, str):
+        return actor, ""
+    username = getattr(actor, "username", None)
+    if username is None:
+        return str(actor), ""
+    return str(username) or "anonymous", str(getattr(actor, "okta_id", "") or "")
+
+
+def _event_fields(
+    *,
+    action: str,
+    actor: Any = None,
+    target_type: str = "",
+    target_id: str = "",
+    target_label: str = "",
+    outcome: str = "success",
+    detail: Mapping[str, Any] | None = None,
+    request: HttpRequest | None = None,
+) -> dict[str, Any]:
+    if not action:
+        raise ValueError("an audit event needs an action")
+    actor_name, actor_okta_id = _actor_fields(actor)
+    user_agent = request.headers.get("User-Agent", "") if request is not None else ""
+    # Stored exactly as hashed: JSON-native values only, secrets gone.
+    clean_detail = json.loads(json.dumps(redact(detail or {}), cls=DjangoJSONEncoder))
+    return {
+        "occurred_at": timezone.now(),
+        "action": _text("action", action),
+        "actor": _text("actor", actor_name),
+        "actor_okta_id": _text("actor_okta_id", actor_okta_id),
+        "target_type": _text("target_type", target_type),
+        "target_id": _text("target_id", target_id),
+        "target_label": _text("target_label", target_label),
+        "outcome": _text("outcome", outcome),
+        "ip": _client_ip(request),
+        "user_agent": _text("user_agent", user_agent),
+        "detail": clean_detail,
+    }
+
+
+def _lock_and_read_head() -> str:
+    """Take the append lock (PostgreSQL) and return the hash the next event chains to."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_APPEND_LOCK])
+    head = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+    return head or GENESIS_HASH
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: Any = None,
+    target_type: str = "",
+    target_id: str = "",
+    target_label: str = "",
+    outcome: str = "success",
+    detail: dict[str, Any] | None = None,
+    request: HttpRequest | None = None,
+) -> AuditEvent:
+    """Append one event to the audit trail; call it inside the transaction of the change.
+
+    ``actor`` is a user (its username and Okta id are copied as text), a string such as
+    ``"system"`` or ``"okta"``, or None for the system. ``request`` supplies IP and user agent.
+    ``detail`` is redacted (see ``redact``) before it is stored.
+    """
+    fields = _event_fields(
+        action=action,
+        actor=actor,
+        target_type=target_type,
+        target_id=target_id,
+        target_label=target_label,
+        outcome=outcome,
+        detail=detail,
+        request=request,
+    )
+    # Joins the caller's transaction; outside one it makes its own, so the lock is held
+    # from the read of the head to the commit of the insert.
+    with transaction.atomic(savepoint=False):
+        prev_hash = _lock_and_read_head()
+        event = AuditEvent(**fields, prev_hash=prev_hash, hash=event_hash(fields, prev_hash))
+        event.save(force_insert=True)
+    return event
+
+
+def audit_record_many(
+    *,
+    events: Iterable[Mapping[str, Any]],
+    request: HttpRequest | None = None,
+    batch_size: int = 1000,
+) -> list[AuditEvent]:
+    """Append many events in one transaction, chained in the order given.
+
+    Each item holds the keyword arguments of ``audit_record`` (``action`` required; ``request``
+    may be given per item or once for all). One lock, one read and one bulk insert per batch.
+    """
+    prepared = [_event_fields(**{"request": request, **dict(item)}) for item in events]
+    if not prepared:
+        return []
+    with transaction.atomic(savepoint=False):
+        prev_hash = _lock_and_read_head()
+        rows = []
+        for fields in prepared:
+            digest = event_hash(fields, prev_hash)
+            rows.append(AuditEvent(**fields, prev_hash=prev_hash, hash=digest))
+            prev_hash = digest
+        return AuditEvent.objects.bulk_create(rows, batch_size=batch_size)

@@ -1,0 +1,225 @@
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import threading
+from typing import Any
+
+import pytest
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.test import RequestFactory
+
+from audit.chain import chain_verify, event_hash_matches
+from audit.models import GENESIS_HASH, AuditEvent
+from audit.services import REDACTED, audit_record, audit_record_many, redact
+from tests.audit.conftest import person
+
+pytestmark = pytest.mark.django_db
+
+
+def test_audit_record_user_actor_copies_username_and_okta_id() -> None:
+    maya = person("maya.chen", "00umaya0000001")
+    event = audit_record(
+        action="request.submitted",
+        actor=maya,
+        target_type="access_request",
+        target_id="42",
+        target_label="Engineering - Backend",
+        detail={"reason": "on-call", "duration_days": 30},
+    )
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert (stored.actor, stored.actor_okta_id) == ("maya.chen", "00umaya0000001")
+    assert (stored.target_type, stored.target_id) == ("access_request", "42")
+    assert stored.detail == {"reason": "on-call", "duration_days": 30}
+    assert stored.outcome == "success"
+
+
+def test_audit_record_without_actor_is_system() -> None:
+    assert audit_record(action="grant.revoked").actor == "system"
+    assert audit_record(action="sync.finished", actor="okta").actor == "okta"
+
+
+def test_audit_record_request_supplies_ip_and_user_agent() -> None:
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="::FFFF:10.0.0.7", HTTP_USER_AGENT="Firefox/140"
+    )
+    event = audit_record(action="signin.succeeded", request=request)
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert stored.ip == "10.0.0.7"
+    assert stored.user_agent == "Firefox/140"
+    assert event_hash_matches(stored)
+
+
+def test_audit_record_bad_ip_is_left_blank() -> None:
+    request = RequestFactory().get("/", REMOTE_ADDR="not-an-ip")
+    assert audit_record(action="signin.refused", request=request).ip == ""
+
+
+def test_audit_record_chains_each_event_to_the_one_before() -> None:
+    first = audit_record(action="a.one")
+    second = audit_record(action="a.two")
+    assert first.prev_hash == GENESIS_HASH
+    assert second.prev_hash == first.hash
+    assert len(second.hash) == 64 and second.hash != first.hash
+    assert chain_verify().ok
+
+
+def test_audit_record_stored_row_hashes_to_its_hash() -> None:
+    # Values that databases like to re-render: microseconds, floats, unicode, nesting, long text.
+    event = audit_record(
+        action="operation.failed",
+        actor="system",
+        target_label="Ångström, 北京 " + "x" * 400,
+        outcome="failure",
+        detail={
+            "status": 429,
+            "ratio": 0.1,
+            "big": 1e20,
+            "when": dt.datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=dt.UTC),
+            "nested": {"z": [1, 2.5, None, True], "a": "é"},
+        },
+    )
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert len(stored.target_label) == 300
+    assert stored.hash == event.hash
+    assert event_hash_matches(stored)
+
+
+def test_audit_record_joins_the_callers_transaction() -> None:
+    with pytest.raises(RuntimeError), transaction.atomic():
+        audit_record(action="request.submitted")
+        raise RuntimeError("the change failed")
+    assert not AuditEvent.objects.exists()
+
+
+def test_audit_record_query_count_is_small(django_assert_num_queries: Any) -> None:
+    audit_record(action="warm.up")
+    # PostgreSQL: advisory lock + head read + insert; SQLite: head read + insert.
+    expected = 3 if connection.vendor == "postgresql" else 2
+    with django_assert_num_queries(expected):
+        audit_record(action="request.decided", detail={"decision": "approved"})
+
+
+def test_audit_record_redacts_secrets_in_detail() -> None:
+    event = audit_record(
+        action="operation.succeeded",
+        detail={"resetPasswordUrl": "https://acme.okta.com/reset/abc", "user": "00u1"},
+    )
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert stored.detail == {"resetPasswordUrl": REDACTED, "user": "00u1"}
+
+
+def test_audit_record_without_action_is_refused() -> None:
+    with pytest.raises(ValueError, match="action"):
+        audit_record(action="")
+
+
+def test_redact_secret_keys_at_any_depth() -> None:
+    detail = {
+        "api_token": "t0k",
+        "Password": "hunter2",
+        "client_secret": "s",
+        "private_key": "-----BEGIN",
+        "apiKey": "k",
+        "Authorization": "SSWS 00abc",
+        "reset_password_url": "https://x/reset",
+        "activationLink": "https://x/activate",
+        "nested": [{"refresh_token": "r", "kept": 1}],
+        "header": "SSWS 00secret",
+        "bearer": "Bearer eyJ...",
+        "reason": "need access for the Q3 audit",
+        "url": "https://acme.okta.com/app/1",
+    }
+    assert redact(detail) == {
+        "api_token": REDACTED,
+        "Password": REDACTED,
+        "client_secret": REDACTED,
+        "private_key": REDACTED,
+        "apiKey": REDACTED,
+        "Authorization": REDACTED,
+        "reset_password_url": REDACTED,
+        "activationLink": REDACTED,
+        "nested": [{"refresh_token": REDACTED, "kept": 1}],
+        "header": REDACTED,
+        "bearer": REDACTED,
+        "reason": "need access for the Q3 audit",
+        "url": "https://acme.okta.com/app/1",
+    }
+
+
+def test_redact_leaves_the_input_unchanged() -> None:
+    detail = {"token": "t", "items": [1, 2]}
+    redact(detail)
+    assert detail == {"token": "t", "items": [1, 2]}
+
+
+def test_audit_record_many_chains_in_order() -> None:
+    head = audit_record(action="before.batch")
+    request = RequestFactory().get("/", REMOTE_ADDR="10.1.2.3")
+    events = audit_record_many(
+        events=[
+            {"action": "operation.succeeded", "target_id": str(i), "detail": {"token": "x"}}
+            for i in range(5)
+        ],
+        request=request,
+    )
+    stored = list(AuditEvent.objects.filter(action="operation.succeeded").order_by("id"))
+    assert [e.target_id for e in stored] == ["0", "1", "2", "3", "4"]
+    assert stored[0].prev_hash == head.hash
+    for before, after in itertools.pairwise(stored):
+        assert after.prev_hash == before.hash
+    assert all(e.ip == "10.1.2.3" and e.detail == {"token": REDACTED} for e in stored)
+    assert [e.hash for e in events] == [e.hash for e in stored]
+    assert chain_verify().ok
+
+
+def test_audit_record_many_empty_writes_nothing() -> None:
+    assert audit_record_many(events=[]) == []
+    assert not AuditEvent.objects.exists()
+
+
+def test_audit_event_two_events_with_same_predecessor_refused() -> None:
+    first = audit_record(action="a.one")
+    fork = AuditEvent(action="a.fork", prev_hash=first.prev_hash, hash="f" * 64)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        fork.save()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_audit_record_concurrent_writers_keep_one_chain() -> None:
+    """On PostgreSQL every writer waits for the advisory lock and succeeds. SQLite's in-memory
+    test database (shared cache) refuses a second writer at once instead of waiting as the file
+    database does; there the point is that no writer forks the chain."""
+    threads, per_thread = 6, 15
+    written: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def write(n: int) -> None:
+        try:
+            start.wait()
+            for i in range(per_thread):
+                try:
+                    with transaction.atomic():
+                        audit_record(action="load.test", target_id=f"{n}-{i}")
+                    written.append(f"{n}-{i}")
+                except OperationalError as exc:
+                    if connection.vendor != "sqlite" or "locked" not in str(exc):
+                        raise
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=write, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    if connection.vendor == "postgresql":
+        assert len(written) == threads * per_thread
+    stored = set(AuditEvent.objects.values_list("target_id", flat=True))
+    assert stored == set(written)
+    report = chain_verify()
+    assert report.ok and report.checked == len(written) > 0
