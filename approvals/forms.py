@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -40,11 +40,10 @@ class RequestForm(forms.Form):
     def __init__(self, *args: Any, item: CatalogItem, subjects: list[OktaUser], **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.item = item
-        self.fields["subject"].choices = [
-            (s.pk, f"{s} (me)" if i == 0 else f"{s} (your report)")
-            for i, s in enumerate(subjects)
+        cast(forms.ChoiceField, self.fields["subject"]).choices = [
+            (s.pk, f"{s} (me)" if i == 0 else f"{s} (your report)") for i, s in enumerate(subjects)
         ]
-        self.fields["duration"].choices = item.duration_choices()
+        cast(forms.ChoiceField, self.fields["duration"]).choices = item.duration_choices()
         if item.default_duration_days:
             self.fields["duration"].initial = str(item.default_duration_days)
         elif item.max_duration_days is None:
@@ -74,7 +73,9 @@ class BulkDecisionForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Any integer may be submitted; the service checks each id against the approver.
         ids = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
-        self.fields["ids"].choices = [(v, v) for v in ids if str(v).isdigit()]
+        cast(forms.ChoiceField, self.fields["ids"]).choices = [
+            (v, v) for v in ids if str(v).isdigit()
+        ]
 
 
 class OwnersField(forms.CharField):
@@ -85,9 +86,9 @@ class OwnersField(forms.CharField):
         tokens = [t for t in text.replace(",", " ").split() if t]
         if not tokens:
             return []
-        found = dict(
-            OktaUser.objects.filter(login__in=tokens).values_list("login", "id")
-        ) | dict(OktaUser.objects.filter(id__in=tokens).values_list("id", "id"))
+        found = dict(OktaUser.objects.filter(login__in=tokens).values_list("login", "id")) | dict(
+            OktaUser.objects.filter(id__in=tokens).values_list("id", "id")
+        )
         missing = [t for t in tokens if t not in found]
         if missing:
             raise forms.ValidationError(f"Not in the directory: {', '.join(missing)}")
@@ -130,7 +131,9 @@ class CatalogItemForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["approver_group"].queryset = OktaGroup.objects.all()
+        cast(
+            forms.ModelChoiceField, self.fields["approver_group"]
+        ).queryset = OktaGroup.objects.all()
         self.fields["name"].required = False
         if self.instance.pk and self.instance.owners:
             logins = dict(

@@ -53,7 +53,7 @@ class StageRule(models.TextChoices):
 
 
 class Policy(models.Model):
-    """An ordered chain of 1–3 approval stages, plus an optional auto-approve rule.
+    """An ordered chain of 1-3 approval stages, plus an optional auto-approve rule.
 
     Auto-approve applies when the item's risk is at most ``auto_approve_max_risk`` and, if
     ``auto_approve_departments`` is not empty, the person's Okta department is in it.
@@ -85,9 +85,7 @@ class Policy(models.Model):
             return ""
         if self.auto_approve_departments and department not in self.auto_approve_departments:
             return ""
-        who = (
-            f"people in {department}" if self.auto_approve_departments else "everyone"
-        )
+        who = f"people in {department}" if self.auto_approve_departments else "everyone"
         return (
             f"Auto-approved by policy “{self.name}”: {RiskLevel(risk).label.lower()}-risk "
             f"item for {who}."
@@ -257,7 +255,7 @@ STATUS_ICONS = {
     RequestStatus.COMPLETED: ("✔", "success"),
     RequestStatus.FAILED: ("✖", "danger"),
     RequestStatus.DENIED: ("✖", "danger"),
-    RequestStatus.CANCELLED: ("–", "secondary"),
+    RequestStatus.CANCELLED: ("⊘", "secondary"),
     RequestStatus.EXPIRED: ("⌛", "secondary"),
 }
 

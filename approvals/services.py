@@ -51,6 +51,7 @@ from okta.models import (
     OperationKind,
     OperationStatus,
 )
+from okta.operations import operation_enqueue, operation_retry
 from portal.models import User
 from portal.roles import Role, has_role
 
@@ -60,18 +61,6 @@ CALLBACK_TASK = "approvals.operation_finished"
 # Okta users who can sign in and act; anyone else is skipped when resolving approvers.
 ACTING_STATUSES = ("ACTIVE", "PASSWORD_EXPIRED", "LOCKED_OUT", "RECOVERY")
 GRANTABLE_SUBJECT_STATUSES = (*ACTING_STATUSES, "PROVISIONED", "STAGED")
-
-
-def operation_enqueue(**kwargs: Any) -> Any:
-    from okta import operations  # noqa: PLC0415 - okta.operations imports later than this module
-
-    return operations.operation_enqueue(**kwargs)
-
-
-def operation_retry(**kwargs: Any) -> Any:
-    from okta import operations  # noqa: PLC0415
-
-    return operations.operation_retry(**kwargs)
 
 
 class ApprovalError(Exception):
@@ -111,7 +100,9 @@ def _label(user: User) -> str:
     return str(user)
 
 
-def _event(req: AccessRequest, kind: str, text: str, actor: str = "", problem: bool = False) -> None:
+def _event(
+    req: AccessRequest, kind: str, text: str, actor: str = "", problem: bool = False
+) -> None:
     RequestEvent.objects.create(
         request=req, kind=kind, text=text, actor_label=actor, is_problem=problem
     )
@@ -174,7 +165,9 @@ def _check_item(item: CatalogItem) -> None:
                 "The default duration cannot be longer than the maximum.",
                 field="default_duration_days",
             )
-    unknown = set(item.owners) - set(OktaUser.objects.filter(id__in=item.owners).values_list("id", flat=True))
+    unknown = set(item.owners) - set(
+        OktaUser.objects.filter(id__in=item.owners).values_list("id", flat=True)
+    )
     if unknown:
         raise ApprovalError(
             f"Unknown owner Okta id(s): {', '.join(sorted(unknown))}.", field="owners"
@@ -252,7 +245,7 @@ def policy_save(
     stages: list[tuple[str, str]],
     http_request: HttpRequest | None = None,
 ) -> Policy:
-    """Create or update a policy and replace its stages (1–3 of them)."""
+    """Create or update a policy and replace its stages (1-3 of them)."""
     if not can_manage_policies(actor):
         raise ApprovalError("Only admins can change policies.")
     if not 1 <= len(stages) <= 3:
@@ -349,7 +342,13 @@ def _enter_stage(req: AccessRequest, stage: int, actor_label: str) -> None:
     if tier != wanted:
         text += f"; nobody eligible among {ApproverKind(wanted).label.lower()}, so it went to the next tier"
     if not approvers:
-        _event(req, "routed", text + ". Nobody can approve it: an admin must step in.", actor_label, problem=True)
+        _event(
+            req,
+            "routed",
+            text + ". Nobody can approve it: an admin must step in.",
+            actor_label,
+            problem=True,
+        )
     else:
         _event(req, "routed", text + ".", actor_label)
         transaction.on_commit(partial(notifications.notify_stage_approvers, req.pk, stage))
@@ -373,7 +372,9 @@ def access_request_submit(
     if subject is None:
         raise ApprovalError("That person is not in the directory.", field="subject")
     if subject_id != requester.okta_id and subject.manager_id != requester.okta_id:
-        raise ApprovalError("You can ask only for yourself or for your direct reports.", field="subject")
+        raise ApprovalError(
+            "You can ask only for yourself or for your direct reports.", field="subject"
+        )
     if subject.status not in GRANTABLE_SUBJECT_STATUSES:
         raise ApprovalError(
             f"{subject} cannot get new access: their Okta account is {subject.status.lower()}.",
@@ -472,7 +473,9 @@ def access_request_submit(
 # --- deciding -----------------------------------------------------------------------------
 
 
-def _operation_for(req_or_grant_item: CatalogItem, subject_id: str, add: bool) -> tuple[str, dict[str, str]]:
+def _operation_for(
+    req_or_grant_item: CatalogItem, subject_id: str, add: bool
+) -> tuple[str, dict[str, str]]:
     item = req_or_grant_item
     if item.kind == ItemKind.GROUP:
         kind = OperationKind.GROUP_MEMBER_ADD if add else OperationKind.GROUP_MEMBER_REMOVE
@@ -681,21 +684,6 @@ def _okta_message(op: Operation) -> str:
     return f"{summary}" + (f" ({', '.join(parts)})" if parts else "") + ref
 
 
-def _mirror_apply(kind: str, params: dict[str, Any]) -> None:
-    """Reflect in the mirror what Okta just confirmed, so pages agree at once."""
-    user_id = params.get("user_id", "")
-    if kind == OperationKind.GROUP_MEMBER_ADD:
-        GroupMembership.objects.get_or_create(group_id=params["group_id"], user_id=user_id)
-    elif kind == OperationKind.GROUP_MEMBER_REMOVE:
-        GroupMembership.objects.filter(group_id=params["group_id"], user_id=user_id).delete()
-    elif kind == OperationKind.APP_USER_ASSIGN:
-        AppAssignment.objects.get_or_create(
-            app_id=params["app_id"], user_id=user_id, defaults={"scope": "USER"}
-        )
-    elif kind == OperationKind.APP_USER_UNASSIGN:
-        AppAssignment.objects.filter(app_id=params["app_id"], user_id=user_id).delete()
-
-
 def operation_finished(*, operation_id: int) -> None:
     """Callback for a final Operation: move its request or grant along. Safe to run twice."""
     op = Operation.objects.filter(pk=operation_id).first()
@@ -706,16 +694,16 @@ def operation_finished(*, operation_id: int) -> None:
         _request_operation_finished(op, int(key))
     elif prefix == "grant" and key.isdigit():
         _grant_operation_finished(op, int(key))
-    elif prefix == "relinquish" and op.status == OperationStatus.SUCCEEDED:
-        with transaction.atomic():
-            _mirror_apply(op.kind, op.params)
 
 
 def _request_operation_finished(op: Operation, request_id: int) -> None:
     with transaction.atomic():
-        req = AccessRequest.objects.select_for_update(of=("self",)).select_related("item").filter(
-            pk=request_id
-        ).first()
+        req = (
+            AccessRequest.objects.select_for_update(of=("self",))
+            .select_related("item")
+            .filter(pk=request_id)
+            .first()
+        )
         if req is None or req.status not in (RequestStatus.APPROVED, RequestStatus.FULFILLING):
             return
         ops = list(Operation.objects.filter(correlation=req.correlation).order_by("id"))
@@ -746,8 +734,6 @@ def _request_operation_finished(op: Operation, request_id: int) -> None:
             transaction.on_commit(partial(notifications.notify_requester, req.pk, "failed"))
             transaction.on_commit(partial(notifications.notify_admins_of_failure, req.pk))
             return
-        for o in latest.values():
-            _mirror_apply(o.kind, o.params)
         req.status = RequestStatus.COMPLETED
         req.finished_at = now
         req.failure_message = ""
@@ -876,7 +862,6 @@ def _grant_operation_finished(op: Operation, grant_id: int) -> None:
             )
             outcome = "failure"
         else:
-            _mirror_apply(op.kind, op.params)
             grant.status = GrantStatus.REVOKED
             grant.revoked_at = timezone.now()
             grant.save(update_fields=["status", "revoked_at"])
@@ -938,7 +923,11 @@ def access_relinquish(
             .filter(
                 subject_id=actor.okta_id,
                 status=GrantStatus.ACTIVE,
-                **({"item__group_id": resource_id} if kind == ItemKind.GROUP else {"item__app_id": resource_id}),
+                **(
+                    {"item__group_id": resource_id}
+                    if kind == ItemKind.GROUP
+                    else {"item__app_id": resource_id}
+                ),
             )
             .first()
         )
@@ -984,7 +973,6 @@ def access_relinquish(
             params=params,
             actor=actor,
             correlation=f"relinquish:{actor.okta_id}:{resource_id}",
-            callback_task=CALLBACK_TASK,
         )
         audit_record(
             action="access.relinquished",

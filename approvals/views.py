@@ -41,12 +41,16 @@ PAGE_SIZE = 25
 INBOX_SIZE = 50
 
 
+def _htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
 def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
 def _partial(request: HttpRequest, template: str, region: str) -> str:
-    return f"{template}#{region}" if request.htmx else template
+    return f"{template}#{region}" if _htmx(request) else template
 
 
 # --- catalog --------------------------------------------------------------------------------
@@ -93,7 +97,9 @@ def catalog(request: HttpRequest) -> HttpResponse:
     items = list(page.object_list)
     me = OktaUser.objects.filter(pk=user.okta_id).first() if user.okta_id else None
     manager = (
-        OktaUser.objects.filter(pk=me.manager_id).first() if me is not None and me.manager_id else None
+        OktaUser.objects.filter(pk=me.manager_id).first()
+        if me is not None and me.manager_id
+        else None
     )
     group_ids = [i.group_id for i in items if i.group_id]
     app_ids = [i.app_id for i in items if i.app_id]
@@ -155,17 +161,18 @@ def request_new(request: HttpRequest, item_id: int) -> HttpResponse:
     extend_id = request.GET.get("extend") or request.POST.get("extend")
     if extend_id:
         extends = get_object_or_404(
-            Grant, pk=extend_id if str(extend_id).isdigit() else 0, item=item,
-            subject_id__in=[s.pk for s in subjects], status=GrantStatus.ACTIVE,
+            Grant,
+            pk=extend_id if str(extend_id).isdigit() else 0,
+            item=item,
+            subject_id__in=[s.pk for s in subjects],
+            status=GrantStatus.ACTIVE,
         )
     initial: dict[str, Any] = {}
     if extends is not None:
         initial = {"subject": extends.subject_id, "reason": extends.request.reason}
         if extends.request.duration_days:
             initial["duration"] = str(extends.request.duration_days)
-    form = RequestForm(
-        request.POST or None, item=item, subjects=subjects, initial=initial
-    )
+    form = RequestForm(request.POST or None, item=item, subjects=subjects, initial=initial)
     if not subjects:
         form.add_error(None, "Your account is not linked to an Okta user, so you cannot ask.")
     elif request.method == "POST" and form.is_valid():
@@ -186,12 +193,13 @@ def request_new(request: HttpRequest, item_id: int) -> HttpResponse:
                 messages.success(request, req.auto_approved_reason)
             else:
                 messages.success(request, f"Request #{req.pk} sent for approval.")
-            if request.htmx:
+            if _htmx(request):
                 response = HttpResponse(status=204)
                 response["HX-Redirect"] = req.get_absolute_url()
                 return response
             return redirect(req)
-    status = 422 if request.method == "POST" else 200
+    # htmx swaps only 2xx answers, so an HTMX form with errors comes back as 200.
+    status = 422 if request.method == "POST" and not _htmx(request) else 200
     return render(
         request,
         _partial(request, "approvals/request_form.html", "form"),
@@ -346,13 +354,12 @@ def request_decide(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except services.ApprovalError as exc:
             error = exc.message
-    if request.htmx:
+    if _htmx(request):
         row = _inbox_rows(user, ids=[req.pk])[0]
         response = render(
             request,
             "approvals/inbox.html#row",
             {"r": row, "error": error, "form": form, "just_decided": not error},
-            status=422 if error else 200,
         )
         response["HX-Trigger"] = "inbox-changed"
         return response
@@ -405,7 +412,9 @@ def my_access(request: HttpRequest) -> HttpResponse:
     grants: dict[tuple[str, str], Grant] = {}
     pending: list[AccessRequest] = []
     if person is not None:
-        manager = OktaUser.objects.filter(pk=person.manager_id).first() if person.manager_id else None
+        manager = (
+            OktaUser.objects.filter(pk=person.manager_id).first() if person.manager_id else None
+        )
         memberships = list(
             GroupMembership.objects.filter(user_id=person.pk)
             .select_related("group")
@@ -456,7 +465,9 @@ def relinquish(request: HttpRequest) -> HttpResponse:
     except services.ApprovalError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Removing that access in Okta. It disappears here once Okta confirms.")
+        messages.success(
+            request, "Removing that access in Okta. It disappears here once Okta confirms."
+        )
     return redirect("approvals:my_access")
 
 
@@ -494,10 +505,14 @@ def admin_catalog(request: HttpRequest) -> HttpResponse:
     apps: list[OktaApp] = []
     if q:
         groups = list(
-            OktaGroup.objects.filter(name__icontains=q, catalog_item__isnull=True).order_by("name")[:25]
+            OktaGroup.objects.filter(name__icontains=q, catalog_item__isnull=True).order_by("name")[
+                :25
+            ]
         )
         apps = list(
-            OktaApp.objects.filter(label__icontains=q, catalog_item__isnull=True).order_by("label")[:25]
+            OktaApp.objects.filter(label__icontains=q, catalog_item__isnull=True).order_by("label")[
+                :25
+            ]
         )
     return render(
         request,
@@ -523,8 +538,9 @@ def admin_item_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse
         app_id = request.GET.get("app") or request.POST.get("app")
         if group_id:
             group = get_object_or_404(OktaGroup, pk=group_id)
-            item = CatalogItem(kind=ItemKind.GROUP, group=group, name=group.name,
-                               description=group.description)
+            item = CatalogItem(
+                kind=ItemKind.GROUP, group=group, name=group.name, description=group.description
+            )
         elif app_id:
             app = get_object_or_404(OktaApp, pk=app_id)
             item = CatalogItem(kind=ItemKind.APP, app=app, name=app.label)
@@ -534,8 +550,9 @@ def admin_item_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse
     form = CatalogItemForm(request.POST or None, instance=item)
     if request.method == "POST" and form.is_valid():
         try:
-            item = services.catalog_item_save(actor=user, item=form.save(commit=False),
-                                              http_request=request)
+            item = services.catalog_item_save(
+                actor=user, item=form.save(commit=False), http_request=request
+            )
         except services.ApprovalError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
@@ -626,7 +643,11 @@ def operations(request: HttpRequest) -> HttpResponse:
     rows = []
     for o in ops:
         key = o.correlation.split(":", 1)[1]
-        req = requests_by_id.get(int(key)) if o.correlation.startswith("request:") and key.isdigit() else None
+        req = (
+            requests_by_id.get(int(key))
+            if o.correlation.startswith("request:") and key.isdigit()
+            else None
+        )
         rows.append({"op": o, "req": req})
     return render(
         request,

@@ -7,200 +7,483 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('okta', '0001_initial'),
+        ("okta", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Policy',
+            name="Policy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('auto_approve_max_risk', models.CharField(blank=True, choices=[('LOW', 'Low'), ('MEDIUM', 'Medium'), ('HIGH', 'High')], default='', max_length=10)),
-                ('auto_approve_departments', models.JSONField(blank=True, default=list)),
-                ('requester_departments', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "auto_approve_max_risk",
+                    models.CharField(
+                        blank=True,
+                        choices=[("LOW", "Low"), ("MEDIUM", "Medium"), ("HIGH", "High")],
+                        default="",
+                        max_length=10,
+                    ),
+                ),
+                ("auto_approve_departments", models.JSONField(blank=True, default=list)),
+                ("requester_departments", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
-                'permissions': [('manage_policies', 'Can edit approval policies')],
+                "ordering": ["name"],
+                "permissions": [("manage_policies", "Can edit approval policies")],
             },
         ),
         migrations.CreateModel(
-            name='CatalogItem',
+            name="CatalogItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('GROUP', 'Group'), ('APP', 'App')], max_length=5)),
-                ('name', models.CharField(db_index=True, max_length=255)),
-                ('description', models.TextField(blank=True)),
-                ('department', models.CharField(blank=True, db_index=True, max_length=100)),
-                ('owners', models.JSONField(blank=True, default=list, help_text='Okta user ids')),
-                ('default_duration_days', models.PositiveIntegerField(blank=True, null=True)),
-                ('max_duration_days', models.PositiveIntegerField(blank=True, help_text='Empty: permanent access may be requested.', null=True)),
-                ('reason_required', models.BooleanField(default=True)),
-                ('risk', models.CharField(choices=[('LOW', 'Low'), ('MEDIUM', 'Medium'), ('HIGH', 'High')], default='LOW', max_length=10)),
-                ('published', models.BooleanField(db_index=True, default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('app', models.OneToOneField(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='catalog_item', to='okta.oktaapp')),
-                ('approver_group', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='approves_items', to='okta.oktagroup')),
-                ('group', models.OneToOneField(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='catalog_item', to='okta.oktagroup')),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='approvals.policy')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(choices=[("GROUP", "Group"), ("APP", "App")], max_length=5),
+                ),
+                ("name", models.CharField(db_index=True, max_length=255)),
+                ("description", models.TextField(blank=True)),
+                ("department", models.CharField(blank=True, db_index=True, max_length=100)),
+                ("owners", models.JSONField(blank=True, default=list, help_text="Okta user ids")),
+                ("default_duration_days", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "max_duration_days",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="Empty: permanent access may be requested.", null=True
+                    ),
+                ),
+                ("reason_required", models.BooleanField(default=True)),
+                (
+                    "risk",
+                    models.CharField(
+                        choices=[("LOW", "Low"), ("MEDIUM", "Medium"), ("HIGH", "High")],
+                        default="LOW",
+                        max_length=10,
+                    ),
+                ),
+                ("published", models.BooleanField(db_index=True, default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "app",
+                    models.OneToOneField(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="catalog_item",
+                        to="okta.oktaapp",
+                    ),
+                ),
+                (
+                    "approver_group",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="approves_items",
+                        to="okta.oktagroup",
+                    ),
+                ),
+                (
+                    "group",
+                    models.OneToOneField(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="catalog_item",
+                        to="okta.oktagroup",
+                    ),
+                ),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="items",
+                        to="approvals.policy",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'id'],
-                'permissions': [('manage_catalog', 'Can publish and edit catalog items')],
+                "ordering": ["name", "id"],
+                "permissions": [("manage_catalog", "Can publish and edit catalog items")],
             },
         ),
         migrations.CreateModel(
-            name='AccessRequest',
+            name="AccessRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('subject_label', models.CharField(max_length=255)),
-                ('status', models.CharField(choices=[('PENDING', 'Pending approval'), ('APPROVED', 'Approved'), ('FULFILLING', 'Being set up in Okta'), ('COMPLETED', 'Completed'), ('FAILED', 'Failed'), ('DENIED', 'Denied'), ('CANCELLED', 'Cancelled'), ('EXPIRED', 'Expired')], default='PENDING', max_length=10)),
-                ('reason', models.TextField(blank=True)),
-                ('duration_days', models.PositiveIntegerField(blank=True, null=True)),
-                ('policy_name', models.CharField(max_length=100)),
-                ('stages', models.JSONField(default=list, help_text="The policy's stages when submitted.")),
-                ('current_stage', models.PositiveSmallIntegerField(default=1)),
-                ('auto_approved_reason', models.TextField(blank=True)),
-                ('failure_message', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('pending_until', models.DateTimeField()),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('requester', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='access_requests', to=settings.AUTH_USER_MODEL)),
-                ('subject', models.ForeignKey(db_constraint=False, help_text='The Okta user who gets the access.', on_delete=django.db.models.deletion.DO_NOTHING, related_name='access_requests', to='okta.oktauser')),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='requests', to='approvals.catalogitem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("subject_label", models.CharField(max_length=255)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("PENDING", "Pending approval"),
+                            ("APPROVED", "Approved"),
+                            ("FULFILLING", "Being set up in Okta"),
+                            ("COMPLETED", "Completed"),
+                            ("FAILED", "Failed"),
+                            ("DENIED", "Denied"),
+                            ("CANCELLED", "Cancelled"),
+                            ("EXPIRED", "Expired"),
+                        ],
+                        default="PENDING",
+                        max_length=10,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True)),
+                ("duration_days", models.PositiveIntegerField(blank=True, null=True)),
+                ("policy_name", models.CharField(max_length=100)),
+                (
+                    "stages",
+                    models.JSONField(default=list, help_text="The policy's stages when submitted."),
+                ),
+                ("current_stage", models.PositiveSmallIntegerField(default=1)),
+                ("auto_approved_reason", models.TextField(blank=True)),
+                ("failure_message", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("pending_until", models.DateTimeField()),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "requester",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="access_requests",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        help_text="The Okta user who gets the access.",
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="access_requests",
+                        to="okta.oktauser",
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="requests",
+                        to="approvals.catalogitem",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Grant',
+            name="Grant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('ACTIVE', 'Active'), ('REVOKING', 'Being removed'), ('REVOKED', 'Removed'), ('SUPERSEDED', 'Extended'), ('REVOKE_FAILED', 'Removal failed')], default='ACTIVE', max_length=15)),
-                ('granted_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('reminded_at', models.DateTimeField(blank=True, null=True)),
-                ('revoke_reason', models.CharField(blank=True, max_length=30)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('failure_message', models.TextField(blank=True)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grants', to='approvals.catalogitem')),
-                ('request', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='grant', to='approvals.accessrequest')),
-                ('subject', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='grants', to='okta.oktauser')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("ACTIVE", "Active"),
+                            ("REVOKING", "Being removed"),
+                            ("REVOKED", "Removed"),
+                            ("SUPERSEDED", "Extended"),
+                            ("REVOKE_FAILED", "Removal failed"),
+                        ],
+                        default="ACTIVE",
+                        max_length=15,
+                    ),
+                ),
+                ("granted_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("reminded_at", models.DateTimeField(blank=True, null=True)),
+                ("revoke_reason", models.CharField(blank=True, max_length=30)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("failure_message", models.TextField(blank=True)),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="grants",
+                        to="approvals.catalogitem",
+                    ),
+                ),
+                (
+                    "request",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="grant",
+                        to="approvals.accessrequest",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="grants",
+                        to="okta.oktauser",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['expires_at', 'id'],
+                "ordering": ["expires_at", "id"],
             },
         ),
         migrations.AddField(
-            model_name='accessrequest',
-            name='extends_grant',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='extensions', to='approvals.grant'),
+            model_name="accessrequest",
+            name="extends_grant",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="extensions",
+                to="approvals.grant",
+            ),
         ),
         migrations.CreateModel(
-            name='PolicyStage',
+            name="PolicyStage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('approvers', models.CharField(choices=[('MANAGER', "The person's manager"), ('APPROVER_GROUP', "The item's approver group"), ('OWNERS', "The item's owners"), ('ADMINS', 'Gatehouse admins')], max_length=20)),
-                ('rule', models.CharField(choices=[('ANY', 'Any one approver'), ('ALL', 'All approvers')], default='ANY', max_length=3)),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stages', to='approvals.policy')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                (
+                    "approvers",
+                    models.CharField(
+                        choices=[
+                            ("MANAGER", "The person's manager"),
+                            ("APPROVER_GROUP", "The item's approver group"),
+                            ("OWNERS", "The item's owners"),
+                            ("ADMINS", "Gatehouse admins"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "rule",
+                    models.CharField(
+                        choices=[("ANY", "Any one approver"), ("ALL", "All approvers")],
+                        default="ANY",
+                        max_length=3,
+                    ),
+                ),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stages",
+                        to="approvals.policy",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['policy', 'position'],
+                "ordering": ["policy", "position"],
             },
         ),
         migrations.CreateModel(
-            name='RequestApprover',
+            name="RequestApprover",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stage', models.PositiveSmallIntegerField()),
-                ('okta_id', models.CharField(max_length=32)),
-                ('tier', models.CharField(choices=[('MANAGER', "The person's manager"), ('APPROVER_GROUP', "The item's approver group"), ('OWNERS', "The item's owners"), ('ADMINS', 'Gatehouse admins')], max_length=20)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='approvers', to='approvals.accessrequest')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("stage", models.PositiveSmallIntegerField()),
+                ("okta_id", models.CharField(max_length=32)),
+                (
+                    "tier",
+                    models.CharField(
+                        choices=[
+                            ("MANAGER", "The person's manager"),
+                            ("APPROVER_GROUP", "The item's approver group"),
+                            ("OWNERS", "The item's owners"),
+                            ("ADMINS", "Gatehouse admins"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="approvers",
+                        to="approvals.accessrequest",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RequestEvent',
+            name="RequestEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('kind', models.CharField(max_length=30)),
-                ('actor_label', models.CharField(blank=True, max_length=255)),
-                ('text', models.TextField()),
-                ('is_problem', models.BooleanField(default=False)),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='approvals.accessrequest')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("kind", models.CharField(max_length=30)),
+                ("actor_label", models.CharField(blank=True, max_length=255)),
+                ("text", models.TextField()),
+                ("is_problem", models.BooleanField(default=False)),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="approvals.accessrequest",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Decision',
+            name="Decision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stage', models.PositiveSmallIntegerField()),
-                ('outcome', models.CharField(choices=[('APPROVE', 'Approved'), ('DENY', 'Denied')], max_length=7)),
-                ('comment', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('decider', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='decisions', to=settings.AUTH_USER_MODEL)),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='decisions', to='approvals.accessrequest')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("stage", models.PositiveSmallIntegerField()),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[("APPROVE", "Approved"), ("DENY", "Denied")], max_length=7
+                    ),
+                ),
+                ("comment", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "decider",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="decisions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="decisions",
+                        to="approvals.accessrequest",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('request', 'stage', 'decider'), name='approvals_one_decision_per_stage')],
+                "ordering": ["created_at", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("request", "stage", "decider"),
+                        name="approvals_one_decision_per_stage",
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='grant',
-            index=models.Index(fields=['status', 'expires_at'], name='approvals_grant_due_idx'),
+            model_name="grant",
+            index=models.Index(fields=["status", "expires_at"], name="approvals_grant_due_idx"),
         ),
         migrations.AddIndex(
-            model_name='accessrequest',
-            index=models.Index(fields=['status', 'pending_until'], name='approvals_req_due_idx'),
+            model_name="accessrequest",
+            index=models.Index(fields=["status", "pending_until"], name="approvals_req_due_idx"),
         ),
         migrations.AddIndex(
-            model_name='accessrequest',
-            index=models.Index(fields=['requester', '-created_at'], name='approvals_req_mine_idx'),
+            model_name="accessrequest",
+            index=models.Index(fields=["requester", "-created_at"], name="approvals_req_mine_idx"),
         ),
         migrations.AddConstraint(
-            model_name='accessrequest',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['PENDING', 'APPROVED', 'FULFILLING'])), fields=('subject', 'item'), name='approvals_one_open_request'),
+            model_name="accessrequest",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["PENDING", "APPROVED", "FULFILLING"])),
+                fields=("subject", "item"),
+                name="approvals_one_open_request",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='catalogitem',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('app__isnull', True), ('group__isnull', False), ('kind', 'GROUP')), models.Q(('app__isnull', False), ('group__isnull', True), ('kind', 'APP')), _connector='OR'), name='approvals_item_one_resource'),
+            model_name="catalogitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("app__isnull", True), ("group__isnull", False), ("kind", "GROUP")),
+                    models.Q(("app__isnull", False), ("group__isnull", True), ("kind", "APP")),
+                    _connector="OR",
+                ),
+                name="approvals_item_one_resource",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='catalogitem',
-            constraint=models.CheckConstraint(condition=models.Q(('max_duration_days__isnull', True), ('default_duration_days__isnull', False), _connector='OR'), name='approvals_item_default_within_max'),
+            model_name="catalogitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("max_duration_days__isnull", True),
+                    ("default_duration_days__isnull", False),
+                    _connector="OR",
+                ),
+                name="approvals_item_default_within_max",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policystage',
-            constraint=models.UniqueConstraint(fields=('policy', 'position'), name='approvals_stage_unique'),
+            model_name="policystage",
+            constraint=models.UniqueConstraint(
+                fields=("policy", "position"), name="approvals_stage_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policystage',
-            constraint=models.CheckConstraint(condition=models.Q(('position__gte', 1), ('position__lte', 3)), name='approvals_stage_1_to_3'),
+            model_name="policystage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("position__gte", 1), ("position__lte", 3)),
+                name="approvals_stage_1_to_3",
+            ),
         ),
         migrations.AddIndex(
-            model_name='requestapprover',
-            index=models.Index(fields=['okta_id', 'decided_at'], name='approvals_approver_inbox_idx'),
+            model_name="requestapprover",
+            index=models.Index(
+                fields=["okta_id", "decided_at"], name="approvals_approver_inbox_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='requestapprover',
-            constraint=models.UniqueConstraint(fields=('request', 'stage', 'okta_id'), name='approvals_approver_unique'),
+            model_name="requestapprover",
+            constraint=models.UniqueConstraint(
+                fields=("request", "stage", "okta_id"), name="approvals_approver_unique"
+            ),
         ),
     ]
