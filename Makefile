@@ -22,9 +22,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# Migrates, then supervises sandbox, OIDC provider, web, worker and beat (Ctrl-C stops all).
 demo: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py createcachetable
 	$(PY) manage.py demo
 
 lint: install
@@ -42,8 +41,14 @@ check: install
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 
+# Browser tests run in their own session: it puts the test database in a file that the live
+# server's worker subprocess can open, while the rest keeps SQLite's fast in-memory database.
 pytest: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
+	$(PY) -m pytest -m browser $(PYTEST_ARGS)
+
+test-browser: install
+	$(PY) -m pytest -m browser $(PYTEST_ARGS)
 
 test: lint typecheck check pytest
 
