@@ -74,23 +74,23 @@ def hook_events_store(*, events: Sequence[dict[str, Any]]) -> list[int]:
         return []
     by_uuid = {e["uuid"]: e for e in events}
     with transaction.atomic():
+        seen = set(HookEvent.objects.filter(uuid__in=list(by_uuid)).values_list("uuid", flat=True))
+        fresh = [uuid for uuid in by_uuid if uuid not in seen]
+        # ignore_conflicts: a concurrent delivery of the same uuid may have won the race; the
+        # task's claim (applied_at) still applies each event once.
         HookEvent.objects.bulk_create(
             [
                 HookEvent(
                     uuid=uuid,
-                    event_type=str(e["eventType"])[:120],
-                    published=str(e.get("published") or "")[:40],
-                    payload=e,
+                    event_type=str(by_uuid[uuid]["eventType"])[:120],
+                    published=str(by_uuid[uuid].get("published") or "")[:40],
+                    payload=by_uuid[uuid],
                 )
-                for uuid, e in by_uuid.items()
+                for uuid in fresh
             ],
             ignore_conflicts=True,
         )
-        ids = list(
-            HookEvent.objects.filter(uuid__in=list(by_uuid), applied_at=None).values_list(
-                "id", flat=True
-            )
-        )
+        ids = list(HookEvent.objects.filter(uuid__in=fresh).values_list("id", flat=True))
         if ids:
             transaction.on_commit(lambda: _queue(ids))
     return ids
