@@ -1,0 +1,241 @@
+"""The rate-limit governor: pacing, 429 waits shared between workers, the concurrency cap."""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from django.core.cache.backends.locmem import LocMemCache
+
+from okta.client import OktaClient
+from okta.governor import CacheGovernor, NullGovernor, bucket_for
+
+ORG = "https://acme.okta.test"
+
+
+class Clock:
+    """A fake clock whose sleep moves time forward."""
+
+    def __init__(self, start: float = 1_750_000_000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class CountingCache:
+    """Wraps a cache and counts round trips."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            return method(*args, **kwargs)
+
+        return counted
+
+
+def new_cache() -> LocMemCache:
+    return LocMemCache(f"gov-{uuid.uuid4().hex}", {})
+
+
+def headers(clock: Clock, *, limit: int, remaining: int, reset_in: int) -> dict[str, str]:
+    return {
+        "x-rate-limit-limit": str(limit),
+        "x-rate-limit-remaining": str(remaining),
+        "x-rate-limit-reset": str(int(clock.now) + reset_in),
+        "date": email.utils.formatdate(int(clock.now), usegmt=True),
+    }
+
+
+def test_bucket_for_maps_endpoint_families() -> None:
+    assert bucket_for("GET", "/api/v1/users") == "users"
+    assert bucket_for("POST", "/api/v1/users/00u1/lifecycle/suspend") == "users_write"
+    assert bucket_for("GET", "/api/v1/users/00u1/roles") == "roles"
+    assert bucket_for("GET", "/api/v1/iam/assignees/users") == "roles"
+    assert bucket_for("GET", "/api/v1/groups") == "groups"
+    assert bucket_for("PUT", "/api/v1/groups/00g1/users/00u1") == "group_members"
+    assert bucket_for("GET", "/api/v1/apps/0oa1/users") == "app_users"
+    assert bucket_for("GET", "/api/v1/apps") == "apps"
+    assert bucket_for("GET", "/api/v1/logs") == "logs"
+    assert bucket_for("POST", "/oauth2/v1/token") == "token"
+    assert bucket_for("GET", "/api/v1/something") == "other"
+
+
+def test_governor_no_delay_with_plenty_remaining() -> None:
+    clock = Clock()
+    gov = CacheGovernor(cache=new_cache(), clock=clock)
+    for remaining in (599, 598, 597):
+        gov.before("users", sleep=clock.sleep)
+        gov.after("users")
+        gov.record("users", 200, headers(clock, limit=600, remaining=remaining, reset_in=40))
+    assert clock.sleeps == []
+
+
+def test_governor_spreads_remaining_calls_until_reset() -> None:
+    clock = Clock()
+    gov = CacheGovernor(cache=new_cache(), clock=clock)
+    gov.record("groups", 200, headers(clock, limit=100, remaining=10, reset_in=20))
+    reset_at = clock.now + 20
+    for _ in range(10):
+        gov.before("groups", sleep=clock.sleep)
+        gov.after("groups")
+    # Ten calls spread over the twenty seconds left, not ten at once then a long stop.
+    assert len(clock.sleeps) == 9
+    assert max(clock.sleeps) < 4.0
+    assert reset_at - 4.0 <= clock.now <= reset_at
+
+
+def test_governor_slows_down_smoothly_as_remaining_falls() -> None:
+    clock = Clock()
+    gov = CacheGovernor(cache=new_cache(), clock=clock, low_fraction=0.5)
+    reset_at = clock.now + 60
+    delays: list[float] = []
+    for remaining in range(60, 0, -5):
+        gov.record(
+            "users",
+            200,
+            headers(clock, limit=100, remaining=remaining, reset_in=int(reset_at - clock.now)),
+        )
+        before = len(clock.sleeps)
+        gov.before("users", sleep=clock.sleep)
+        gov.after("users")
+        delays.append(sum(clock.sleeps[before:]))
+    assert delays[0] == 0  # above the watermark
+    paced = [d for d in delays if d > 0]
+    assert paced == sorted(paced)  # growing as the budget shrinks
+    assert max(paced) < 15  # never a stop-the-world wait
+
+
+def test_governor_429_makes_other_workers_wait_until_reset() -> None:
+    clock = Clock()
+    cache = new_cache()
+    worker_a = CacheGovernor(cache=cache, clock=clock)
+    worker_b = CacheGovernor(cache=cache, clock=clock)
+    worker_b.before("logs", sleep=clock.sleep)  # B has already looked at the shared state
+    worker_b.after("logs")
+    worker_a.record("logs", 429, headers(clock, limit=60, remaining=0, reset_in=30))
+    clock.now += 1.5  # B's local copy is now older than the sync interval
+    worker_b.before("logs", sleep=clock.sleep)
+    worker_b.after("logs")
+    assert len(clock.sleeps) == 1
+    assert 28.5 <= clock.sleeps[0] <= 28.6
+
+
+def test_governor_caps_concurrency() -> None:
+    cache = new_cache()
+    gov = CacheGovernor(cache=cache, concurrency_limit=2)
+    holding = threading.Barrier(3)
+    release = threading.Event()
+
+    def hold() -> None:
+        with gov.session():
+            holding.wait()
+            release.wait(5)
+
+    threads = [threading.Thread(target=hold) for _ in range(2)]
+    for t in threads:
+        t.start()
+    holding.wait()
+    assert gov.in_flight() == 2
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        release.set()  # one of the holders finishes while we wait
+        time.sleep(0.05)
+
+    gov.before("users", sleep=sleep)
+    assert waits, "a third request must wait for a free slot"
+    assert gov.in_flight() <= 2
+    gov.after("users")
+    for t in threads:
+        t.join()
+    assert gov.in_flight() == 0
+
+
+def test_governor_slot_of_dead_worker_expires() -> None:
+    cache = new_cache()
+    dead = CacheGovernor(cache=cache, concurrency_limit=1, slot_ttl=1)
+    thread = threading.Thread(target=lambda: dead.before("users", sleep=time.sleep))
+    thread.start()
+    thread.join()  # took the only slot and never gave it back
+    alive = CacheGovernor(cache=cache, concurrency_limit=1, slot_ttl=1)
+    waited: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        time.sleep(seconds)
+
+    started = time.monotonic()
+    alive.before("users", sleep=sleep)
+    alive.after("users")
+    assert waited and time.monotonic() - started < 3
+
+
+def test_governor_costs_few_cache_round_trips() -> None:
+    clock = Clock()
+    cache = CountingCache(new_cache())
+    gov = CacheGovernor(cache=cache, clock=clock)
+    with gov.session():
+        for i in range(1000):
+            gov.before("group_members", sleep=clock.sleep)
+            gov.after("group_members")
+            gov.record(
+                "group_members", 200, headers(clock, limit=10000, remaining=9999 - i, reset_in=60)
+            )
+            clock.now += 0.01  # 100 requests a second
+    assert len(cache.calls) <= 30, cache.calls  # ~2 a second plus the slot, not 2-3 per request
+
+
+def test_null_governor_does_nothing() -> None:
+    gov = NullGovernor()
+    gov.before("users", sleep=lambda s: pytest.fail("must not sleep"))
+    gov.record("users", 429, {"x-rate-limit-reset": "0"})
+    gov.after("users")
+    with gov.session():
+        pass
+
+
+def test_client_paces_through_the_governor() -> None:
+    clock = Clock()
+    gov = CacheGovernor(cache=new_cache(), clock=clock)
+    reset = str(int(clock.now) + 10)
+    date = email.utils.formatdate(int(clock.now), usegmt=True)
+    with respx.mock(base_url=ORG) as mock:
+        route = mock.get("/api/v1/users/00u1")
+        route.side_effect = [
+            httpx.Response(
+                200,
+                json={"id": "00u1"},
+                headers={
+                    "X-Rate-Limit-Limit": "100",
+                    "X-Rate-Limit-Remaining": str(remaining),
+                    "X-Rate-Limit-Reset": reset,
+                    "Date": date,
+                },
+            )
+            for remaining in (5, 4, 3)
+        ]
+        client = OktaClient(ORG, token="t", governor=gov, sleep=clock.sleep)
+        for _ in range(3):
+            client.get_user("00u1")
+    assert len(clock.sleeps) == 2  # the first call went at once; the next two were spread
+    assert all(1.0 <= s <= 3.5 for s in clock.sleeps)
+    assert gov.in_flight() == 0
