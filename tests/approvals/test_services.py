@@ -1,0 +1,509 @@
+"""Every rule of the approvals services, against a small mirror (no Okta calls here)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.http import Http404
+from django.utils import timezone
+
+from approvals import services
+from approvals.models import (
+    AccessRequest,
+    CatalogItem,
+    Decision,
+    Grant,
+    GrantStatus,
+    ItemKind,
+    Policy,
+    RequestStatus,
+    RiskLevel,
+)
+from audit.models import AuditEvent
+from okta.models import (
+    AppAssignment,
+    GroupMembership,
+    GroupType,
+    Operation,
+    OperationKind,
+    OperationStatus,
+)
+from tests.approvals.conftest import People, group_make, item_make, join, run_mail_callbacks
+
+pytestmark = pytest.mark.django_db
+
+
+def submit(people: People, item: CatalogItem, who: str = "maya", **kw: Any) -> AccessRequest:
+    kw.setdefault("reason", "on-call rotation")
+    kw.setdefault("duration_days", 30)
+    return services.access_request_submit(requester=people.u[who], item=item, **kw)
+
+
+def decide(people: People, req: AccessRequest, who: str, outcome: str = "APPROVE", **kw: Any):
+    return services.access_request_decide(
+        actor=people.u[who], request_id=req.pk, outcome=outcome, **kw
+    )
+
+
+def finish(op: Operation, *, ok: bool = True, **fields: Any) -> None:
+    """Play the okta worker's part: record an outcome on the row, then run our callback."""
+    op.status = OperationStatus.SUCCEEDED if ok else OperationStatus.FAILED
+    op.finished_at = timezone.now()
+    for key, value in fields.items():
+        setattr(op, key, value)
+    op.save()
+    services.operation_finished(operation_id=op.pk)
+
+
+def actions(target_id: Any) -> list[str]:
+    return list(
+        AuditEvent.objects.filter(target_id=str(target_id))
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+
+
+# --- submitting --------------------------------------------------------------------------------
+
+
+def test_submit_routes_to_manager_audits_and_emails_after_commit(
+    people: People, backend: CatalogItem, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks() as callbacks:
+        req = submit(people, backend)
+    assert req.status == RequestStatus.PENDING
+    assert list(req.approvers.values_list("okta_id", "stage")) == [(people.priya.id, 1)]
+    assert "access_request.submitted" in actions(req.pk)
+    assert mail.outbox == []  # nothing is sent before commit
+    run_mail_callbacks(callbacks)
+    assert [m.to for m in mail.outbox] == [["priya.patel@acme.com"]]
+    assert f"/requests/{req.pk}/" in mail.outbox[0].body
+
+
+def test_submit_empty_required_reason_is_refused(people: People, backend: CatalogItem) -> None:
+    with pytest.raises(services.ApprovalError) as exc:
+        submit(people, backend, reason="   ")
+    assert exc.value.field == "reason"
+    assert AccessRequest.objects.count() == 0
+    assert not AuditEvent.objects.filter(action="access_request.submitted").exists()
+
+
+def test_submit_reason_optional_when_item_allows(people: People) -> None:
+    item = item_make("Wiki", reason_required=False)
+    assert submit(people, item, reason="").status == RequestStatus.PENDING
+
+
+def test_submit_duration_over_max_is_refused(people: People, backend: CatalogItem) -> None:
+    with pytest.raises(services.ApprovalError, match="longest you can ask for is 90 days"):
+        submit(people, backend, duration_days=91)
+    assert AccessRequest.objects.count() == 0
+
+
+def test_submit_permanent_refused_when_item_has_max(people: People, backend: CatalogItem) -> None:
+    with pytest.raises(services.ApprovalError, match="Permanent access is not offered"):
+        submit(people, backend, duration_days=None)
+
+
+def test_submit_permanent_allowed_without_max(people: People) -> None:
+    item = item_make("Docs", max_duration_days=None, default_duration_days=None)
+    assert submit(people, item, duration_days=None).duration_days is None
+
+
+def test_submit_duplicate_pending_is_refused_plainly(people: People, backend: CatalogItem) -> None:
+    first = submit(people, backend)
+    with pytest.raises(services.ApprovalError, match=f"already an open request #{first.pk}"):
+        submit(people, backend)
+    assert AccessRequest.objects.count() == 1
+
+
+def test_submit_access_already_held_is_refused(people: People, backend: CatalogItem) -> None:
+    join(people.maya, backend.group)  # type: ignore[arg-type]
+    with pytest.raises(services.ApprovalError, match="You already have Engineering - Backend"):
+        submit(people, backend)
+
+
+def test_submit_app_already_assigned_is_refused(people: People) -> None:
+    item = item_make("Salesforce", kind=ItemKind.APP)
+    AppAssignment.objects.create(app=item.app, user=people.maya, scope="USER")
+    with pytest.raises(services.ApprovalError, match="already have Salesforce"):
+        submit(people, item)
+
+
+def test_submit_unpublished_item_is_refused(people: People) -> None:
+    item = item_make("Secret", published=False)
+    with pytest.raises(services.ApprovalError, match="not in the catalog"):
+        submit(people, item)
+
+
+def test_submit_for_someone_not_a_report_is_refused(people: People, backend: CatalogItem) -> None:
+    with pytest.raises(services.ApprovalError, match="yourself or for your direct reports"):
+        submit(people, backend, who="stan", subject_id=people.maya.id)
+
+
+def test_submit_policy_department_restriction_is_refused(
+    people: People, backend: CatalogItem
+) -> None:
+    backend.policy.requester_departments = ["Finance"]
+    backend.policy.save()
+    with pytest.raises(services.ApprovalError, match="does not let people in Engineering"):
+        submit(people, backend)
+
+
+def test_submit_by_manager_for_report_falls_through_to_owners(
+    people: People, backend: CatalogItem
+) -> None:
+    req = submit(people, backend, who="priya", subject_id=people.maya.id)
+    # priya is maya's manager but she asked: nobody approves their own request.
+    assert list(req.approvers.values_list("okta_id", "tier")) == [(people.otto.id, "OWNERS")]
+    assert "next tier" in req.events.get(kind="routed").text
+
+
+def test_submit_falls_through_to_admins_without_owners(people: People) -> None:
+    item = item_make("Finance reports")
+    req = submit(people, item, who="priya", subject_id=people.maya.id)
+    assert list(req.approvers.values_list("okta_id", "tier")) == [(people.ada.id, "ADMINS")]
+
+
+def test_auto_approve_low_risk_finishes_at_once_and_says_why(people: People) -> None:
+    item = item_make("Snacks", policy="Auto-approve low risk", risk=RiskLevel.LOW)
+    req = submit(people, item)
+    assert req.status == RequestStatus.APPROVED
+    assert "Auto-approved" in req.auto_approved_reason and "low-risk" in req.auto_approved_reason
+    op = Operation.objects.get(correlation=f"request:{req.pk}")
+    assert op.kind == OperationKind.GROUP_MEMBER_ADD
+    assert op.params == {"group_id": item.group_id, "user_id": people.maya.id}
+    assert "access_request.approved" in actions(req.pk)
+
+
+def test_auto_approve_skips_riskier_items(people: People) -> None:
+    item = item_make("Prod DB", policy="Auto-approve low risk", risk=RiskLevel.HIGH)
+    assert submit(people, item).status == RequestStatus.PENDING
+
+
+def test_auto_approve_department_rule(people: People) -> None:
+    policy = Policy.objects.get(name="Auto-approve low risk")
+    policy.auto_approve_departments = ["Sales"]
+    policy.save()
+    item = item_make("Snacks", policy=policy.name, risk=RiskLevel.LOW)
+    assert submit(people, item).status == RequestStatus.PENDING  # maya is in Engineering
+
+
+# --- deciding ---------------------------------------------------------------------------------
+
+
+def test_decide_manager_approval_writes_one_operation_and_audit(
+    people: People, backend: CatalogItem, django_capture_on_commit_callbacks: Any
+) -> None:
+    req = submit(people, backend)
+    with django_capture_on_commit_callbacks() as callbacks:
+        req = decide(people, req, "priya", comment="ok for on-call")
+    assert req.status == RequestStatus.APPROVED
+    ops = Operation.objects.filter(correlation=f"request:{req.pk}")
+    assert [(o.kind, o.callback_task) for o in ops] == [
+        ("group.member.add", "approvals.operation_finished")
+    ]
+    assert Decision.objects.get(request=req).comment == "ok for on-call"
+    assert {"access_request.decided", "access_request.approved"} <= set(actions(req.pk))
+    run_mail_callbacks(callbacks)
+    assert [m.to for m in mail.outbox] == [["maya.chen@acme.com"]]
+
+
+def test_decide_own_request_is_refused(people: People, backend: CatalogItem) -> None:
+    req = submit(people, backend)
+    with pytest.raises(services.ApprovalError, match="their own request"):
+        decide(people, req, "maya")
+    assert not Decision.objects.exists()
+
+
+def test_decide_by_someone_not_eligible_is_refused(people: People, backend: CatalogItem) -> None:
+    req = submit(people, backend)
+    with pytest.raises(services.ApprovalError, match="not an approver"):
+        decide(people, req, "stan")
+    req.refresh_from_db()
+    assert req.status == RequestStatus.PENDING and not Decision.objects.exists()
+
+
+def test_decide_non_pending_request_changes_nothing(people: People, backend: CatalogItem) -> None:
+    req = submit(people, backend)
+    decide(people, req, "priya", outcome="DENY")
+    before = (Decision.objects.count(), AuditEvent.objects.count())
+    with pytest.raises(services.ApprovalError, match="no longer pending: it is denied"):
+        decide(people, req, "priya")
+    assert (Decision.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_decide_deny_finishes_without_operation(people: People, backend: CatalogItem) -> None:
+    req = decide(people, submit(people, backend), "priya", outcome="DENY", comment="not now")
+    assert req.status == RequestStatus.DENIED
+    assert not Operation.objects.exists()
+    assert "access_request.denied" in actions(req.pk)
+
+
+def test_decide_two_stages_advance_then_approve(
+    people: People, django_capture_on_commit_callbacks: Any
+) -> None:
+    item = item_make("Payroll", policy="Manager then owners", owners=[people.otto.id])
+    req = submit(people, item)
+    with django_capture_on_commit_callbacks() as callbacks:
+        req = decide(people, req, "priya")
+    assert (req.status, req.current_stage) == (RequestStatus.PENDING, 2)
+    run_mail_callbacks(callbacks)
+    assert ["otto.berg@acme.com"] in [m.to for m in mail.outbox]
+    with pytest.raises(services.ApprovalError, match="not an approver"):
+        decide(people, req, "priya")  # stage 1 people cannot decide stage 2
+    assert decide(people, req, "otto").status == RequestStatus.APPROVED
+
+
+def test_decide_all_must_approve_waits_for_everyone(people: People, backend: CatalogItem) -> None:
+    policy = Policy.objects.create(name="Both approvers")
+    services.policy_save(actor=people.u["ada"], policy=policy, stages=[("APPROVER_GROUP", "ALL")])
+    backend.policy = policy
+    backend.save()
+    req = submit(people, backend)
+    assert decide(people, req, "omar").status == RequestStatus.PENDING
+    with pytest.raises(services.ApprovalError, match="already decided"):
+        decide(people, req, "omar")
+    assert decide(people, req, "olive").status == RequestStatus.APPROVED
+    assert Operation.objects.count() == 1
+
+
+def test_decide_any_one_approver_is_enough(people: People, backend: CatalogItem) -> None:
+    backend.policy = Policy.objects.get(name="Approver group")
+    backend.save()
+    req = submit(people, backend)
+    assert decide(people, req, "olive").status == RequestStatus.APPROVED
+    with pytest.raises(services.ApprovalError, match="no longer pending"):
+        decide(people, req, "omar")
+
+
+def test_decide_bulk_reports_each_refusal(people: People, backend: CatalogItem) -> None:
+    other = item_make("Engineering - Frontend")
+    r1, r2 = submit(people, backend), submit(people, other)
+    result = services.access_requests_decide_bulk(
+        actor=people.u["priya"], request_ids=[r1.pk, r2.pk, 999999], outcome="APPROVE"
+    )
+    assert result.decided == [r1.pk, r2.pk]
+    assert result.refused == {999999: "No such request."}
+
+
+def test_cancel_by_requester_and_refusals(people: People, backend: CatalogItem) -> None:
+    req = submit(people, backend)
+    with pytest.raises(Http404):
+        services.access_request_cancel(actor=people.u["stan"], request_id=req.pk)
+    req = services.access_request_cancel(actor=people.u["maya"], request_id=req.pk)
+    assert req.status == RequestStatus.CANCELLED
+    assert "access_request.cancelled" in actions(req.pk)
+    with pytest.raises(services.ApprovalError, match="can no longer be cancelled"):
+        services.access_request_cancel(actor=people.u["maya"], request_id=req.pk)
+
+
+def test_expire_pending_after_configured_days(
+    people: People, backend: CatalogItem, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.APPROVALS_PENDING_EXPIRY_DAYS = 5
+    old = submit(people, backend)
+    fresh = submit(people, item_make("Other"))
+    AccessRequest.objects.filter(pk=old.pk).update(
+        pending_until=timezone.now() - timedelta(minutes=1)
+    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.access_requests_expire() == 1
+    old.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (old.status, fresh.status) == (RequestStatus.EXPIRED, RequestStatus.PENDING)
+    assert "access_request.expired" in actions(old.pk)
+    run_mail_callbacks(callbacks)
+    assert "expired" in mail.outbox[-1].body
+    assert services.access_requests_expire() == 0  # running twice is harmless
+
+
+# --- fulfilment ---------------------------------------------------------------------------------
+
+
+def approved(people: People, item: CatalogItem, **kw: Any) -> tuple[AccessRequest, Operation]:
+    req = decide(people, submit(people, item, **kw), "priya")
+    return req, Operation.objects.get(correlation=req.correlation)
+
+
+def test_operation_success_completes_and_creates_grant(
+    people: People, backend: CatalogItem, django_capture_on_commit_callbacks: Any
+) -> None:
+    req, op = approved(people, backend, duration_days=7)
+    with django_capture_on_commit_callbacks() as callbacks:
+        finish(op, okta_status=204, okta_request_id="req-123")
+    req.refresh_from_db()
+    assert req.status == RequestStatus.COMPLETED
+    grant = Grant.objects.get(request=req)
+    assert grant.expires_at is not None
+    assert timedelta(days=6, hours=23) < grant.expires_at - timezone.now() <= timedelta(days=7)
+    assert "access_request.completed" in actions(req.pk)
+    assert "req-123" in req.events.get(kind="okta_done").text
+    run_mail_callbacks(callbacks)
+    assert "Okta has the change" in mail.outbox[-1].body
+    services.operation_finished(operation_id=op.pk)  # a second callback changes nothing
+    assert Grant.objects.count() == 1
+
+
+def test_operation_failure_shows_okta_message_and_retry(
+    people: People, backend: CatalogItem, django_capture_on_commit_callbacks: Any
+) -> None:
+    req, op = approved(people, backend)
+    with django_capture_on_commit_callbacks() as callbacks:
+        finish(
+            op,
+            ok=False,
+            okta_status=403,
+            error_code="E0000006",
+            error_summary="You do not have permission to perform the requested action",
+            okta_request_id="req-9",
+        )
+    req.refresh_from_db()
+    assert req.status == RequestStatus.FAILED
+    assert "You do not have permission" in req.failure_message and "E0000006" in req.failure_message
+    run_mail_callbacks(callbacks)
+    recipients = sorted(r for m in mail.outbox for r in m.to)
+    assert "ada.admin@acme.com" in recipients and "maya.chen@acme.com" in recipients
+    with pytest.raises(Http404):
+        services.access_request_retry(actor=people.u["maya"], request_id=req.pk)
+    req = services.access_request_retry(actor=people.u["ada"], request_id=req.pk)
+    op.refresh_from_db()
+    assert (req.status, op.status) == (RequestStatus.FULFILLING, OperationStatus.PENDING)
+    finish(op)
+    req.refresh_from_db()
+    assert req.status == RequestStatus.COMPLETED
+
+
+# --- grants -------------------------------------------------------------------------------------
+
+
+def completed(people: People, item: CatalogItem, **kw: Any) -> Grant:
+    req, op = approved(people, item, **kw)
+    finish(op)
+    GroupMembership.objects.get_or_create(group_id=item.group_id, user_id=people.maya.id)
+    return Grant.objects.get(request=req)
+
+
+def test_due_grant_is_revoked_through_an_operation(
+    people: People, backend: CatalogItem, django_capture_on_commit_callbacks: Any
+) -> None:
+    grant = completed(people, backend, duration_days=7)
+    assert services.grants_revoke_due() == 0
+    Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert services.grants_revoke_due() == 1
+    assert services.grants_revoke_due() == 0  # already claimed
+    grant.refresh_from_db()
+    assert grant.status == GrantStatus.REVOKING
+    op = Operation.objects.get(correlation=f"grant:{grant.pk}")
+    assert (op.kind, op.params["user_id"]) == ("group.member.remove", people.maya.id)
+    with django_capture_on_commit_callbacks() as callbacks:
+        finish(op)
+    grant.refresh_from_db()
+    assert grant.status == GrantStatus.REVOKED
+    assert AuditEvent.objects.filter(action="grant.revoked", target_id=str(grant.pk)).exists()
+    run_mail_callbacks(callbacks)
+    assert "has ended" in mail.outbox[-1].subject
+
+
+def test_reminder_sent_once_before_expiry(
+    people: People, backend: CatalogItem, django_capture_on_commit_callbacks: Any
+) -> None:
+    grant = completed(people, backend, duration_days=30)
+    assert services.grants_remind_expiring() == 0
+    Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() + timedelta(days=1))
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.grants_remind_expiring() == 1
+    assert services.grants_remind_expiring() == 0
+    run_mail_callbacks(callbacks)
+    assert "ends soon" in mail.outbox[-1].subject
+    assert f"/grants/{grant.pk}/extend/" in mail.outbox[-1].body
+
+
+def test_extend_request_supersedes_old_grant(people: People, backend: CatalogItem) -> None:
+    grant = completed(people, backend, duration_days=7)
+    with pytest.raises(services.ApprovalError, match="already have"):
+        submit(people, backend)
+    req = submit(people, backend, extends_grant=grant, duration_days=30)
+    decide(people, req, "priya")
+    finish(Operation.objects.get(correlation=req.correlation))
+    grant.refresh_from_db()
+    assert grant.status == GrantStatus.SUPERSEDED
+    assert Grant.objects.get(request=req).status == GrantStatus.ACTIVE
+
+
+def test_relinquish_grant_and_plain_membership(people: People, backend: CatalogItem) -> None:
+    grant = completed(people, backend)
+    services.access_relinquish(actor=people.u["maya"], kind="GROUP", resource_id=backend.group_id)
+    grant.refresh_from_db()
+    assert grant.status == GrantStatus.REVOKING
+    other = group_make("Book club")
+    join(people.maya, other)
+    services.access_relinquish(actor=people.u["maya"], kind="GROUP", resource_id=other.id)
+    op = Operation.objects.get(correlation=f"relinquish:{people.maya.id}:{other.id}")
+    assert op.kind == "group.member.remove"
+    with pytest.raises(services.ApprovalError, match="already removing"):
+        services.access_relinquish(actor=people.u["maya"], kind="GROUP", resource_id=other.id)
+    with pytest.raises(Http404):
+        services.access_relinquish(actor=people.u["maya"], kind="GROUP", resource_id="00gnothere")
+
+
+def test_relinquish_app_group_is_refused(people: People) -> None:
+    locked = group_make("Salesforce users", type=GroupType.APP_GROUP)
+    join(people.maya, locked)
+    with pytest.raises(services.ApprovalError, match="APP_GROUP"):
+        services.access_relinquish(actor=people.u["maya"], kind="GROUP", resource_id=locked.id)
+
+
+# --- catalog and policies ------------------------------------------------------------------------
+
+
+def test_catalog_refuses_app_group_and_builtin(people: People) -> None:
+    for kind in (GroupType.APP_GROUP, GroupType.BUILT_IN):
+        group = group_make(f"Locked {kind}", type=kind)
+        item = CatalogItem(kind=ItemKind.GROUP, group=group, policy=Policy.objects.first())
+        with pytest.raises(services.ApprovalError, match=kind):
+            services.catalog_item_save(actor=people.u["ada"], item=item)
+    assert not CatalogItem.objects.exists()
+
+
+def test_catalog_save_needs_admin_and_audits(people: People) -> None:
+    group = group_make("Design")
+    item = CatalogItem(
+        kind=ItemKind.GROUP, group=group, policy=Policy.objects.first(), max_duration_days=None
+    )
+    with pytest.raises(services.ApprovalError, match="Only catalog admins"):
+        services.catalog_item_save(actor=people.u["maya"], item=item)
+    item = services.catalog_item_save(actor=people.u["ada"], item=item)
+    assert item.name == "Design"
+    services.catalog_item_publish(actor=people.u["ada"], item_id=item.pk, published=True)
+    assert actions(item.pk) == ["catalog.item.created", "catalog.item.published"]
+
+
+def test_catalog_default_over_max_is_refused(people: People) -> None:
+    item = CatalogItem(
+        kind=ItemKind.GROUP,
+        group=group_make("Ops"),
+        policy=Policy.objects.first(),
+        default_duration_days=60,
+        max_duration_days=30,
+    )
+    with pytest.raises(services.ApprovalError, match="default duration cannot be longer"):
+        services.catalog_item_save(actor=people.u["ada"], item=item)
+
+
+def test_policy_stage_count_is_one_to_three(people: People) -> None:
+    with pytest.raises(services.ApprovalError, match="one to three"):
+        services.policy_save(
+            actor=people.u["ada"], policy=Policy(name="Too long"), stages=[("MANAGER", "ANY")] * 4
+        )
+    with pytest.raises(services.ApprovalError, match="Only admins"):
+        services.policy_save(
+            actor=people.u["maya"], policy=Policy(name="Mine"), stages=[("MANAGER", "ANY")]
+        )
+
+
+def test_default_policies_exist() -> None:
+    names = set(Policy.objects.values_list("name", flat=True))
+    assert {"Manager approval", "Manager then owners", "Auto-approve low risk"} <= names
