@@ -127,7 +127,7 @@ def test_submit_access_already_held_is_refused(people: People, backend: CatalogI
 
 def test_submit_app_already_assigned_is_refused(people: People) -> None:
     item = item_make("Salesforce", kind=ItemKind.APP)
-    AppAssignment.objects.create(app=item.app, user=people.maya, scope="USER")
+    AppAssignment.objects.create(app_id=item.app_id, user=people.maya, scope="USER")
     with pytest.raises(services.ApprovalError, match="already have Salesforce"):
         submit(people, item)
 
@@ -435,7 +435,9 @@ def test_extend_request_supersedes_old_grant(people: People, backend: CatalogIte
 
 def test_relinquish_grant_and_plain_membership(people: People, backend: CatalogItem) -> None:
     grant = completed(people, backend)
-    services.access_relinquish(actor=people.u["maya"], kind="GROUP", resource_id=backend.group_id)
+    services.access_relinquish(
+        actor=people.u["maya"], kind="GROUP", resource_id=str(backend.group_id)
+    )
     grant.refresh_from_db()
     assert grant.status == GrantStatus.REVOKING
     other = group_make("Book club")
