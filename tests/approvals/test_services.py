@@ -127,7 +127,7 @@ def test_submit_access_already_held_is_refused(people: People, backend: CatalogI
 
 def test_submit_app_already_assigned_is_refused(people: People) -> None:
     item = item_make("Salesforce", kind=ItemKind.APP)
-    AppAssignment.objects.create(app_id=item.app_id, user=people.maya, scope="USER")
+    AppAssignment.objects.create(app_id=str(item.app_id), user=people.maya, scope="USER")
     with pytest.raises(services.ApprovalError, match="already have Salesforce"):
         submit(people, item)
 
