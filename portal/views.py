@@ -19,7 +19,7 @@ def _demo_people() -> list[dict[str, str]]:
     known = {
         person.login.lower(): person
         for person in OktaUser.objects.filter(login__in=logins).only(
-            "id", "login", "first_name", "last_name", "display_name", "title"
+            "id", "login", "first_name", "last_name", "display_name", "title", "status"
         )
     }
     people = []
@@ -31,6 +31,7 @@ def _demo_people() -> list[dict[str, str]]:
                 "name": person.full_name if person else "",
                 "title": person.title if person else "",
                 "okta_id": person.id if person else "",
+                "status": person.status if person else "",
             }
         )
     return people

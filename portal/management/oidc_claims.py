@@ -39,3 +39,29 @@ def claims_file_write(path: Path, people: Iterable[Mapping[str, Any]]) -> list[d
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(claims, indent=2))
     return claims
+
+
+REFUSED_STATUSES = ("SUSPENDED", "DEPROVISIONED", "LOCKED_OUT", "STAGED")
+
+
+def acme_refused_people() -> dict[str, dict[str, Any]]:
+    """For each status the sign-in refuses, the first person of the sandbox's acme seed who has
+    it (the seed is deterministic, so it is always the same person)."""
+    from okta.sandbox.seed import build_acme
+
+    found: dict[str, dict[str, Any]] = {}
+    org = build_acme("http://127.0.0.1")
+    for okta_id in org.user_order:
+        user = org.users[okta_id]
+        status = user["status"]
+        if status in REFUSED_STATUSES and status not in found:
+            profile = user["profile"]
+            found[status] = {
+                "sub": okta_id,
+                "login": profile["login"],
+                "email": profile.get("email") or profile["login"],
+                "given_name": profile.get("firstName", ""),
+                "family_name": profile.get("lastName", ""),
+                "status": status,
+            }
+    return found

@@ -34,7 +34,7 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
-from portal.management.oidc_claims import claims_file_write
+from portal.management.oidc_claims import acme_refused_people, claims_file_write
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -168,36 +168,11 @@ def database_url() -> str:
 # --- the OIDC provider ----------------------------------------------------------------------
 
 
-REFUSED_STATUSES = ("SUSPENDED", "DEPROVISIONED", "LOCKED_OUT", "STAGED")
-
-
-def refused_people() -> dict[str, dict[str, Any]]:
-    """For each status the directory refuses, the first acme person with that status."""
-    from okta.sandbox.seed import build_acme
-
-    found: dict[str, dict[str, Any]] = {}
-    org = build_acme("http://127.0.0.1")
-    for okta_id in org.user_order:
-        user = org.users[okta_id]
-        status = user["status"]
-        if status in REFUSED_STATUSES and status not in found:
-            profile = user["profile"]
-            found[status] = {
-                "sub": okta_id,
-                "login": profile["login"],
-                "email": profile.get("email") or profile["login"],
-                "given_name": profile.get("firstName", ""),
-                "family_name": profile.get("lastName", ""),
-                "status": status,
-            }
-    return found
-
-
 def signin_people() -> list[dict[str, Any]]:
     """The demo people plus one acme person per refused status (SUSPENDED, …)."""
     from okta.sandbox.seed import demo_people
 
-    return [*demo_people(), *refused_people().values()]
+    return [*demo_people(), *acme_refused_people().values()]
 
 
 @dataclass
@@ -207,7 +182,7 @@ class OidcProvider:
 
     def refused(self, status: str) -> dict[str, Any]:
         """The claims of the provider's person whose acme status is ``status``."""
-        wanted = refused_people()[status]["sub"]
+        wanted = acme_refused_people()[status]["sub"]
         return next(person for person in self.claims if person["sub"] == wanted)
 
     def sub_for(self, login: str) -> str:

@@ -97,3 +97,12 @@ def test_home_unlinked_account_shows_name_without_directory_details(client: Clie
 def test_healthz_answers_ok(client: Client) -> None:
     response = client.get("/healthz")
     assert response.json() == {"ok": True}
+
+
+def test_login_page_in_demo_marks_refused_person(client: Client, settings: Any) -> None:
+    from tests.portal.conftest import person_make
+
+    person_make("sid.suspended@acme.com", status="SUSPENDED")
+    settings.DEMO_PEOPLE = ["sid.suspended@acme.com"]
+    response = client.get("/login/")
+    assert b"suspended: to see a refused sign-in" in response.content

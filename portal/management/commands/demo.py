@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from portal.management.oidc_claims import claims_file_write
+from portal.management.oidc_claims import acme_refused_people, claims_file_write
 
 HOST = "127.0.0.1"
 WEB_PORT = 8000
@@ -58,7 +58,9 @@ def demo_people() -> list[dict[str, Any]]:
     missing = [login for login in DEMO_LOGINS if login not in by_login]
     if missing:
         raise CommandError(f"the acme seed lacks demo people: {', '.join(missing)}")
-    return [by_login[login] for login in DEMO_LOGINS]
+    # One SUSPENDED person too, so visitors can see how a refusal looks.
+    suspended = acme_refused_people()["SUSPENDED"]
+    return [*(by_login[login] for login in DEMO_LOGINS), suspended]
 
 
 def port_free(port: int) -> bool:
@@ -311,7 +313,9 @@ class Command(BaseCommand):
             "Gatehouse demo is running. Open http://127.0.0.1:8000 and sign in as one of:",
         ]
         for person in people:
-            name = person.get("name", "")
+            name = person.get("name") or f"{person['given_name']} {person['family_name']}"
+            if person.get("status"):
+                name += f" ({person['status']})"
             lines.append(f"  {person['login']:<24} {name:<16} pick {person['sub']}")
         lines += [
             "Okta sandbox: http://127.0.0.1:8900 (token demo-sandbox-token)",
