@@ -2,7 +2,7 @@
 
 hash = sha256(canonical JSON of the event's fields + prev_hash). The canonical form is
 ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` of a flat object with
-the fields below, ``occurred_at`` as ISO 8601 in UTC with microseconds. ``CHAIN_VERSION`` lets the
+the fields below, ``occurred_at`` as ISO 8601 in UTC with microseconds (``…T03:04:05.123456+00:00``). ``CHAIN_VERSION`` lets the
 format change later without invalidating old events. The id is deliberately not hashed (it is
 assigned by the database after the hash is computed); order is carried by ``prev_hash``.
 """
@@ -39,7 +39,7 @@ HASHED_FIELDS = (
 
 
 def canonical_time(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def stream(queryset: QuerySet[Any, Any], *, chunk_size: int = 2000) -> Iterator[Any]:

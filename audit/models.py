@@ -41,12 +41,12 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     ) -> AuditEventQuerySet:
         """Narrow to the filters the audit page offers; empty values are ignored.
 
-        ``action`` ending in ``*`` (``request.*``) matches by prefix; ``actor`` matches the
-        username or the Okta id; ``text`` searches the target label.
+        ``action`` ending in ``*`` (``request.*``) matches by prefix; ``text`` searches the
+        target label.
         """
         qs = self
         if actor:
-            qs = qs.filter(models.Q(actor=actor) | models.Q(actor_okta_id=actor))
+            qs = qs.filter(actor=actor)
         if target_type:
             qs = qs.filter(target_type=target_type)
         if target_id:
@@ -94,7 +94,6 @@ class AuditEvent(models.Model):
         permissions = [("export_auditevent", "Can export audit events")]
         indexes = [
             models.Index(fields=["actor", "id"], name="audit_actor_id"),
-            models.Index(fields=["actor_okta_id", "id"], name="audit_actor_okta_id"),
             models.Index(fields=["target_type", "target_id", "id"], name="audit_target_id"),
             models.Index(fields=["action", "id"], name="audit_action_id"),
             models.Index(fields=["outcome", "id"], name="audit_outcome_id"),

@@ -117,7 +117,7 @@ def _event_fields(
     }
 
 
-def _lock_and_read_head() -> str:
+def chain_head_for_append() -> str:
     """Take the append lock (PostgreSQL) and return the hash the next event chains to."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -156,7 +156,7 @@ def audit_record(
     # Joins the caller's transaction; outside one it makes its own, so the lock is held
     # from the read of the head to the commit of the insert.
     with transaction.atomic(savepoint=False):
-        prev_hash = _lock_and_read_head()
+        prev_hash = chain_head_for_append()
         event = AuditEvent(**fields, prev_hash=prev_hash, hash=event_hash(fields, prev_hash))
         event.save(force_insert=True)
     return event
@@ -177,7 +177,7 @@ def audit_record_many(
     if not prepared:
         return []
     with transaction.atomic(savepoint=False):
-        prev_hash = _lock_and_read_head()
+        prev_hash = chain_head_for_append()
         rows = []
         for fields in prepared:
             digest = event_hash(fields, prev_hash)
