@@ -1,0 +1,167 @@
+"""Sync runs without Okta: one at a time, stale runs reaped, the "Sync now" button and its live
+progress fragment, and the scope rules."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import OperationalError, connections
+from django.test import Client
+from django.utils import timezone
+
+from okta.models import GroupType, OktaGroup, OktaUser, SyncRun, SyncScope, SyncStatus
+from okta.sync import Scope, SyncAlreadyRunningError, sync_run_start, sync_scope_update
+from portal.models import User
+from tests.portal.conftest import group_join, person_make
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sam() -> User:
+    person = person_make("sam.rivera@acme.com")
+    group_join(person, "Gatehouse Admins")
+    return User.objects.create_user(person.login, okta_id=person.id)
+
+
+@pytest.fixture
+def admin_client(client: Client, sam: User, settings: Any) -> Client:
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+    client.force_login(sam, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def test_sync_run_start_second_while_running_is_refused(sam: User) -> None:
+    first = sync_run_start(actor=sam, kind="full")
+    with pytest.raises(SyncAlreadyRunningError) as refused:
+        sync_run_start(actor="schedule", kind="incremental")
+    assert refused.value.run == first
+    assert SyncRun.objects.filter(status=SyncStatus.RUNNING).count() == 1
+    assert first.triggered_by == "sam.rivera@acme.com"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sync_run_start_concurrent_threads_only_one_wins() -> None:
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            # The in-memory SQLite test database (shared cache) answers "table is locked" at
+            # once instead of waiting like a file database or PostgreSQL: try again then.
+            for _ in range(200):
+                try:
+                    sync_run_start(actor="thread", kind="full")
+                    outcomes.append("started")
+                    return
+                except SyncAlreadyRunningError:
+                    outcomes.append("refused")
+                    return
+                except OperationalError:
+                    time.sleep(0.01)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["refused", "refused", "refused", "started"]
+    assert SyncRun.objects.filter(status=SyncStatus.RUNNING).count() == 1
+
+
+def test_sync_run_start_reaps_run_without_heartbeat() -> None:
+    stale = sync_run_start(actor="cli", kind="full")
+    SyncRun.objects.filter(pk=stale.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    fresh = sync_run_start(actor="cli", kind="full")
+    stale.refresh_from_db()
+    assert stale.status == SyncStatus.FAILED
+    assert "Abandoned" in stale.message
+    assert fresh.status == SyncStatus.RUNNING
+
+
+def test_sync_start_button_records_run_and_queues_task(
+    admin_client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = admin_client.post(
+            "/admin/okta/sync/start/", {"kind": "full"}, headers={"HX-Request": "true"}
+        )
+    assert response.status_code == 200
+    run = SyncRun.objects.get()
+    assert run.status == SyncStatus.RUNNING
+    assert run.triggered_by == "sam.rivera@acme.com"
+    assert len(callbacks) == 1
+    content = response.content.decode()
+    assert "<html" not in content
+    assert f'id="sync-run-{run.pk}"' in content
+    assert 'hx-trigger="every 1s"' in content
+    assert "<progress" in content
+
+
+def test_sync_start_button_while_running_says_so(
+    admin_client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    sync_run_start(actor="schedule", kind="incremental")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = admin_client.post(
+            "/admin/okta/sync/start/", {"kind": "full"}, headers={"HX-Request": "true"}
+        )
+    assert response.status_code == 409
+    assert b"A sync is already running." in response.content
+    assert SyncRun.objects.count() == 1
+    assert callbacks == []
+
+
+def test_sync_run_fragment_stops_polling_when_finished(admin_client: Client) -> None:
+    run = sync_run_start(actor="cli", kind="full")
+    SyncRun.objects.filter(pk=run.pk).update(
+        status=SyncStatus.SUCCEEDED, finished_at=timezone.now(), counts={"users": 7}
+    )
+    response = admin_client.get(f"/admin/okta/sync/runs/{run.pk}/", headers={"HX-Request": "true"})
+    content = response.content.decode()
+    assert "hx-trigger" not in content
+    assert "users: 7" in content
+    assert 'value="100"' in content
+
+
+def test_sync_page_stranger_is_forbidden(client: Client, settings: Any) -> None:
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+    person = person_make("sam.stranger@acme.com")
+    client.force_login(User.objects.create_user(person.login, okta_id=person.id))
+    assert client.get("/admin/okta/sync/").status_code == 403
+    assert client.post("/admin/okta/sync/start/").status_code == 403
+    assert not SyncRun.objects.exists()
+
+
+def test_scope_update_is_saved_and_applied_by_rules(admin_client: Client) -> None:
+    response = admin_client.post(
+        "/admin/okta/scope/",
+        {
+            "group_types": ["OKTA_GROUP"],
+            "group_name_patterns": "Eng*\nGatehouse *",
+            "user_statuses": ["ACTIVE", "SUSPENDED"],
+        },
+    )
+    assert response.status_code == 302
+    stored = SyncScope.objects.get()
+    assert stored.group_name_patterns == ["Eng*", "Gatehouse *"]
+    scope = Scope.load()
+    assert scope.wants_group(OktaGroup(name="engineering", type=GroupType.OKTA_GROUP))
+    assert not scope.wants_group(OktaGroup(name="Sales", type=GroupType.OKTA_GROUP))
+    assert not scope.wants_group(OktaGroup(name="Engineering", type=GroupType.APP_GROUP))
+    assert scope.wants_user(OktaUser(status="SUSPENDED"))
+    assert not scope.wants_user(OktaUser(status="STAGED"))
+
+
+def test_sync_scope_update_empty_means_everything(sam: User) -> None:
+    sync_scope_update(actor=sam, group_types=[], group_name_patterns=[], user_statuses=[])
+    scope = Scope.load()
+    assert scope.wants_group(OktaGroup(name="Anything", type=GroupType.BUILT_IN))
+    assert scope.wants_user(OktaUser(status="STAGED"))
