@@ -317,12 +317,18 @@ def _default_client() -> OktaClient:
     return client
 
 
+def _inside_transaction() -> bool:
+    connection = transaction.get_connection()
+    # Django's TestCase wraps each test in atomic blocks it marks: those are not the caller's.
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
 def operation_execute(operation_id: int, *, client: OktaClient | None = None) -> Operation | None:
     """Run one operation if it can be claimed; returns the row as recorded (None: not claimed).
 
     Call it from a task, never inside a transaction: Okta is called between two transactions.
     """
-    if transaction.get_connection().in_atomic_block:
+    if _inside_transaction():
         raise RuntimeError("operation_execute must not run inside a transaction")
     token = _claim(operation_id)
     if token is None:
