@@ -16,7 +16,6 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
@@ -37,6 +36,9 @@ logger = logging.getLogger(__name__)
 # mirror is only lagging behind. Everyone else (STAGED, PROVISIONED, RECOVERY, LOCKED_OUT,
 # SUSPENDED, DEPROVISIONED) is refused.
 SIGNIN_STATUSES = frozenset({UserStatus.ACTIVE, UserStatus.PASSWORD_EXPIRED})
+
+SIGNIN_OKTA_RETRIES = 1
+SIGNIN_OKTA_RETRY_SECONDS = 5.0
 
 # The refusal reason travels to the refusal page in the session under this key.
 REFUSAL_SESSION_KEY = "gatehouse_signin_refusal"
@@ -112,13 +114,17 @@ def _mirror_person(claims: _Claims) -> OktaUser | None:
 
 def _live_person(claims: _Claims) -> OktaUser | None:
     """Ask Okta itself for someone the mirror does not know yet (a new joiner), and mirror them."""
-    if not settings.OKTA_ORG_URL:
-        return None
-    from okta.client import OktaError, get_client
+    from okta.client import OktaError
+    from okta.connection import active_client, is_configured
     from okta.sync import user_from_typed
 
+    if not is_configured():
+        return None
     try:
-        with get_client() as client:
+        with active_client() as client:
+            # Someone is waiting at the sign-in page: retry briefly, then say so.
+            client.max_retries = min(client.max_retries, SIGNIN_OKTA_RETRIES)
+            client.max_retry_seconds = min(client.max_retry_seconds, SIGNIN_OKTA_RETRY_SECONDS)
             remote = client.find_user(claims.sub) if claims.sub else None
             if remote is not None and remote.id != claims.sub:
                 remote = None  # Okta matched the sub as a login: only a verified email may

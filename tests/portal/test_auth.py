@@ -154,3 +154,14 @@ def test_account_link_reactivates_deactivated_account(maya: OktaUser) -> None:
     User.objects.create_user("maya.chen@acme.com", okta_id=maya.id, is_active=False)
     user = account_link(person=maya)
     assert user.is_active
+
+
+def test_person_find_refuses_when_okta_unreachable(settings: Any) -> None:
+    from tests.browser.plugin import free_port
+
+    settings.OKTA_ORG_URL = f"http://127.0.0.1:{free_port()}"  # nobody listens there
+    settings.OKTA_API_TOKEN = "unused-token"
+    with pytest.raises(SignInRefused) as refused:
+        person_find(claims={"sub": "00unewjoiner00000000", "email": "new@acme.com"})
+    assert refused.value.code == "directory_unavailable"
+    assert not OktaUser.objects.exists()
