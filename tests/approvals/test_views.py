@@ -1,0 +1,428 @@
+"""Pages: happy path, stranger, HTMX fragment and query counts for each view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from approvals import services
+from approvals.models import AccessRequest, CatalogItem, Decision, RequestStatus
+from okta.models import GroupType, Operation
+from tests.approvals.conftest import People, group_make, item_make, join
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
+
+
+def client_for(people: People, who: str) -> Client:
+    client = Client()
+    client.force_login(people.u[who])
+    return client
+
+
+def submit(people: People, item: CatalogItem, who: str = "maya") -> AccessRequest:
+    return services.access_request_submit(
+        requester=people.u[who], item=item, reason="on-call", duration_days=30
+    )
+
+
+# --- catalog ------------------------------------------------------------------------------------
+
+
+def test_catalog_shows_held_pending_and_approvers(people: People, backend: CatalogItem) -> None:
+    held = item_make("Wiki")
+    join(people.maya, held.group)  # type: ignore[arg-type]
+    pending = submit(people, item_make("Payroll", policy="Manager then owners"))
+    item_make("Hidden", published=False)
+    page = client_for(people, "maya").get(reverse("approvals:catalog")).content.decode()
+    assert "Engineering - Backend" in page and "Hidden" not in page
+    assert "your manager (Priya Patel)" in page
+    assert "You have this" in page
+    assert f"Request #{pending.pk} open" in page
+    assert f'href="{reverse("approvals:request_new", args=[backend.pk])}"' in page
+
+
+def test_catalog_search_htmx_returns_results_fragment(people: People, backend: CatalogItem) -> None:
+    item_make("Finance reports")
+    response = client_for(people, "maya").get(
+        reverse("approvals:catalog"), {"q": "backend"}, headers=HTMX
+    )
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="results"')
+    assert "Engineering - Backend" in body and "Finance reports" not in body
+    assert "<html" not in body
+
+
+def test_catalog_filters_by_kind_and_department(people: People, backend: CatalogItem) -> None:
+    item_make("Salesforce", kind="APP", department="Sales")
+    client = client_for(people, "maya")
+    by_kind = client.get(reverse("approvals:catalog"), {"kind": "APP"}).content.decode()
+    assert "Salesforce" in by_kind and "Engineering - Backend" not in by_kind
+    by_dept = client.get(reverse("approvals:catalog"), {"department": "Sales"}).content.decode()
+    assert "Salesforce" in by_dept and "Engineering - Backend" not in by_dept
+
+
+def test_catalog_query_count_is_constant(people: People) -> None:
+    client = client_for(people, "maya")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("approvals:catalog")).status_code == 200
+        return len(ctx.captured_queries)
+
+    item_make("One", owners=[people.otto.id])
+    few = count()
+    for n in range(12):
+        item = item_make(f"Group {n}", owners=[people.otto.id, people.olive.id])
+        if n % 3 == 0:
+            join(people.maya, item.group)  # type: ignore[arg-type]
+        if n % 3 == 1:
+            submit(people, item)
+    assert count() == few
+
+
+def test_catalog_needs_sign_in(people: People) -> None:
+    response = Client().get(reverse("approvals:catalog"))
+    assert response.status_code == 302 and "login" in response["Location"]
+
+
+# --- requesting ---------------------------------------------------------------------------------
+
+
+def test_request_form_happy_path(people: People, backend: CatalogItem) -> None:
+    client = client_for(people, "maya")
+    url = reverse("approvals:request_new", args=[backend.pk])
+    assert "For how long" in client.get(url).content.decode()
+    response = client.post(url, {"subject": people.maya.id, "duration": "30", "reason": "on-call"})
+    req = AccessRequest.objects.get()
+    assert response.status_code == 302 and response["Location"] == req.get_absolute_url()
+    assert (req.requester, req.duration_days) == (people.u["maya"], 30)
+
+
+def test_request_form_htmx_error_returns_form_fragment(
+    people: People, backend: CatalogItem
+) -> None:
+    response = client_for(people, "maya").post(
+        reverse("approvals:request_new", args=[backend.pk]),
+        {"subject": people.maya.id, "duration": "30", "reason": ""},
+        headers=HTMX,
+    )
+    body = response.content.decode()
+    assert body.lstrip().startswith("<form")
+    assert 'aria-invalid="true"' in body
+    assert not AccessRequest.objects.exists()
+
+
+def test_request_form_htmx_success_redirects(people: People, backend: CatalogItem) -> None:
+    response = client_for(people, "maya").post(
+        reverse("approvals:request_new", args=[backend.pk]),
+        {"subject": people.maya.id, "duration": "30", "reason": "on-call"},
+        headers=HTMX,
+    )
+    assert response["HX-Redirect"] == AccessRequest.objects.get().get_absolute_url()
+
+
+def test_request_duration_over_max_gets_clear_message(people: People, backend: CatalogItem) -> None:
+    backend.max_duration_days = 7
+    backend.default_duration_days = 7
+    backend.save()
+    response = client_for(people, "maya").post(
+        reverse("approvals:request_new", args=[backend.pk]),
+        {"subject": people.maya.id, "duration": "30", "reason": "x"},
+    )
+    assert response.status_code == 422
+    assert "30 is not one of the available choices" in response.content.decode()
+    assert not AccessRequest.objects.exists()
+
+
+def test_request_duplicate_says_so_plainly(people: People, backend: CatalogItem) -> None:
+    first = submit(people, backend)
+    response = client_for(people, "maya").post(
+        reverse("approvals:request_new", args=[backend.pk]),
+        {"subject": people.maya.id, "duration": "30", "reason": "again"},
+    )
+    assert response.status_code == 422
+    assert f"already an open request #{first.pk}" in response.content.decode()
+
+
+def test_request_forged_or_unpublished_item_is_404(people: People) -> None:
+    hidden = item_make("Hidden", published=False)
+    client = client_for(people, "maya")
+    assert client.get(reverse("approvals:request_new", args=[hidden.pk])).status_code == 404
+    assert client.get(reverse("approvals:request_new", args=[987654])).status_code == 404
+
+
+def test_request_for_someone_else_forged_subject_refused(
+    people: People, backend: CatalogItem
+) -> None:
+    response = client_for(people, "stan").post(
+        reverse("approvals:request_new", args=[backend.pk]),
+        {"subject": people.maya.id, "duration": "30", "reason": "x"},
+    )
+    assert response.status_code == 422 and not AccessRequest.objects.exists()
+
+
+def test_manager_sees_reports_in_subject_choice(people: People, backend: CatalogItem) -> None:
+    page = client_for(people, "priya").get(reverse("approvals:request_new", args=[backend.pk]))
+    assert "Maya Chen (your report)" in page.content.decode()
+
+
+# --- request detail -------------------------------------------------------------------------------
+
+
+def test_request_detail_visible_to_requester_and_approver(
+    people: People, backend: CatalogItem
+) -> None:
+    req = submit(people, backend)
+    mine = client_for(people, "maya").get(req.get_absolute_url()).content.decode()
+    assert "Timeline" in mine and "Cancel this request" in mine
+    theirs = client_for(people, "priya").get(req.get_absolute_url()).content.decode()
+    assert "Approve" in theirs and "Cancel this request" not in theirs
+
+
+def test_request_detail_stranger_gets_404(people: People, backend: CatalogItem) -> None:
+    req = submit(people, backend)
+    client = client_for(people, "stan")
+    assert client.get(req.get_absolute_url()).status_code == 404
+    assert client.get(reverse("approvals:request_detail", args=[999999])).status_code == 404
+    assert client.post(reverse("approvals:request_cancel", args=[req.pk])).status_code == 404
+    assert AccessRequest.objects.get().status == RequestStatus.PENDING
+
+
+def test_request_detail_htmx_returns_status_fragment(people: People, backend: CatalogItem) -> None:
+    req = submit(people, backend)
+    body = client_for(people, "maya").get(req.get_absolute_url(), headers=HTMX).content.decode()
+    assert body.lstrip().startswith(f'<div id="request-{req.pk}-status"')
+
+
+def test_request_detail_shows_okta_failure_message(people: People, backend: CatalogItem) -> None:
+    req = services.access_request_decide(
+        actor=people.u["priya"], request_id=submit(people, backend).pk, outcome="APPROVE"
+    )
+    Operation.objects.filter(correlation=req.correlation).update(
+        status="FAILED", error_code="E0000006", error_summary="Forbidden by Okta", okta_status=403
+    )
+    services.operation_finished(operation_id=Operation.objects.get().pk)
+    page = client_for(people, "maya").get(req.get_absolute_url()).content.decode()
+    assert "Forbidden by Okta" in page and "Retry in Okta" not in page
+    admin_page = client_for(people, "ada").get(req.get_absolute_url()).content.decode()
+    assert "Retry in Okta" in admin_page
+
+
+def test_cancel_own_request(people: People, backend: CatalogItem) -> None:
+    req = submit(people, backend)
+    response = client_for(people, "maya").post(reverse("approvals:request_cancel", args=[req.pk]))
+    assert response.status_code == 302
+    req.refresh_from_db()
+    assert req.status == RequestStatus.CANCELLED
+
+
+# --- inbox ---------------------------------------------------------------------------------------
+
+
+def test_inbox_lists_waiting_requests_with_risk_and_current_access(
+    people: People, backend: CatalogItem
+) -> None:
+    join(people.maya, group_make("All staff"))
+    req = submit(people, backend)
+    page = client_for(people, "priya").get(reverse("approvals:inbox")).content.decode()
+    assert f'id="inbox-row-{req.pk}"' in page
+    assert "Risk: Medium" in page and "All staff" in page
+    assert 'data-testid="inbox-count">1' in page  # the nav badge
+    assert (
+        "Nothing waits for you"
+        in client_for(people, "stan").get(reverse("approvals:inbox")).content.decode()
+    )
+
+
+def test_inbox_query_count_is_constant(people: People) -> None:
+    client = client_for(people, "priya")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("approvals:inbox")).status_code == 200
+        return len(ctx.captured_queries)
+
+    submit(people, item_make("First"))
+    few = count()
+    for n in range(10):
+        item = item_make(f"G{n}")
+        join(people.maya, group_make(f"Member {n}"))
+        submit(people, item)
+    assert count() == few
+
+
+def test_inbox_htmx_decide_swaps_the_row(people: People, backend: CatalogItem) -> None:
+    req = submit(people, backend)
+    response = client_for(people, "priya").post(
+        reverse("approvals:request_decide", args=[req.pk]),
+        {"outcome": "APPROVE", "comment": "fine"},
+        headers=HTMX,
+    )
+    body = response.content.decode()
+    assert body.lstrip().startswith(f'<li class="card mb-3" id="inbox-row-{req.pk}"')
+    assert "decision recorded" in body and "autofocus" in body
+    assert response["HX-Trigger"] == "inbox-changed"
+    req.refresh_from_db()
+    assert req.status == RequestStatus.APPROVED
+
+
+def test_decide_non_pending_shows_message_and_changes_nothing(
+    people: People, backend: CatalogItem
+) -> None:
+    req = submit(people, backend)
+    client = client_for(people, "priya")
+    client.post(reverse("approvals:request_decide", args=[req.pk]), {"outcome": "DENY"})
+    response = client.post(
+        reverse("approvals:request_decide", args=[req.pk]), {"outcome": "APPROVE"}, headers=HTMX
+    )
+    assert "no longer pending" in response.content.decode()
+    assert Decision.objects.count() == 1 and not Operation.objects.exists()
+
+
+def test_decide_stranger_gets_404(people: People, backend: CatalogItem) -> None:
+    req = submit(people, backend)
+    response = client_for(people, "stan").post(
+        reverse("approvals:request_decide", args=[req.pk]), {"outcome": "APPROVE"}
+    )
+    assert response.status_code == 404 and not Decision.objects.exists()
+
+
+def test_inbox_bulk_approve(people: People, backend: CatalogItem) -> None:
+    r1, r2 = submit(people, backend), submit(people, item_make("Other"))
+    response = client_for(people, "priya").post(
+        reverse("approvals:inbox_bulk"), {"ids": [r1.pk, r2.pk], "outcome": "APPROVE"}
+    )
+    assert response.status_code == 302
+    assert set(AccessRequest.objects.values_list("status", flat=True)) == {"APPROVED"}
+    assert Operation.objects.count() == 2
+
+
+def test_inbox_bulk_with_someone_elses_ids_changes_nothing(
+    people: People, backend: CatalogItem
+) -> None:
+    req = submit(people, backend)
+    client_for(people, "stan").post(
+        reverse("approvals:inbox_bulk"), {"ids": [req.pk], "outcome": "APPROVE"}
+    )
+    req.refresh_from_db()
+    assert req.status == RequestStatus.PENDING
+
+
+# --- my access -----------------------------------------------------------------------------------
+
+
+def test_my_access_lists_groups_apps_and_pending(people: People, backend: CatalogItem) -> None:
+    join(people.maya, group_make("All staff"))
+    join(people.maya, group_make("Everyone", type=GroupType.BUILT_IN))
+    submit(people, backend)
+    page = client_for(people, "maya").get(reverse("approvals:my_access")).content.decode()
+    assert "All staff" in page and "Engineering - Backend" in page
+    assert 'Give up<span class="visually-hidden"> All staff' in page
+    assert 'Give up<span class="visually-hidden"> Everyone' not in page  # BUILT_IN
+
+
+def test_relinquish_someone_elses_membership_is_404(people: People) -> None:
+    group = group_make("Stan only")
+    join(people.stan, group)
+    response = client_for(people, "maya").post(
+        reverse("approvals:relinquish"), {"kind": "GROUP", "resource_id": group.id}
+    )
+    assert response.status_code == 404 and not Operation.objects.exists()
+
+
+# --- admin ---------------------------------------------------------------------------------------
+
+
+def test_admin_catalog_add_and_publish(people: People) -> None:
+    group = group_make("Design")
+    group_make("Salesforce users", type=GroupType.APP_GROUP)
+    client = client_for(people, "ada")
+    search = client.get(
+        reverse("approvals:admin_catalog"), {"q": "s"}, headers=HTMX
+    ).content.decode()
+    assert search.lstrip().startswith('<div id="directory"')
+    assert "Not requestable" in search
+    response = client.post(
+        reverse("approvals:admin_item_new") + f"?group={group.id}",
+        {
+            "name": "Design",
+            "description": "Figma and friends",
+            "owners": "otto.berg@acme.com",
+            "policy": "1",
+            "risk": "LOW",
+            "reason_required": "on",
+            "default_duration_days": "30",
+            "max_duration_days": "90",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()
+    item = CatalogItem.objects.get()
+    assert item.owners == [people.otto.id]
+    client.post(reverse("approvals:admin_item_publish", args=[item.pk]), {"published": "1"})
+    item.refresh_from_db()
+    assert item.published
+
+
+def test_admin_pages_are_404_for_employees(people: People, backend: CatalogItem) -> None:
+    client = client_for(people, "maya")
+    for name, args in [
+        ("approvals:admin_catalog", []),
+        ("approvals:admin_policies", []),
+        ("approvals:operations", []),
+        ("approvals:admin_item_edit", [backend.pk]),
+    ]:
+        assert client.get(reverse(name, args=args)).status_code == 404
+    assert (
+        client.post(
+            reverse("approvals:admin_item_publish", args=[backend.pk]), {"published": "0"}
+        ).status_code
+        == 404
+    )
+    backend.refresh_from_db()
+    assert backend.published
+
+
+def test_admin_policy_edit(people: People) -> None:
+    client = client_for(people, "ada")
+    response = client.post(
+        reverse("approvals:admin_policy_new"),
+        {
+            "name": "Owners then admins",
+            "description": "",
+            "auto_approve_max_risk": "",
+            "stage1_approvers": "OWNERS",
+            "stage1_rule": "ANY",
+            "stage2_approvers": "ADMINS",
+            "stage2_rule": "ALL",
+            "stage3_approvers": "",
+            "stage3_rule": "ANY",
+        },
+    )
+    assert response.status_code == 302
+    from approvals.models import Policy
+
+    policy = Policy.objects.get(name="Owners then admins")
+    assert policy.stage_snapshot() == [
+        {"approvers": "OWNERS", "rule": "ANY"},
+        {"approvers": "ADMINS", "rule": "ALL"},
+    ]
+    assert "Owners then admins" in client.get(reverse("approvals:admin_policies")).content.decode()
+
+
+def test_operations_queue_lists_request_operations(people: People, backend: CatalogItem) -> None:
+    req = services.access_request_decide(
+        actor=people.u["priya"], request_id=submit(people, backend).pk, outcome="APPROVE"
+    )
+    client = client_for(people, "ada")
+    page = client.get(reverse("approvals:operations")).content.decode()
+    assert f"#{req.pk} Engineering - Backend" in page
+    fragment = client.get(reverse("approvals:operations"), {"status": "FAILED"}, headers=HTMX)
+    body: Any = fragment.content.decode()
+    assert body.lstrip().startswith('<div id="ops"') and "No operations." in body
