@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -381,6 +382,7 @@ def _copy_upsert(spec: _LinkTable, rows: Sequence[tuple[Any, ...]], stamp: datet
     q = connection.ops.quote_name
     cols = ", ".join(q(c) for c in spec.columns)
     data_cols = ", ".join(q(c) for c in spec.columns[:-1])
+    temp_cols = ", ".join(f"{q(c)} text" for c in spec.columns[:-1])
     conflict = ", ".join(q(c) for c in spec.conflict)
     updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in spec.update)
     temp = q(f"tmp_{spec.table}")
@@ -390,8 +392,7 @@ def _copy_upsert(spec: _LinkTable, rows: Sequence[tuple[Any, ...]], stamp: datet
         buf.write("\n")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {temp} "
-            f"(LIKE {q(spec.table)} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            f"CREATE TEMP TABLE IF NOT EXISTS {temp} ({temp_cols}) ON COMMIT DELETE ROWS"
         )
         raw = cursor.cursor  # the psycopg cursor, for COPY
         with raw.copy(f"COPY {temp} ({data_cols}) FROM STDIN") as copy:
@@ -404,6 +405,47 @@ def _copy_upsert(spec: _LinkTable, rows: Sequence[tuple[Any, ...]], stamp: datet
         )
 
 
+def _prefetched[T](items: Iterable[T], depth: int = 8) -> Iterator[T]:
+    """Iterate ``items`` on a background thread, ``depth`` ahead of the consumer, so fetching
+    the next pages overlaps writing this one. Exceptions reach the consumer."""
+    buffer: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        buffer.put(item, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put(_DONE)
+        except BaseException as exc:
+            buffer.put(_Failure(exc))
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    exc: BaseException
+
+
 def _batched[T](items: Iterable[T], size: int) -> Iterator[list[T]]:
     batch: list[T] = []
     for item in items:
@@ -413,6 +455,9 @@ def _batched[T](items: Iterable[T], size: int) -> Iterator[list[T]]:
             batch = []
     if batch:
         yield batch
+
+
+_DONE = object()
 
 
 # --- scope ----------------------------------------------------------------------------------
@@ -523,7 +568,7 @@ def _sync_users(
     """Upsert users; returns ids that Okta listed but the scope leaves out."""
     dropped: list[str] = []
     pending: list[OktaUser] = []
-    for page in _user_pages(client, scope, since):
+    for page in _prefetched(_user_pages(client, scope, since)):
         for data in page:
             user = user_from_okta(data)
             if scope.wants_user(user):
@@ -544,7 +589,7 @@ def _sync_groups(
 ) -> tuple[list[OktaGroup], list[str]]:
     kept: list[OktaGroup] = []
     dropped: list[str] = []
-    for page in client.group_pages(filter=filter):
+    for page in _prefetched(client.group_pages(filter=filter)):
         batch = []
         for data in page.items:
             group = group_from_okta(data)
@@ -561,15 +606,12 @@ def _sync_groups(
 
 def _sync_apps(client: OktaClient, progress: _Progress) -> list[str]:
     ids: list[str] = []
-    for page in client.app_pages():
+    for page in _prefetched(client.app_pages()):
         apps = [app_from_okta(d) for d in page.items]
         _upsert_apps(apps)
         progress.add("apps", len(apps))
         ids.extend(a.id for a in apps)
     return ids
-
-
-_DONE = object()
 
 
 def _fetch_links(
@@ -590,41 +632,52 @@ def _fetch_links(
     """
     outcome = _LinkOutcome()
     pages: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_PAGES)
-    remaining = threading.Semaphore(0)
+    stop = threading.Event()
+
+    def put(item: Any) -> None:
+        while not stop.is_set():
+            try:
+                pages.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        raise _Stopped
 
     def fetch(owner_id: str) -> None:
-        try:
-            for attempt in range(1, GROUP_ATTEMPTS + 1):
-                try:
-                    for page in client.iter_pages(path.format(id=owner_id), {"limit": limit}):
-                        pages.put([to_row(owner_id, d) for d in page.items])
-                    return
-                except Exception as exc:
-                    if attempt == GROUP_ATTEMPTS:
-                        pages.put(("failed", owner_id, f"{kind} of {owner_id}: {exc}"))
-                    else:
-                        time.sleep(0.2)
-        finally:
-            remaining.release()
+        for attempt in range(1, GROUP_ATTEMPTS + 1):
+            try:
+                for page in client.iter_pages(path.format(id=owner_id), {"limit": limit}):
+                    put([to_row(owner_id, d) for d in page.items])
+                return
+            except _Stopped:
+                return
+            except Exception as exc:
+                if attempt == GROUP_ATTEMPTS:
+                    with suppress(_Stopped):
+                        put(_OwnerFailed(owner_id, f"{kind} of {owner_id}: {exc}"))
+                else:
+                    time.sleep(0.2)
 
     def feed(pool: ThreadPoolExecutor) -> None:
-        for owner_id in owner_ids:
-            pool.submit(fetch, owner_id)
-        for _ in owner_ids:
-            remaining.acquire()
-        pages.put(_DONE)
+        futures = [pool.submit(fetch, owner_id) for owner_id in owner_ids]
+        for future in futures:
+            with suppress(Exception):
+                future.result()
+        with suppress(_Stopped):
+            put(_DONE)
 
-    with ThreadPoolExecutor(max_workers=MEMBER_FETCH_THREADS) as pool:
-        feeder = threading.Thread(target=feed, args=(pool,), daemon=True)
-        feeder.start()
+    pool = ThreadPoolExecutor(max_workers=MEMBER_FETCH_THREADS, thread_name_prefix="okta-sync")
+    feeder = threading.Thread(target=feed, args=(pool,), daemon=True)
+    feeder.start()
+    try:
         buffer: list[tuple[Any, ...]] = []
         while True:
             item = pages.get()
             if item is _DONE:
                 break
-            if isinstance(item, tuple):
-                outcome.failed.append(item[1])
-                progress.error(item[2])
+            if isinstance(item, _OwnerFailed):
+                outcome.failed.append(item.owner_id)
+                progress.error(item.message)
                 continue
             buffer.extend(item)
             if len(buffer) >= WRITE_BATCH:
@@ -633,8 +686,21 @@ def _fetch_links(
                 buffer = []
         _upsert_links(spec, buffer, timezone.now())
         progress.add(kind, len(buffer))
-        feeder.join()
+    finally:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        feeder.join(timeout=5)
     return outcome
+
+
+class _Stopped(Exception):
+    """The writer gave up; fetch threads stop quietly."""
+
+
+@dataclass(frozen=True)
+class _OwnerFailed:
+    owner_id: str
+    message: str
 
 
 def _membership_row(group_id: str, data: dict[str, Any]) -> tuple[str, str]:
