@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins: list[str] = ["tests.audit.plugin", "tests.browser.plugin"]
+pytest_plugins: list[str] = ["tests.audit.plugin", "tests.browser.plugin", "tests.fixtures.sandbox"]
 
 
 class NetworkBlockedError(RuntimeError):

@@ -1,0 +1,3 @@
+from okta.sandbox.cli import main
+
+main()
