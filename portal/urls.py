@@ -12,4 +12,5 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", include("approvals.urls")),
     path("", include("okta.urls")),
+    path("audit/", include("audit.urls")),
 ]
