@@ -15,13 +15,16 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Max, Min
 from django.http import HttpRequest
 from django.utils import timezone
 
-from audit.chain import event_hash
-from audit.models import GENESIS_HASH, AuditEvent
+from audit.chain import chain_verify, event_hash
+from audit.models import GENESIS_HASH, AuditEvent, AuditVerification
 
 # Any 64-bit constant that no other advisory lock in Gatehouse uses ("audit" in ASCII).
 AUDIT_APPEND_LOCK = 0x6175646974
@@ -184,3 +187,82 @@ def audit_record_many(
             rows.append(AuditEvent(**fields, prev_hash=prev_hash, hash=digest))
             prev_hash = digest
         return AuditEvent.objects.bulk_create(rows, batch_size=batch_size)
+
+
+VIEW_PERMISSION = "audit.view_auditevent"
+EXPORT_PERMISSION = "audit.export_auditevent"
+
+
+def _require_permission(actor: Any, permission: str) -> None:
+    if not getattr(actor, "has_perm", None) or not actor.has_perm(permission):
+        raise PermissionDenied(f"{actor} lacks {permission}")
+
+
+def verification_start(*, actor: Any) -> AuditVerification:
+    """Check the chain for ``actor`` (an auditor or admin): at once when the trail is small
+    (``AUDIT_VERIFY_SYNC_LIMIT`` events, default 20,000), otherwise in a Celery task queued
+    after commit. The finished run is recorded as an ``audit.verified`` event."""
+    _require_permission(actor, VIEW_PERMISSION)
+    span = AuditEvent.objects.aggregate(first=Min("id"), last=Max("id"))
+    size = span["last"] - span["first"] + 1 if span["last"] is not None else 0
+    verification = AuditVerification.objects.create(requested_by=_actor_fields(actor)[0])
+    if size <= getattr(settings, "AUDIT_VERIFY_SYNC_LIMIT", 20_000):
+        verification_run(verification_id=verification.pk)
+        verification.refresh_from_db()
+    else:
+        from audit.tasks import verify_chain
+
+        transaction.on_commit(lambda: verify_chain.delay(verification.pk))
+    return verification
+
+
+def verification_run(*, verification_id: int) -> AuditVerification | None:
+    """Run a pending verification; a second call for the same one does nothing (returns None)."""
+    claimed = AuditVerification.objects.filter(
+        pk=verification_id, status=AuditVerification.Status.PENDING
+    ).update(status=AuditVerification.Status.RUNNING)
+    if not claimed:
+        return None
+    verification = AuditVerification.objects.get(pk=verification_id)
+    try:
+        report = chain_verify()
+    except DatabaseError as exc:
+        AuditVerification.objects.filter(pk=verification_id).update(
+            status=AuditVerification.Status.ERROR,
+            finished_at=timezone.now(),
+            message=f"The check could not finish: {exc}",
+        )
+        raise
+    status = AuditVerification.Status.PASSED if report.ok else AuditVerification.Status.BROKEN
+    message = (
+        f"{report.checked} events verified; the chain is intact."
+        if report.ok
+        else f"Broken at event {report.broken_id}: {report.problem}."
+    )
+    with transaction.atomic():
+        AuditVerification.objects.filter(pk=verification_id).update(
+            status=status,
+            finished_at=timezone.now(),
+            checked=report.checked,
+            head_id=report.head_id,
+            head_hash=report.head_hash,
+            broken_id=report.broken_id,
+            message=message,
+        )
+        audit_record(
+            action="audit.verified",
+            actor=verification.requested_by or None,
+            target_type="audit_trail",
+            target_id=str(verification_id),
+            target_label="Audit trail",
+            outcome="success" if report.ok else "failure",
+            detail={
+                "checked": report.checked,
+                "head_id": report.head_id,
+                "head_hash": report.head_hash,
+                "broken_id": report.broken_id,
+                "problem": report.problem,
+            },
+        )
+    verification.refresh_from_db()
+    return verification
