@@ -13,6 +13,7 @@ The backend also answers ``user.has_perm(...)`` from the portal roles (portal.ro
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,9 @@ logger = logging.getLogger(__name__)
 # SUSPENDED, DEPROVISIONED) is refused.
 SIGNIN_STATUSES = frozenset({UserStatus.ACTIVE, UserStatus.PASSWORD_EXPIRED})
 
+# Okta user ids: "00u" and 17 letters or digits. Only such a sub is looked up live, so a
+# provider's sub can never be taken for somebody's login.
+OKTA_USER_ID = re.compile(r"^00u[0-9A-Za-z]{17}$")
 SIGNIN_OKTA_RETRIES = 1
 SIGNIN_OKTA_RETRY_SECONDS = 5.0
 
@@ -112,6 +116,18 @@ def _mirror_person(claims: _Claims) -> OktaUser | None:
     return None
 
 
+def _find(client: Any, id_or_login: str) -> Any:
+    """The Okta user, or None when Okta has none (or the key cannot name one)."""
+    from okta.client import OktaError
+
+    try:
+        return client.find_user(id_or_login)
+    except OktaError as exc:
+        if exc.status is None and not exc.retryable:
+            return None  # refused before any request: not something Okta could find
+        raise
+
+
 def _live_person(claims: _Claims) -> OktaUser | None:
     """Ask Okta itself for someone the mirror does not know yet (a new joiner), and mirror them."""
     from okta.client import OktaError
@@ -125,11 +141,13 @@ def _live_person(claims: _Claims) -> OktaUser | None:
             # Someone is waiting at the sign-in page: retry briefly, then say so.
             client.max_retries = min(client.max_retries, SIGNIN_OKTA_RETRIES)
             client.max_retry_seconds = min(client.max_retry_seconds, SIGNIN_OKTA_RETRY_SECONDS)
-            remote = client.find_user(claims.sub) if claims.sub else None
-            if remote is not None and remote.id != claims.sub:
-                remote = None  # Okta matched the sub as a login: only a verified email may
+            remote = None
+            if OKTA_USER_ID.match(claims.sub):
+                remote = _find(client, claims.sub)
+                if remote is not None and remote.id != claims.sub:
+                    remote = None
             if remote is None and claims.email and claims.email_verified:
-                remote = client.find_user(claims.email)  # Okta finds users by login too
+                remote = _find(client, claims.email)  # Okta finds users by login too
     except OktaError as exc:
         logger.warning("sign-in: Okta lookup failed: %r", exc)
         raise SignInRefused("directory_unavailable", DIRECTORY_UNAVAILABLE) from exc
