@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -23,12 +24,12 @@ def _five_events() -> list[AuditEvent]:
     ]
 
 
-def _raw(sql: str, params: list[object] | None = None) -> None:
+def _raw(sql: str, params: list[Any] | None = None) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params or [])
 
 
-def _tamper(sql: str, params: list[object] | None = None) -> None:
+def _tamper(sql: str, params: list[Any] | None = None) -> None:
     """What someone with database access could do after dropping the triggers."""
     guards.remove(connection)
     try:
