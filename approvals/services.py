@@ -221,7 +221,11 @@ def catalog_item_publish(
     if not can_manage_catalog(actor):
         raise ApprovalError("Only catalog admins can publish items.")
     with transaction.atomic():
-        item = CatalogItem.objects.select_for_update().select_related("group").get(pk=item_id)
+        item = (
+            CatalogItem.objects.select_for_update(of=("self",))
+            .select_related("group")
+            .get(pk=item_id)
+        )
         if published and item.not_requestable_reason:
             raise ApprovalError(item.not_requestable_reason)
         item.published = published

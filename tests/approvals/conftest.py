@@ -7,12 +7,14 @@ Sales who must see nothing of anyone else's requests.
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
 
 from approvals import notifications
@@ -81,8 +83,15 @@ def item_make(
     )
 
 
+def ensure_default_policies() -> None:
+    """The data migration's policies (a transactional test's flush may have removed them)."""
+    migration = importlib.import_module("approvals.migrations.0002_default_policies")
+    migration.create_defaults(django_apps, None)
+
+
 class People:
     def __init__(self) -> None:
+        ensure_default_policies()
         self.priya = person_make("priya.patel@acme.com", title="Engineering Manager")
         self.maya = person_make("maya.chen@acme.com", manager=self.priya)
         self.omar = person_make("omar.haddad@acme.com")
