@@ -249,9 +249,19 @@ class Command(BaseCommand):
             SITE_URL=f"http://{HOST}:{WEB_PORT}",
             DEMO_PEOPLE=",".join(person["login"] for person in people),
         )
-        for name in ("OKTA_API_TOKEN_FILE", "OKTA_CLIENT_ID", "OKTA_PRIVATE_KEY", "DATABASE_URL"):
+        # The demo talks to its sandbox only; DATABASE_URL / CELERY_BROKER_URL, when set, are
+        # kept (this process migrated that database) and otherwise the embedded defaults apply.
+        for name in (
+            "OKTA_API_TOKEN_FILE",
+            "OKTA_CLIENT_ID",
+            "OKTA_PRIVATE_KEY",
+            "OKTA_PRIVATE_KEY_FILE",
+            "OIDC_OP_AUTHORIZATION_ENDPOINT",
+            "OIDC_OP_TOKEN_ENDPOINT",
+            "OIDC_OP_USER_ENDPOINT",
+            "OIDC_OP_JWKS_ENDPOINT",
+        ):
             env.pop(name, None)
-        env.pop("CELERY_BROKER_URL", None)
         return env
 
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> Child:
