@@ -658,8 +658,11 @@ class OktaClient:
         json_body: Any = None,
         data: Mapping[str, str] | None = None,
         auth: bool = True,
+        held: str | None = None,
     ) -> httpx.Response:
-        """One HTTP exchange through the governor, with one token refresh on a 401."""
+        """One HTTP exchange through the governor, with one token refresh on a 401.
+
+        ``held`` is a concurrency slot the caller already holds (a paginated walk)."""
         self._check_url(url)
         bucket = bucket_for(method, urlsplit(url).path or url)
         for attempt in (1, 2):
@@ -667,8 +670,9 @@ class OktaClient:
             used_token = ""
             if auth:
                 headers["Authorization"], used_token = self._auth_header()
+            slot = None
             if self.governor is not None:
-                self.governor.before(bucket, sleep=self.sleep)
+                slot = self.governor.before(bucket, sleep=self.sleep, held=held)
             try:
                 response = self._http.request(
                     method,
@@ -692,7 +696,7 @@ class OktaClient:
                 ) from exc
             finally:
                 if self.governor is not None:
-                    self.governor.after(bucket)
+                    self.governor.after(bucket, slot)
             if self.governor is not None:
                 self.governor.record(bucket, response.status_code, response.headers)
             self.last_status = response.status_code
@@ -712,13 +716,14 @@ class OktaClient:
         json_body: Any = None,
         idempotent: bool | None = None,
         ok_statuses: Sequence[int] = (),
+        held: str | None = None,
     ) -> httpx.Response:
         """Send with retries: transient failures are retried only for idempotent calls."""
         if idempotent is None:
             idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
 
         def attempt() -> httpx.Response:
-            response = self._send_once(method, url, params=params, json_body=json_body)
+            response = self._send_once(method, url, params=params, json_body=json_body, held=held)
             if response.status_code >= 400 and response.status_code not in ok_statuses:
                 raise OktaError.from_response(
                     response, retry_after=_retry_after(response, self._now)
@@ -775,17 +780,26 @@ class OktaClient:
         Holds one page at a time. A page with no items ends the walk (System Log polling hands
         out a next link forever); a next link pointing at the same URL also ends it.
         """
-        with self.governor.session() if self.governor else contextlib.nullcontext():
-            yield from self._walk_pages(path, params, stop_on_empty=stop_on_empty)
+        held = self.governor.hold(sleep=self.sleep) if self.governor else None
+        try:
+            yield from self._walk_pages(path, params, stop_on_empty=stop_on_empty, held=held)
+        finally:
+            if self.governor is not None:
+                self.governor.release(held)
 
     def _walk_pages(
-        self, path: str, params: Mapping[str, Any] | None, *, stop_on_empty: bool
+        self,
+        path: str,
+        params: Mapping[str, Any] | None,
+        *,
+        stop_on_empty: bool,
+        held: str | None,
     ) -> Iterator[Page]:
         url: str | None = path
         query: Mapping[str, Any] | None = params
         seen: set[str] = set()
         while url:
-            response = self._request("GET", url, params=query)
+            response = self._request("GET", url, params=query, held=held)
             body = _json(response)
             if not isinstance(body, list):
                 raise _malformed(f"expected a list from {urlsplit(url).path}", response)

@@ -9,7 +9,8 @@ every process sees the same picture:
   reset (a smooth slow-down, not a burst followed by a stop);
 - after a 429, every process waits until the bucket resets;
 - in-flight requests are capped org-wide by slot keys added with a TTL, so a killed worker's
-  slot frees itself.
+  slot frees itself. A paginated walk holds one slot from its first page to its last (the
+  slot travels with the walk, not with a thread, so a walk may hop threads).
 
 Cost on the hot path: each process keeps a local copy of every bucket and exchanges it with
 the cache at most once a second (immediately after a 429); a paginated walk holds one
@@ -19,18 +20,19 @@ round trips, not tens of thousands.
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
+import logging
 import random
 import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 Sleep = Callable[[float], None]
+log = logging.getLogger(__name__)
 
 _BUCKET_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^/oauth2/"), "token"),
@@ -63,17 +65,21 @@ def bucket_for(method: str, path: str) -> str:
 
 
 class Governor(Protocol):
-    def before(self, bucket: str, *, sleep: Sleep) -> None:
-        """Wait until a request to ``bucket`` may go out, and take a concurrency slot."""
+    def before(self, bucket: str, *, sleep: Sleep, held: str | None = None) -> str | None:
+        """Wait until a request to ``bucket`` may go out. Unless the caller already ``held`` a
+        concurrency slot, take one and return its key (give it to ``after``)."""
 
-    def after(self, bucket: str) -> None:
-        """The request finished (with or without a response): give the slot back."""
+    def after(self, bucket: str, slot: str | None) -> None:
+        """The request finished (with or without a response): give back the slot it took."""
 
     def record(self, bucket: str, status: int, headers: Mapping[str, str]) -> None:
         """Learn from a response's rate-limit headers."""
 
-    def session(self) -> contextlib.AbstractContextManager[None]:
-        """Hold one concurrency slot across several sequential requests (a paginated walk)."""
+    def hold(self, *, sleep: Sleep) -> str | None:
+        """Take one concurrency slot for several sequential requests (a paginated walk)."""
+
+    def release(self, slot: str | None) -> None:
+        """Give back a slot from ``hold`` (from any thread)."""
 
 
 @dataclass
@@ -95,12 +101,6 @@ class BucketState:
             "blocked_until": self.blocked_until,
             "observed_at": self.observed_at,
         }
-
-
-class _Held(threading.local):
-    slot: str | None = None
-    depth: int = 0
-    touched_at: float = 0.0
 
 
 class CacheGovernor:
@@ -135,8 +135,7 @@ class CacheGovernor:
         self.clock = clock
         self._states: dict[str, BucketState] = {}
         self._lock = threading.Lock()
-        self._held = _Held()
-        self._owner = uuid.uuid4().hex
+        self._touched: dict[str, tuple[str, float]] = {}  # held slot -> (owner token, touched)
 
     # --- bucket state ---------------------------------------------------------------------
 
@@ -147,12 +146,20 @@ class CacheGovernor:
                 state = self._states[bucket] = BucketState()
             return state
 
+    def _cache(self, name: str, *args: Any, default: Any = None) -> Any:
+        """One cache round trip. A broken cache must not stop Okta calls: pace locally."""
+        try:
+            return getattr(self.cache, name)(*args)
+        except Exception:
+            log.warning("rate-limit governor: cache %s failed", name, exc_info=True)
+            return default
+
     def _key(self, bucket: str) -> str:
         return f"{self.prefix}:rl:{bucket}"
 
     def _pull(self, bucket: str, state: BucketState, now: float) -> None:
         state.pulled_at = now
-        shared = self.cache.get(self._key(bucket))
+        shared = self._cache("get", self._key(bucket))
         if not isinstance(shared, dict):
             return
         state.blocked_until = max(state.blocked_until, float(shared.get("blocked_until", 0)))
@@ -165,7 +172,7 @@ class CacheGovernor:
     def _push(self, bucket: str, state: BucketState, now: float) -> None:
         state.pushed_at = now
         ttl = max(int(max(state.reset_at, state.blocked_until) - now) + 60, 60)
-        self.cache.set(self._key(bucket), state.as_shared(), ttl)
+        self._cache("set", self._key(bucket), state.as_shared(), ttl)
 
     def pacing_delay(self, state: BucketState, now: float) -> float:
         """How long to wait before the next call so the remaining calls last until the reset."""
@@ -178,7 +185,7 @@ class CacheGovernor:
         interval = (state.reset_at - now) / max(state.remaining, 1)
         return max(state.last_sent + interval - now, 0.0)
 
-    def before(self, bucket: str, *, sleep: Sleep) -> None:
+    def before(self, bucket: str, *, sleep: Sleep, held: str | None = None) -> str | None:
         state = self.state(bucket)
         now = self.clock()
         if now - state.pulled_at >= self.sync_interval:
@@ -190,10 +197,14 @@ class CacheGovernor:
         if state.remaining > 0:
             state.remaining -= 1  # an estimate until the response says
         state.last_sent = now
-        self._acquire_slot(sleep)
+        if held is not None:
+            self._touch(held, now)
+            return None
+        return self._acquire(sleep, "")
 
-    def after(self, bucket: str) -> None:
-        self._release_slot()
+    def after(self, bucket: str, slot: str | None) -> None:
+        if slot is not None:
+            self._cache("delete", slot)
 
     def record(self, bucket: str, status: int, headers: Mapping[str, str]) -> None:
         state = self.state(bucket)
@@ -225,63 +236,66 @@ class CacheGovernor:
     def _slot_key(self, index: int) -> str:
         return f"{self.prefix}:slot:{index}"
 
-    def _acquire_slot(self, sleep: Sleep) -> None:
-        held = self._held
-        if held.slot is not None:
-            held.depth += 1
-            now = self.clock()
-            if now - held.touched_at > self.slot_ttl / 3:
-                self.cache.touch(held.slot, self.slot_ttl)
-                held.touched_at = now
-            return
+    def _acquire(self, sleep: Sleep, owner: str) -> str | None:
+        """Add a free slot key (SET NX with a TTL); wait with backoff while all are taken."""
         wait = 0.02
         while True:
             start = random.randrange(self.concurrency_limit)
             for offset in range(self.concurrency_limit):
                 key = self._slot_key((start + offset) % self.concurrency_limit)
-                if self.cache.add(key, self._owner, self.slot_ttl):
-                    held.slot, held.depth, held.touched_at = key, 1, self.clock()
-                    return
+                added = self._cache("add", key, owner or "1", self.slot_ttl, default=None)
+                if added is None:
+                    return None  # no cache: no org-wide cap, rather than no Okta calls
+                if added:
+                    return key
             sleep(random.uniform(wait / 2, wait))
             wait = min(wait * 2, 1.0)
 
-    def _release_slot(self) -> None:
-        held = self._held
-        if held.slot is None:
-            return
-        held.depth -= 1
-        if held.depth <= 0:
-            self.cache.delete(held.slot)
-            held.slot, held.depth = None, 0
+    def _touch(self, slot: str, now: float) -> None:
+        owner, touched = self._touched.get(slot, ("", now))
+        if now - touched > self.slot_ttl / 3:
+            self._cache("touch", slot, self.slot_ttl)
+            self._touched[slot] = (owner, now)
 
-    @contextlib.contextmanager
-    def session(self) -> Iterator[None]:
-        self._acquire_slot(time.sleep)
-        try:
-            yield
-        finally:
-            self._release_slot()
+    def hold(self, *, sleep: Sleep) -> str | None:
+        owner = uuid.uuid4().hex
+        slot = self._acquire(sleep, owner)
+        if slot is not None:
+            self._touched[slot] = (owner, self.clock())
+        return slot
+
+    def release(self, slot: str | None) -> None:
+        if slot is None:
+            return
+        owner, _ = self._touched.pop(slot, ("", 0.0))
+        # A walk can outlive the slot's TTL if its consumer stalls; then the key may be
+        # someone else's by now, and must not be deleted.
+        if self._cache("get", slot) == owner:
+            self._cache("delete", slot)
 
     def in_flight(self) -> int:
         """Slots taken org-wide right now (for tests and the admin page)."""
         keys = [self._slot_key(i) for i in range(self.concurrency_limit)]
-        return len(self.cache.get_many(keys))
+        return len(self._cache("get_many", keys, default={}))
 
 
 class NullGovernor:
     """No pacing and no shared state: for unit tests and one-off scripts."""
 
-    def before(self, bucket: str, *, sleep: Sleep) -> None:
+    def before(self, bucket: str, *, sleep: Sleep, held: str | None = None) -> str | None:
         return None
 
-    def after(self, bucket: str) -> None:
+    def after(self, bucket: str, slot: str | None) -> None:
         return None
 
     def record(self, bucket: str, status: int, headers: Mapping[str, str]) -> None:
         return None
 
-    def session(self) -> contextlib.AbstractContextManager[None]:
-        return contextlib.nullcontext()
+    def hold(self, *, sleep: Sleep) -> str | None:
+        return None
+
+    def release(self, slot: str | None) -> None:
+        return None
 
 
 def _int(value: str | None) -> int | None:

@@ -82,8 +82,8 @@ def test_governor_no_delay_with_plenty_remaining() -> None:
     clock = Clock()
     gov = CacheGovernor(cache=new_cache(), clock=clock)
     for remaining in (599, 598, 597):
-        gov.before("users", sleep=clock.sleep)
-        gov.after("users")
+        slot = gov.before("users", sleep=clock.sleep)
+        gov.after("users", slot)
         gov.record("users", 200, headers(clock, limit=600, remaining=remaining, reset_in=40))
     assert clock.sleeps == []
 
@@ -94,8 +94,7 @@ def test_governor_spreads_remaining_calls_until_reset() -> None:
     gov.record("groups", 200, headers(clock, limit=100, remaining=10, reset_in=20))
     reset_at = clock.now + 20
     for _ in range(10):
-        gov.before("groups", sleep=clock.sleep)
-        gov.after("groups")
+        gov.after("groups", gov.before("groups", sleep=clock.sleep))
     # Ten calls spread over the twenty seconds left, not ten at once then a long stop.
     assert len(clock.sleeps) == 9
     assert max(clock.sleeps) < 4.0
@@ -114,8 +113,7 @@ def test_governor_slows_down_smoothly_as_remaining_falls() -> None:
             headers(clock, limit=100, remaining=remaining, reset_in=int(reset_at - clock.now)),
         )
         before = len(clock.sleeps)
-        gov.before("users", sleep=clock.sleep)
-        gov.after("users")
+        gov.after("users", gov.before("users", sleep=clock.sleep))
         delays.append(sum(clock.sleeps[before:]))
     assert delays[0] == 0  # above the watermark
     paced = [d for d in delays if d > 0]
@@ -128,12 +126,11 @@ def test_governor_429_makes_other_workers_wait_until_reset() -> None:
     cache = new_cache()
     worker_a = CacheGovernor(cache=cache, clock=clock)
     worker_b = CacheGovernor(cache=cache, clock=clock)
-    worker_b.before("logs", sleep=clock.sleep)  # B has already looked at the shared state
-    worker_b.after("logs")
+    # B has already looked at the shared state.
+    worker_b.after("logs", worker_b.before("logs", sleep=clock.sleep))
     worker_a.record("logs", 429, headers(clock, limit=60, remaining=0, reset_in=30))
     clock.now += 1.5  # B's local copy is now older than the sync interval
-    worker_b.before("logs", sleep=clock.sleep)
-    worker_b.after("logs")
+    worker_b.after("logs", worker_b.before("logs", sleep=clock.sleep))
     assert len(clock.sleeps) == 1
     assert 28.5 <= clock.sleeps[0] <= 28.6
 
@@ -145,9 +142,10 @@ def test_governor_caps_concurrency() -> None:
     release = threading.Event()
 
     def hold() -> None:
-        with gov.session():
-            holding.wait()
-            release.wait(5)
+        slot = gov.before("users", sleep=time.sleep)
+        holding.wait()
+        release.wait(5)
+        gov.after("users", slot)
 
     threads = [threading.Thread(target=hold) for _ in range(2)]
     for t in threads:
@@ -161,10 +159,10 @@ def test_governor_caps_concurrency() -> None:
         release.set()  # one of the holders finishes while we wait
         time.sleep(0.05)
 
-    gov.before("users", sleep=sleep)
+    slot = gov.before("users", sleep=sleep)
     assert waits, "a third request must wait for a free slot"
-    assert gov.in_flight() <= 2
-    gov.after("users")
+    assert slot is not None and gov.in_flight() <= 2
+    gov.after("users", slot)
     for t in threads:
         t.join()
     assert gov.in_flight() == 0
@@ -184,8 +182,7 @@ def test_governor_slot_of_dead_worker_expires() -> None:
         time.sleep(seconds)
 
     started = time.monotonic()
-    alive.before("users", sleep=sleep)
-    alive.after("users")
+    alive.after("users", alive.before("users", sleep=sleep))
     assert waited and time.monotonic() - started < 3
 
 
@@ -193,24 +190,61 @@ def test_governor_costs_few_cache_round_trips() -> None:
     clock = Clock()
     cache = CountingCache(new_cache())
     gov = CacheGovernor(cache=cache, clock=clock)
-    with gov.session():
-        for i in range(1000):
-            gov.before("group_members", sleep=clock.sleep)
-            gov.after("group_members")
-            gov.record(
-                "group_members", 200, headers(clock, limit=10000, remaining=9999 - i, reset_in=60)
-            )
-            clock.now += 0.01  # 100 requests a second
+    held = gov.hold(sleep=clock.sleep)  # one paginated walk of 1,000 pages
+    for i in range(1000):
+        assert gov.before("group_members", sleep=clock.sleep, held=held) is None
+        gov.after("group_members", None)
+        gov.record(
+            "group_members", 200, headers(clock, limit=10000, remaining=9999 - i, reset_in=60)
+        )
+        clock.now += 0.01  # 100 requests a second
+    gov.release(held)
     assert len(cache.calls) <= 30, cache.calls  # ~2 a second plus the slot, not 2-3 per request
+    assert gov.in_flight() == 0
+
+
+def test_governor_walk_slot_released_from_another_thread() -> None:
+    gov = CacheGovernor(cache=new_cache(), concurrency_limit=3)
+    held = gov.hold(sleep=time.sleep)
+    assert gov.in_flight() == 1
+    thread = threading.Thread(target=gov.release, args=(held,))
+    thread.start()
+    thread.join()
+    assert gov.in_flight() == 0
+
+
+def test_governor_does_not_release_a_slot_it_lost() -> None:
+    cache = new_cache()
+    gov = CacheGovernor(cache=cache, concurrency_limit=1)
+    held = gov.hold(sleep=time.sleep)
+    assert held is not None
+    cache.set(held, "another-worker")  # the TTL passed and someone else took the slot
+    gov.release(held)
+    assert cache.get(held) == "another-worker"
+
+
+def test_governor_fails_open_when_cache_is_down() -> None:
+    class DownCache:
+        def __getattr__(self, name: str) -> Any:
+            def broken(*args: Any, **kwargs: Any) -> Any:
+                raise ConnectionError("redis is down")
+
+            return broken
+
+    clock = Clock()
+    gov = CacheGovernor(cache=DownCache(), clock=clock)
+    slot = gov.before("users", sleep=clock.sleep)
+    gov.record("users", 200, headers(clock, limit=100, remaining=99, reset_in=60))
+    gov.after("users", slot)
+    assert slot is None and clock.sleeps == []
 
 
 def test_null_governor_does_nothing() -> None:
     gov = NullGovernor()
-    gov.before("users", sleep=lambda s: pytest.fail("must not sleep"))
+    slot = gov.before("users", sleep=lambda s: pytest.fail("must not sleep"))
     gov.record("users", 429, {"x-rate-limit-reset": "0"})
-    gov.after("users")
-    with gov.session():
-        pass
+    gov.after("users", slot)
+    assert slot is None and gov.hold(sleep=time.sleep) is None
 
 
 def test_client_paces_through_the_governor() -> None:
@@ -239,3 +273,24 @@ def test_client_paces_through_the_governor() -> None:
     assert len(clock.sleeps) == 2  # the first call went at once; the next two were spread
     assert all(1.0 <= s <= 3.5 for s in clock.sleeps)
     assert gov.in_flight() == 0
+
+
+def test_client_walk_holds_one_slot_until_done() -> None:
+    gov = CacheGovernor(cache=new_cache(), concurrency_limit=5)
+    with respx.mock(base_url=ORG) as mock:
+        mock.get("/api/v1/groups", params={"after": "2"}).respond(200, json=[{"id": "00g2"}])
+        mock.get("/api/v1/groups").respond(
+            200,
+            json=[{"id": "00g1"}],
+            headers={"Link": f'<{ORG}/api/v1/groups?after=2>; rel="next"'},
+        )
+        client = OktaClient(ORG, token="t", governor=gov)
+        pages = client.group_pages()
+        next(pages)
+        assert gov.in_flight() == 1  # suspended between pages: the walk keeps its slot
+        assert len(list(pages)) == 1
+        assert gov.in_flight() == 0
+        abandoned = client.group_pages()
+        next(abandoned)
+        abandoned.close()
+        assert gov.in_flight() == 0
