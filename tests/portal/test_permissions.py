@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from okta.models import OktaUser
@@ -84,3 +86,20 @@ def test_has_perm_unlinked_account_holds_none() -> None:
 def test_has_perm_other_group_grants_nothing() -> None:
     person = person_in("Engineering", "maya.chen@acme.com")
     assert not person.has_perm("okta.view_directory")
+
+
+def test_has_module_perms_follows_roles() -> None:
+    auditor = person_in("Gatehouse Auditors", "tessa.nguyen@acme.com")
+    assert auditor.has_module_perms("audit")
+    assert not auditor.has_module_perms("okta")
+    assert not auditor.has_module_perms("approvals")
+
+
+def test_perms_in_templates_follow_roles(rf: Any) -> None:
+    from django.contrib.auth.context_processors import PermWrapper
+
+    agent = person_in("Gatehouse Helpdesk", "jordan.lee@acme.com")
+    perms = PermWrapper(agent)
+    assert "okta.view_directory" in perms
+    assert "audit" not in perms
+    assert perms["okta"]["view_directory"]
