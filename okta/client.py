@@ -21,7 +21,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Self, TypeVar
@@ -385,6 +385,10 @@ class Page:
     items: list[Json]
     next_url: str | None
     after: str | None
+
+
+PageStream = Generator[Page, None, None]
+"""Pages as a generator: ``close()`` it to end a walk early and free its concurrency slot."""
 
 
 # --- Link headers ------------------------------------------------------------------------------
@@ -774,7 +778,7 @@ class OktaClient:
 
     def iter_pages(
         self, path: str, params: Mapping[str, Any] | None = None, *, stop_on_empty: bool = True
-    ) -> Iterator[Page]:
+    ) -> PageStream:
         """Pages of raw JSON objects, following ``rel="next"`` until the list ends.
 
         Holds one page at a time. A page with no items ends the walk (System Log polling hands
@@ -794,7 +798,7 @@ class OktaClient:
         *,
         stop_on_empty: bool,
         held: str | None,
-    ) -> Iterator[Page]:
+    ) -> PageStream:
         url: str | None = path
         query: Mapping[str, Any] | None = params
         seen: set[str] = set()
@@ -829,7 +833,7 @@ class OktaClient:
 
     def user_pages(
         self, *, search: str = "", filter: str = "", limit: int = PAGE_SIZES["users"]
-    ) -> Iterator[Page]:
+    ) -> PageStream:
         return self.iter_pages(
             "/api/v1/users", {"limit": limit, "search": search, "filter": filter}
         )
@@ -841,24 +845,22 @@ class OktaClient:
         filter: str = "",
         q: str = "",
         limit: int = PAGE_SIZES["groups"],
-    ) -> Iterator[Page]:
+    ) -> PageStream:
         return self.iter_pages(
             "/api/v1/groups", {"limit": limit, "search": search, "filter": filter, "q": q}
         )
 
     def group_member_pages(
         self, group_id: str, *, limit: int = PAGE_SIZES["group_members"]
-    ) -> Iterator[Page]:
+    ) -> PageStream:
         return self.iter_pages(f"/api/v1/groups/{_id(group_id)}/users", {"limit": limit})
 
     def app_pages(
         self, *, filter: str = "", q: str = "", limit: int = PAGE_SIZES["apps"]
-    ) -> Iterator[Page]:
+    ) -> PageStream:
         return self.iter_pages("/api/v1/apps", {"limit": limit, "filter": filter, "q": q})
 
-    def app_user_pages(
-        self, app_id: str, *, limit: int = PAGE_SIZES["app_users"]
-    ) -> Iterator[Page]:
+    def app_user_pages(self, app_id: str, *, limit: int = PAGE_SIZES["app_users"]) -> PageStream:
         return self.iter_pages(f"/api/v1/apps/{_id(app_id)}/users", {"limit": limit})
 
     def log_pages(
@@ -871,7 +873,7 @@ class OktaClient:
         after: str | None = None,
         sort_order: Literal["ASCENDING", "DESCENDING"] = "ASCENDING",
         limit: int = PAGE_SIZES["logs"],
-    ) -> Iterator[Page]:
+    ) -> PageStream:
         """System Log pages. Store the last page's ``after`` to resume polling from there."""
         params = {
             "limit": limit,
