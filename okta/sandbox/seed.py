@@ -461,7 +461,7 @@ def _app(org: Org, org_name: str, label: str, name: str, mode: str, moment: date
         "lastUpdated": iso(moment),
         "signOnMode": mode,
         "features": [],
-        "accessibility": {"selfService": False, "errorRedirectUrl": None, "loginRedirectUrl": None},
+        "accessibility": {"selfService": False},
         "visibility": {
             "autoLaunch": False,
             "autoSubmitToolbar": False,
@@ -772,7 +772,12 @@ def build_acme(base_url: str) -> Org:
                     )
                 )
 
-    engineers = [u for u in by_department["Engineering"] if u["status"] == "ACTIVE"]
+    named = {p[0] for p in NAMED_PEOPLE}
+    # The named people keep exactly the groups listed for them; the rest are drawn at random.
+    unnamed = [u for u in people if u["profile"]["login"] not in named]
+    engineers = [
+        u for u in by_department["Engineering"] if u["status"] == "ACTIVE" and u in unnamed
+    ]
     add_to("Engineering - Backend", engineers[5:60])
     add_to("Engineering - Frontend", engineers[60:105])
     add_to("Backend Leads", [u for u in engineers[5:60] if "Lead" in u["profile"]["title"]])
@@ -781,16 +786,19 @@ def build_acme(base_url: str) -> Org:
         key=lambda u: u["created"],
     )[-10:]
     add_to("New Hires - April", newest)
-    add_to("All Managers", [u for u in people if org_has_reports(people, u)])
-    add_to("Contractors", rng.sample(people, 12))
+    add_to("All Managers", [u for u in unnamed if org_has_reports(people, u)])
+    add_to("Contractors", rng.sample(unnamed, 12))
     add_to("AWS Production", engineers[:25])
-    add_to("VPN Users", rng.sample(people, 60))
-    add_to("Data Warehouse Readers", rng.sample(by_department["Finance"], 10))
+    add_to("VPN Users", rng.sample(unnamed, 60))
+    add_to(
+        "Data Warehouse Readers",
+        rng.sample([u for u in unnamed if u["profile"]["department"] == "Finance"], 10),
+    )
     sales = [u for u in by_department["Sales"] if u["status"] == "ACTIVE"]
     for user in sales[:30]:
         _member(org, gid["Salesforce - Sales Reps"], user["id"])
 
-    active_people = [u for u in people if u["status"] == "ACTIVE"]
+    active_people = [u for u in unnamed if u["status"] == "ACTIVE"]
     for label, name, mode, groups, direct in ACME_APPS:
         moment = founded + timedelta(days=rng.randint(0, 60))
         app = org.add_app(_app(org, "acme", label, name, mode, moment))

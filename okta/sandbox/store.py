@@ -175,12 +175,14 @@ class Org:
         return f"{self.base_url}{path}"
 
     # --- building (used by seeds; no events) ------------------------------------------------
-    def add_user(self, user: Obj, *, password: bool = True) -> Obj:
+    def add_user(self, user: Obj, *, password: bool | None = None) -> Obj:
         uid = user["id"]
         user.setdefault("_links", {"self": {"href": self.href(f"/api/v1/users/{uid}")}})
         self.users[uid] = user
         self.logins[user["profile"]["login"].lower()] = uid
         self.user_groups.setdefault(uid, set())
+        if password is None:
+            password = "password" in user.get("credentials", {})
         if password:
             self.passwords.add(uid)
         return user
@@ -293,7 +295,7 @@ class Org:
 
     def actor_for_user(self, uid: str) -> Actor:
         target = self.target("User", uid)
-        return {**target, "detailEntry": None}
+        return target
 
     def log(
         self,
@@ -316,7 +318,6 @@ class Org:
             "eventType": event_type,
             "version": "0",
             "severity": "INFO",
-            "legacyEventType": None,
             "displayMessage": DISPLAY_MESSAGES.get(event_type, event_type),
             "actor": actor,
             "client": {
@@ -327,12 +328,10 @@ class Org:
                 },
                 "zone": "null",
                 "device": "Unknown",
-                "id": None,
                 "ipAddress": "127.0.0.1",
-                "geographicalContext": None,
             },
-            "outcome": {"result": outcome, "reason": None},
-            "target": [{**t, "detailEntry": None} for t in targets],
+            "outcome": {"result": outcome},
+            "target": [dict(t) for t in targets],
             "transaction": {"type": "WEB", "id": transaction_id, "detail": {}},
             "debugContext": {"debugData": {"requestId": transaction_id}},
             "authenticationContext": {
@@ -756,7 +755,6 @@ class Org:
             }
         return {
             "id": uid,
-            "externalId": None,
             "created": created,
             "lastUpdated": updated,
             "scope": "GROUP" if via_group else "USER",
