@@ -157,7 +157,7 @@ def test_client_request_matches_the_spec(spec: Any, name: str, call: Any) -> Non
             args=dict(parse_qsl(request.url.query.decode())),
             headers=dict(request.headers),
             data=body,
-            content_type="application/json" if body else None,
+            content_type="application/json",
         )
         spec.validate_request(mock)
         if body:
