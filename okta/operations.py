@@ -524,6 +524,8 @@ def operations_reap() -> int:
         | Q(status=OperationStatus.RUNNING, claimed_at__lt=now - RUNNING_DEADLINE)
     )
     ids = list(stale.order_by("id").values_list("id", flat=True)[:1000])
+    # Re-queued rows count as due from now, so a long backlog is not re-sent every minute.
+    Operation.objects.filter(pk__in=ids, status=OperationStatus.PENDING).update(next_attempt_at=now)
     for pk in ids:
         _queue(pk)
     if ids:

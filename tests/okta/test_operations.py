@@ -203,6 +203,9 @@ def test_operations_reap_requeues_lost_and_stale_rows(queued: list[Any]) -> None
 
     assert operations_reap() == 3
     assert sorted(pk for pk, _ in queued) == sorted([lost.pk, overdue.pk, dead.pk])
+    assert operations_reap() == 1  # the lost messages were re-sent: only the dead worker's row
+    lost.refresh_from_db()
+    assert lost.next_attempt_at is not None and lost.status == OperationStatus.PENDING
 
 
 def test_operation_retry_failed_goes_back_to_pending(
