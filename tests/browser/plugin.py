@@ -348,6 +348,10 @@ def celery_worker(
             "processed_folder": str(processed),
             "store_processed": False,
         }
+        # Connections made before (by earlier tests) keep the old folder: drop the pools so
+        # the next message opens a connection with these options.
+        app._pool = None
+        app.amqp._producer_pool = None
     child = child_start(
         "celery-worker",
         [
