@@ -174,31 +174,31 @@ class CacheGovernor:
         ttl = max(int(max(state.reset_at, state.blocked_until) - now) + 60, 60)
         self._cache("set", self._key(bucket), state.as_shared(), ttl)
 
-    def pacing_delay(self, state: BucketState, now: float) -> float:
-        """How long to wait before the next call so the remaining calls last until the reset."""
+    def send_time(self, state: BucketState, now: float) -> float:
+        """When the next call may go so the remaining calls last until the reset."""
         if state.blocked_until > now:
-            return state.blocked_until - now
+            return state.blocked_until + random.uniform(0, 0.05)
         if state.limit <= 0 or state.reset_at <= now:
-            return 0.0
+            return now
         if state.remaining > state.limit * self.low_fraction:
-            return 0.0
+            return now
         interval = (state.reset_at - now) / max(state.remaining, 1)
-        return max(state.last_sent + interval - now, 0.0)
+        return max(now, state.last_sent + interval)
 
     def before(self, bucket: str, *, sleep: Sleep, held: str | None = None) -> str | None:
         state = self.state(bucket)
         now = self.clock()
         if now - state.pulled_at >= self.sync_interval:
             self._pull(bucket, state, now)
-        delay = self.pacing_delay(state, now)
-        if delay > 0:
-            sleep(delay + (random.uniform(0, 0.05) if state.blocked_until > now else 0.0))
-            now = self.clock()
-        if state.remaining > 0:
-            state.remaining -= 1  # an estimate until the response says
-        state.last_sent = now
+        with self._lock:  # threads of one process queue for send times instead of colliding
+            at = self.send_time(state, now)
+            state.last_sent = at
+            if state.remaining > 0:
+                state.remaining -= 1  # an estimate until the response says
+        if at > now:
+            sleep(at - now)
         if held is not None:
-            self._touch(held, now)
+            self._touch(held, self.clock())
             return None
         return self._acquire(sleep, "")
 

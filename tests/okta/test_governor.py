@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import itertools
 import threading
 import time
 import uuid
@@ -294,3 +295,27 @@ def test_client_walk_holds_one_slot_until_done() -> None:
         next(abandoned)
         abandoned.close()
         assert gov.in_flight() == 0
+
+
+def test_governor_threads_queue_for_send_times() -> None:
+    clock = Clock()
+    gov = CacheGovernor(cache=new_cache(), clock=clock)
+    gov.record("users", 200, headers(clock, limit=100, remaining=10, reset_in=20))
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def sleep(seconds: float) -> None:  # the clock stands still: all threads ask at once
+        with lock:
+            waits.append(seconds)
+
+    threads = [
+        threading.Thread(target=lambda: gov.after("users", gov.before("users", sleep=sleep)))
+        for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    waits.sort()
+    assert len(waits) == 3  # the first went at once, the others were given later turns
+    assert waits[0] >= 2.0 and all(b - a >= 2.0 for a, b in itertools.pairwise(waits))
