@@ -69,7 +69,7 @@ def test_users_list_caps_limit_at_200(okta: Any) -> None:
 
 
 def test_users_list_plain_leaves_out_deprovisioned_like_okta(okta: Any) -> None:
-    statuses = set()
+    statuses: set[str] = set()
     response = okta("GET", "/api/v1/users?limit=200")
     statuses.update(u["status"] for u in response.body)
     assert "DEPROVISIONED" not in statuses
