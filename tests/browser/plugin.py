@@ -4,6 +4,8 @@ conftest, so any test module may use them):
 - ``oidc_provider`` (session): oidc-provider-mock as a subprocess on a free loopback port, with
   the acme demo people (and a few people the directory refuses) as one-click users whose ``sub``
   is their sandbox Okta id. ``oidc`` (function) also points the OIDC_* settings at it.
+- ``celery_var_dir`` (session, autouse): with the filesystem broker, tests send Celery messages
+  to a temporary folder, never var/celery/ where a demo worker would run them.
 - ``celery_worker`` (session): a real ``celery worker`` subprocess on the test database and an
   isolated broker (filesystem:// in a temporary folder, or the configured Redis). Tests that use
   it must use a transactional database (``@pytest.mark.django_db(transaction=True)``, or
@@ -295,6 +297,31 @@ def oidc(oidc_provider: OidcProvider, settings: Any) -> OidcProvider:
 # --- a real Celery worker -------------------------------------------------------------------
 
 
+@pytest.fixture(scope="session", autouse=True)
+def celery_var_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Tests send Celery messages into a folder of their own, never the demo's var/celery/
+    (where a running demo worker would pick them up); ``celery_worker`` reads the same folder.
+    With a Redis broker, CI's own database number keeps runs apart."""
+    from portal.celery import app
+
+    var_dir = tmp_path_factory.mktemp("celery-var")
+    original = dict(app.conf.broker_transport_options or {})
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        home = str(settings.VAR_DIR)
+        moved: dict[str, Any] = {}
+        for key, value in original.items():
+            if isinstance(value, str) and value.startswith(home):
+                value = str(var_dir) + value[len(home) :]
+                Path(value).mkdir(parents=True, exist_ok=True)
+            moved[key] = value
+        app.conf.broker_transport_options = moved
+        # Connections opened before keep the old folder: drop the pools.
+        app._pool = None
+        app.amqp._producer_pool = None
+    yield var_dir
+    app.conf.broker_transport_options = original
+
+
 @dataclass
 class Worker:
     child: Child
@@ -319,14 +346,13 @@ def _sandbox_env(request: pytest.FixtureRequest) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def celery_worker(
+    celery_var_dir: Path,
     django_db_setup: None,
     django_db_blocker: Any,
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Worker]:
-    from portal.celery import app
-
-    var_dir = tmp_path_factory.mktemp("worker-var")
+    var_dir = celery_var_dir
     with django_db_blocker.unblock():
         db_url = database_url()
     env = child_env(
@@ -335,23 +361,6 @@ def celery_worker(
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
         **_sandbox_env(request),
     )
-    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
-        # The worker's settings put the queue under its GATEHOUSE_VAR_DIR; this process sends
-        # there too, so tests never feed (or drain) the demo's queue under var/.
-        queue_dir = var_dir / "celery" / "queue"
-        processed = var_dir / "celery" / "processed"
-        queue_dir.mkdir(parents=True, exist_ok=True)
-        processed.mkdir(parents=True, exist_ok=True)
-        app.conf.broker_transport_options = {
-            "data_folder_in": str(queue_dir),
-            "data_folder_out": str(queue_dir),
-            "processed_folder": str(processed),
-            "store_processed": False,
-        }
-        # Connections made before (by earlier tests) keep the old folder: drop the pools so
-        # the next message opens a connection with these options.
-        app._pool = None
-        app.amqp._producer_pool = None
     child = child_start(
         "celery-worker",
         [
