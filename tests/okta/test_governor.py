@@ -319,3 +319,35 @@ def test_governor_threads_queue_for_send_times() -> None:
     waits.sort()
     assert len(waits) == 3  # the first went at once, the others were given later turns
     assert waits[0] >= 2.0 and all(b - a >= 2.0 for a, b in itertools.pairwise(waits))
+
+
+@pytest.mark.django_db
+def test_governor_on_the_configured_cache() -> None:
+    """The same slot and state bookkeeping on the real backend (database cache, or Redis)."""
+    from django.core.cache import caches
+
+    cache = caches["default"]
+    prefix = f"test-gov-{uuid.uuid4().hex[:8]}"
+    gov = CacheGovernor(cache=cache, concurrency_limit=2, prefix=prefix)
+    other = CacheGovernor(cache=cache, concurrency_limit=2, prefix=prefix)
+    first, second = gov.hold(sleep=time.sleep), gov.hold(sleep=time.sleep)
+    assert first and second and first != second
+    assert other.in_flight() == 2
+    waited: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        gov.release(first)
+
+    third = other.before("users", sleep=sleep)
+    assert waited and third == first  # it got the slot that was given back
+    other.after("users", third)
+    gov.release(second)
+    assert other.in_flight() == 0
+
+    clock = Clock(time.time())
+    gov.clock = other.clock = clock
+    gov.record("users", 429, headers(clock, limit=10, remaining=0, reset_in=20))
+    clock.now += 1.5  # past the other worker's sync interval
+    other.after("users", other.before("users", sleep=clock.sleep))
+    assert clock.sleeps and 18.4 <= clock.sleeps[0] <= 18.6
