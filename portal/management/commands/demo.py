@@ -306,7 +306,9 @@ class Command(BaseCommand):
     def first_sync(self, env: dict[str, str]) -> None:
         manage = str(Path(settings.BASE_DIR) / "manage.py")
         self.say("Running the first full mirror sync from the sandbox...")
-        sync = self.spawn("sync", [sys.executable, manage, "okta_sync", "--full"], env)
+        # A progress bar redrawn with carriage returns is noise in prefixed output.
+        sync_env = {**env, "TQDM_DISABLE": "1"}
+        sync = self.spawn("sync", [sys.executable, manage, "okta_sync", "--full"], sync_env)
         while sync.running() and not self.stopping:
             time.sleep(0.2)
         if self.stopping:
