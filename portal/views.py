@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 
 from okta.models import OktaUser
@@ -41,7 +42,14 @@ def _demo_people() -> list[dict[str, str]]:
 def login(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
-    return render(request, "portal/login.html", {"demo_people": _demo_people()})
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""
+    return render(
+        request, "portal/login.html", {"demo_people": _demo_people(), "next_url": next_url}
+    )
 
 
 @require_GET

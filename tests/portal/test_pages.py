@@ -106,3 +106,14 @@ def test_login_page_in_demo_marks_refused_person(client: Client, settings: Any) 
     settings.DEMO_PEOPLE = ["sid.suspended@acme.com"]
     response = client.get("/login/")
     assert b"suspended: to see a refused sign-in" in response.content
+
+
+def test_login_page_passes_safe_next_to_sign_in(client: Client) -> None:
+    response = client.get("/login/?next=/catalog/%3Fq%3Dslack")
+    assert b'href="/oidc/authenticate/?next=/catalog/%3Fq%3Dslack"' in response.content
+
+
+def test_login_page_drops_offsite_next(client: Client) -> None:
+    response = client.get("/login/?next=https://evil.example/")
+    assert b"evil.example" not in response.content
+    assert b'href="/oidc/authenticate/"' in response.content

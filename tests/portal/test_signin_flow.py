@@ -24,8 +24,10 @@ def _no_okta(settings: Any) -> None:
     settings.OKTA_ORG_URL = ""
 
 
-def sign_in(client: Client, oidc: OidcProvider, sub: str) -> Any:
-    start = client.get("/oidc/authenticate/")
+def sign_in(
+    client: Client, oidc: OidcProvider, sub: str, start_url: str = "/oidc/authenticate/"
+) -> Any:
+    start = client.get(start_url)
     assert start.status_code == 302
     assert start["Location"].startswith(f"{oidc.url}/oauth2/authorize?")
     callback = urlsplit(oidc.authorize(start["Location"], sub))
@@ -81,3 +83,12 @@ def test_signin_flow_denied_at_provider_sees_refusal_page(
     refused = client.get("/signin/refused/")
     assert refused.status_code == 403
     assert b"You cannot sign in to Gatehouse" in refused.content
+
+
+def test_signin_flow_returns_to_the_page_asked_for(
+    client: Client, oidc: OidcProvider, maya: OktaUser
+) -> None:
+    oidc.person_add(person_claims({"id": maya.id, "login": maya.login}))
+    response = sign_in(client, oidc, maya.id, start_url="/oidc/authenticate/?next=/healthz")
+    assert response.status_code == 302
+    assert response["Location"] == "/healthz"
