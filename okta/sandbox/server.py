@@ -173,7 +173,14 @@ class Sandbox:
             lifespan=self._lifespan,
         )
         self.app.state.sandbox = self
-        self.control = Starlette(routes=CONTROL_ROUTES)
+        self.control = Starlette(
+            routes=CONTROL_ROUTES,
+            exception_handlers={
+                OktaError: _okta_error_handler,
+                HTTPException: _http_error_handler,
+                Exception: _server_error_handler,
+            },
+        )
         self.control.state.sandbox = self
         self.hook_retry_delay = 1.0
         self.hook_timeout = 3.0

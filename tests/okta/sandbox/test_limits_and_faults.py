@@ -1,0 +1,143 @@
+"""Rate limits (per bucket, per minute; concurrency) and injected faults (latency, 5xx, 429,
+dropped connections), deterministic under a seed."""
+
+from __future__ import annotations
+
+import http.client
+import time
+import urllib.error
+from concurrent.futures import ThreadPoolExecutor
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import pytest
+
+from okta.sandbox.seed import acme_user_id
+
+MAYA = acme_user_id("maya.chen@acme.com")
+
+
+def away_from_minute_boundary() -> None:
+    """Per-minute windows roll over on the minute; start a counted burst well inside one."""
+    if time.time() % 60 > 55:
+        time.sleep(60 - time.time() % 60 + 0.1)
+
+
+def test_rate_limit_headers_on_every_response(okta: Any) -> None:
+    for response in (
+        okta("GET", "/api/v1/users?limit=1"),
+        okta("GET", "/api/v1/users/00uNOPE0000000000000"),
+        okta("PUT", f"/api/v1/groups/{'00gNOPE0000000000000'}/users/{MAYA}"),
+    ):
+        assert int(response.headers["x-rate-limit-limit"]) > 0
+        assert int(response.headers["x-rate-limit-remaining"]) >= 0
+        assert int(response.headers["x-rate-limit-reset"]) > time.time()
+        assert response.headers["x-okta-request-id"]
+
+
+def test_rate_limit_per_bucket_gives_429_with_okta_headers(okta: Any, okta_sandbox: Any) -> None:
+    away_from_minute_boundary()
+    okta_sandbox.set_rate_limits({"/api/v1/users": 3})
+    remaining = [
+        int(okta("GET", "/api/v1/users?limit=1").headers["x-rate-limit-remaining"])
+        for _ in range(3)
+    ]
+    assert remaining == [2, 1, 0]
+    limited = okta("GET", "/api/v1/users?limit=1")
+    assert limited.status == 429
+    assert limited.body["errorCode"] == "E0000047"
+    assert limited.headers["x-rate-limit-limit"] == "3"
+    assert limited.headers["x-rate-limit-remaining"] == "0"
+    reset = int(limited.headers["x-rate-limit-reset"])
+    assert time.time() < reset <= time.time() + 61
+    assert parsedate_to_datetime(limited.headers["date"])
+    # Other buckets are not affected.
+    assert okta("GET", f"/api/v1/users/{MAYA}").status == 200
+    assert okta("GET", "/api/v1/groups?limit=1").status == 200
+    assert okta_sandbox.counters()["rate_limited"] == 1
+
+
+def test_rate_limit_concurrency_gives_429(okta_sandbox: Any) -> None:
+    okta_sandbox.set_rate_limits(concurrency=2)
+    okta_sandbox.set_faults(latency_ms=400, path_prefix="/api/v1/users")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(
+            pool.map(lambda _: okta_sandbox.api("GET", "/api/v1/users?limit=1"), range(6))
+        )
+    statuses = sorted(r.status for r in results)
+    assert statuses.count(200) >= 2
+    assert 429 in statuses
+    limited = next(r for r in results if r.status == 429)
+    assert limited.body["errorCode"] == "E0000047"
+    assert "date" in limited.headers
+    assert okta_sandbox.counters()["concurrency_limited"] == statuses.count(429)
+
+
+def test_faults_latency_delays_answers(okta_sandbox: Any) -> None:
+    okta_sandbox.set_faults(latency_ms=300, path_prefix="/api/v1/groups")
+    started = time.monotonic()
+    assert okta_sandbox.api("GET", "/api/v1/groups?limit=1").status == 200
+    assert time.monotonic() - started >= 0.3
+    started = time.monotonic()
+    okta_sandbox.api("GET", "/api/v1/users?limit=1")
+    assert time.monotonic() - started < 0.3
+
+
+def test_faults_server_errors_have_okta_body(okta_sandbox: Any) -> None:
+    okta_sandbox.set_faults(error_rate=1.0, error_status=503)
+    response = okta_sandbox.api("GET", "/api/v1/users?limit=1")
+    assert response.status == 503
+    assert response.body["errorCode"] == "E0000009"
+    assert response.headers["x-okta-request-id"]
+    assert okta_sandbox.counters()["server_errors"] == 1
+
+
+def test_faults_rate_429_has_headers(okta_sandbox: Any) -> None:
+    okta_sandbox.set_faults(rate_429=1.0)
+    response = okta_sandbox.api("GET", "/api/v1/users?limit=1")
+    assert response.status == 429
+    assert response.body["errorCode"] == "E0000047"
+    assert response.headers["x-rate-limit-remaining"] == "0"
+    assert int(response.headers["x-rate-limit-reset"]) > time.time()
+    assert "date" in response.headers
+
+
+def test_faults_dropped_connection_gets_no_response(okta_sandbox: Any) -> None:
+    okta_sandbox.set_faults(drop_rate=1.0, path_prefix="/api/v1/apps")
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError, urllib.error.URLError)):
+        okta_sandbox.api("GET", "/api/v1/apps")
+    assert okta_sandbox.api("GET", "/api/v1/users?limit=1").status == 200
+    assert okta_sandbox.counters()["dropped"] == 1
+
+
+def test_faults_scoped_to_method(okta_sandbox: Any) -> None:
+    okta_sandbox.set_faults(error_rate=1.0, method="POST", path_prefix="/api/v1/users")
+    assert okta_sandbox.api("GET", f"/api/v1/users/{MAYA}").status == 200
+    assert okta_sandbox.api("POST", f"/api/v1/users/{MAYA}/lifecycle/suspend").status == 500
+    assert okta_sandbox.user_state(MAYA)["status"] == "ACTIVE"
+
+
+def test_faults_are_deterministic_under_a_seed(okta_sandbox: Any) -> None:
+    def statuses() -> list[int]:
+        okta_sandbox.set_faults(error_rate=0.3, rate_429=0.2, seed=42)
+        return [okta_sandbox.api("GET", "/api/v1/groups?limit=1").status for _ in range(30)]
+
+    first = statuses()
+    second = statuses()
+    assert first == second
+    assert {200, 429, 500} <= set(first)
+
+
+def test_faults_clear_restores_normal_answers(okta_sandbox: Any) -> None:
+    okta_sandbox.set_faults(error_rate=1.0)
+    okta_sandbox.clear_faults()
+    assert okta_sandbox.control("GET", "faults") == {"rules": []}
+    assert okta_sandbox.api("GET", "/api/v1/users?limit=1").status == 200
+
+
+def test_faults_bad_settings_are_refused(okta_sandbox: Any) -> None:
+    response = okta_sandbox._call("POST", "/__sandbox__/faults", {"error_rate": 3}, auth=False)
+    assert response.status == 400
+    assert response.body["errorCode"] == "E0000001"
+    unknown = okta_sandbox._call("POST", "/__sandbox__/faults", {"explode": True}, auth=False)
+    assert unknown.status == 400
