@@ -81,9 +81,9 @@ class AuditEvent(models.Model):
     ip = models.CharField(max_length=45, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
     detail = models.JSONField(default=dict, blank=True)
-    # Unique: two events can never claim the same predecessor, so the chain cannot fork even
-    # if a writer bypassed the append lock.
-    prev_hash = models.CharField(max_length=64, unique=True)
+    # Unique (see Meta): two events can never claim the same predecessor, so the chain cannot
+    # fork even if a writer bypassed the append lock.
+    prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
 
     objects: ClassVar[AuditEventQuerySet] = AuditEventQuerySet.as_manager()  # type: ignore[assignment]
@@ -92,6 +92,10 @@ class AuditEvent(models.Model):
         ordering = ["-id"]
         default_permissions = ("view",)
         permissions = [("export_auditevent", "Can export audit events")]
+        constraints = [
+            # A constraint, not unique=True: that would add a second, LIKE-only index on PostgreSQL.
+            models.UniqueConstraint(fields=["prev_hash"], name="audit_prev_hash_unique"),
+        ]
         indexes = [
             models.Index(fields=["actor", "id"], name="audit_actor_id"),
             models.Index(fields=["target_type", "target_id", "id"], name="audit_target_id"),
