@@ -1,0 +1,190 @@
+"""``python -m bench [--quick] [--only NAME ...] [--output PATH]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import env as bench_env
+from bench import report
+
+NAMES = (
+    "sync_full",
+    "fetch_only",
+    "sync_incremental",
+    "sync_rate_limited",
+    "pages",
+    "export",
+    "provision_single",
+    "provision",
+)
+
+
+@dataclass(frozen=True)
+class Scale:
+    org: str
+    incremental_changes: int
+    rate_limited_groups: int
+    rate_limited_per_minute: int
+    aligned: bool  # wait for a wall-clock minute so whole rate-limit windows can be measured
+    audit_events: int
+    access_requests: int
+    sessions: int
+    page_seconds: float
+    approvals: int
+    provision_per_minute: int
+
+
+FULL = Scale(
+    org="large",
+    incremental_changes=1000,
+    rate_limited_groups=900,
+    rate_limited_per_minute=600,
+    aligned=True,
+    audit_events=1_000_000,
+    access_requests=100_000,
+    sessions=20,
+    page_seconds=12.0,
+    approvals=1000,
+    provision_per_minute=600,
+)
+QUICK = Scale(
+    org="acme",
+    incremental_changes=100,
+    rate_limited_groups=20,
+    rate_limited_per_minute=10_000,
+    aligned=False,
+    audit_events=10_000,
+    access_requests=1_000,
+    sessions=4,
+    page_seconds=2.0,
+    approvals=20,
+    provision_per_minute=10_000,
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a small run (CI): the acme org")
+    parser.add_argument("--only", nargs="+", choices=NAMES, metavar="NAME", help=", ".join(NAMES))
+    parser.add_argument(
+        "--output", type=Path, default=bench_env.BENCH_DIR / "latest.json", help="JSON file"
+    )
+    args = parser.parse_args(argv)
+    selected = set(args.only or NAMES)
+    scale = QUICK if args.quick else FULL
+    began = time.monotonic()
+    load = os.getloadavg()[0]
+    if not args.quick and load > 0.5:
+        print(f"note: load average is {load:.2f}; figures will be pessimistic.", file=sys.stderr)
+
+    env = bench_env.prepare(quick=args.quick)
+    host = report.machine(env)
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        run_all(env, scale, selected, results)
+    finally:
+        env.stop_all()
+    results = {name: results[name] for name in NAMES if name in results}
+    document = report.write(args.output, env, results, time.monotonic() - began, host)
+    print(report.table(results))
+    print(
+        f"\n{'PASS' if document['pass'] else 'FAIL'} in {document['total_seconds']} s; "
+        f"wrote {args.output}"
+    )
+    return 0 if document["pass"] else 1
+
+
+def run_all(
+    env: bench_env.BenchEnv, scale: Scale, selected: set[str], results: dict[str, dict[str, Any]]
+) -> None:
+    import django
+
+    from bench import sandbox as sandbox_mod
+
+    say(f"starting the sandbox (--org {scale.org}) on {env.database}")
+    sandbox = sandbox_mod.start(env, scale.org)
+    django.setup()
+
+    from bench import pages, provision, seed, syncs
+
+    seed.portal_groups(sandbox)
+
+    def measure(name: str, work: Callable[[], dict[str, Any]], *, required: bool = False) -> None:
+        if name not in selected and not required:
+            return
+        say(f"{name} …")
+        started = time.monotonic()
+        try:
+            result = work()
+        except Exception as exc:
+            traceback.print_exc()
+            result = {"error": f"{type(exc).__name__}: {exc}"}
+        if name in selected:
+            results[name] = (
+                report.judge(name, result)
+                if "error" not in result
+                else {
+                    **result,
+                    "pass": False,
+                }
+            )
+        say(f"{name} done in {time.monotonic() - started:.1f} s")
+
+    # Every other benchmark reads the mirror a full sync writes.
+    measure("sync_full", lambda: syncs.sync_full(env, sandbox), required=True)
+    measure("fetch_only", lambda: syncs.fetch_only(env, sandbox))
+    if "sync_full" in results and "fetch_only" in results and "error" not in results["fetch_only"]:
+        full, fetch = results["sync_full"], results["fetch_only"]
+        if "error" not in full:
+            full["fetch_only_seconds"] = fetch["seconds"]
+            full["ratio_to_fetch"] = round(full["seconds"] / fetch["seconds"], 2)
+            report.judge("sync_full", full)
+    measure(
+        "sync_incremental",
+        lambda: syncs.sync_incremental(env, sandbox, scale.incremental_changes),
+    )
+    measure(
+        "sync_rate_limited",
+        lambda: syncs.sync_rate_limited(
+            env,
+            sandbox,
+            groups=scale.rate_limited_groups,
+            per_minute=scale.rate_limited_per_minute,
+            aligned=scale.aligned,
+        ),
+    )
+    if selected & {"pages", "export"}:
+        say("seeding portal data (people, catalog, requests, audit events)")
+        data = seed.portal_data(env, scale.access_requests, scale.audit_events)
+        measure("pages", lambda: pages.run(env, data, scale.sessions, scale.page_seconds))
+        measure("export", lambda: pages.export(env, data))
+    if selected & {"provision", "provision_single"}:
+        with provision.Worker(env) as worker:
+            measure("provision_single", lambda: provision.single(env, sandbox, worker))
+            measure(
+                "provision",
+                lambda: provision.many(
+                    env,
+                    sandbox,
+                    worker,
+                    count=scale.approvals,
+                    per_minute=scale.provision_per_minute,
+                    aligned=scale.aligned,
+                ),
+            )
+
+
+def say(text: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

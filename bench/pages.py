@@ -1,0 +1,272 @@
+"""Page latency under concurrent sessions against gunicorn, SQL queries per page, and the
+streaming audit export.
+
+Sessions are made with Django's session machinery (as a sign-in would), one cookie per
+simulated person. Each session is a thread with its own keep-alive connection that asks for a
+page, waits a human "think time", and asks again. SQL query counts are taken in-process with
+the test client for two different inputs of each page: equal counts mean the page's queries do
+not grow with the data.
+"""
+
+from __future__ import annotations
+
+import http.client
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bench.env import BenchEnv, free_port, wait_for
+from bench.seed import PEOPLE, PortalData
+from bench.syncs import run_child
+
+THINK_SECONDS = (0.5, 1.5)  # a person reading the page before the next click
+
+
+@dataclass
+class Page:
+    name: str
+    who: Callable[[], list[str]]  # okta ids of the people whose sessions load it
+    paths: list[str]  # varied inputs, cycled by each session
+    variants: tuple[tuple[str, str], tuple[str, str]]  # (okta id, path) for the query counts
+
+
+def _pages(data: PortalData) -> list[Page]:
+    from approvals.models import CatalogItem
+    from okta.models import OktaUser
+
+    names = list(CatalogItem.objects.order_by("pk").values_list("name", flat=True)[:200])
+    terms = sorted({n.split()[0][:4].lower() for n in names} | {n[-3:] for n in names[:40]})
+    surnames = list(
+        OktaUser.objects.order_by("id").values_list("last_name", flat=True).distinct()[:50]
+    )
+    admin, approvers, employees = PEOPLE.admin, PEOPLE.approvers, PEOPLE.employees
+    return [
+        Page(
+            "catalog_search",
+            lambda: employees,
+            [f"/catalog/?q={t}" for t in terms[:30]] + ["/catalog/"],
+            ((employees[0], f"/catalog/?q={terms[0]}"), (employees[1], "/catalog/")),
+        ),
+        Page(
+            "inbox",
+            lambda: approvers,
+            ["/inbox/"],
+            ((approvers[0], "/inbox/"), (approvers[1], "/inbox/")),
+        ),
+        Page(
+            "my_access",
+            lambda: employees,
+            ["/access/"],
+            ((employees[0], "/access/"), (employees[2], "/access/")),
+        ),
+        Page(
+            "directory_search",
+            lambda: [admin],
+            [f"/directory/users/?q={s}" for s in surnames[:30] if s] + ["/directory/users/"],
+            ((admin, f"/directory/users/?q={surnames[0]}"), (admin, "/directory/users/")),
+        ),
+        Page(
+            "audit",
+            lambda: [admin],
+            ["/audit/", "/audit/?outcome=failure", "/audit/?action=request.submitted"],
+            ((admin, "/audit/"), (admin, "/audit/?outcome=failure")),
+        ),
+    ]
+
+
+def session_cookie(user_pk: int) -> str:
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from portal.models import User
+
+    user = User.objects.get(pk=user_pk)
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+def query_counts(page: Page, users: dict[str, int]) -> tuple[list[int], list[int]]:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from portal.models import User
+
+    counts, statuses = [], []
+    for okta_id, path in page.variants:
+        client = Client()
+        client.force_login(User.objects.get(pk=users[okta_id]))
+        client.get(path)  # warm caches the way a running server would have them
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path)
+        counts.append(len(captured))
+        statuses.append(response.status_code)
+    return counts, statuses
+
+
+class Gunicorn:
+    def __init__(self, env: BenchEnv, workers: int = 5, threads: int = 4) -> None:
+        self.env = env
+        self.port = free_port()
+        self.process = env.popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "portal.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(workers),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(threads),
+                "--log-level",
+                "warning",
+            ],
+            log_name="gunicorn",
+        )
+
+    def __enter__(self) -> Gunicorn:
+        def ready() -> bool:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", "/healthz")
+                ok = conn.getresponse().status == 200
+                conn.close()
+                return ok
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError("gunicorn exited; see var/bench/logs/gunicorn.log") from None
+                return False
+
+        wait_for(ready, 60, "gunicorn")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.env.stop(self.process)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _get(port: int, path: str, cookie: str) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path, headers={"Cookie": cookie})
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+def load(
+    port: int, cookies: list[str], paths: list[str], sessions: int, seconds: float
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def session(n: int) -> None:
+        rng = random.Random(n)
+        cookie = cookies[n % len(cookies)]
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        time.sleep(rng.uniform(0, THINK_SECONDS[1]))  # people do not all click at once
+        while time.monotonic() < stop_at:
+            path = paths[rng.randrange(len(paths))]
+            began = time.perf_counter()
+            try:
+                conn.request("GET", path, headers={"Cookie": cookie})
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                status, path = 0, f"{path}: {exc}"
+            elapsed = time.perf_counter() - began
+            with lock:
+                if status == 200:
+                    latencies.append(elapsed)
+                else:
+                    errors.append(f"{status} {path}")
+            time.sleep(rng.uniform(*THINK_SECONDS))
+        conn.close()
+
+    threads = [threading.Thread(target=session, args=(n,)) for n in range(sessions)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.monotonic() - began
+    return {
+        "requests": len(latencies),
+        "errors": len(errors),
+        "first_errors": errors[:3],
+        "requests_per_second": round(len(latencies) / wall, 1) if wall else 0,
+        "p50_ms": round(_percentile(latencies, 0.50) * 1000, 1),
+        "p95_ms": round(_percentile(latencies, 0.95) * 1000, 1),
+        "max_ms": round(max(latencies, default=0) * 1000, 1),
+    }
+
+
+def run(env: BenchEnv, data: PortalData, sessions: int, seconds: float) -> dict[str, Any]:
+    from approvals.models import AccessRequest
+    from okta.models import GroupMembership, OktaUser
+
+    pages = _pages(data)
+    results: dict[str, Any] = {}
+    for page in pages:
+        counts, statuses = query_counts(page, data.users)
+        results[page.name] = {
+            "queries": counts[0],
+            "queries_variants": counts,
+            "queries_constant": len(set(counts)) == 1 and set(statuses) == {200},
+        }
+    with Gunicorn(env) as server:
+        for page in pages:
+            people = page.who()
+            cookies = [session_cookie(data.users[okta_id]) for okta_id in people]
+            cookies = [cookies[n % len(cookies)] for n in range(sessions)]
+            # Untimed requests first: a worker's first hit of a page loads its templates.
+            for n in range(10):
+                _get(server.port, page.paths[n % len(page.paths)], cookies[n % len(cookies)])
+            results[page.name].update(load(server.port, cookies, page.paths, sessions, seconds))
+    return {
+        "sessions": sessions,
+        "think_seconds": list(THINK_SECONDS),
+        "seconds_per_page": seconds,
+        "server": "gunicorn gthread, 5 workers x 4 threads",
+        "data": {
+            "okta_users": OktaUser.objects.count(),
+            "memberships": GroupMembership.objects.count(),
+            "access_requests": AccessRequest.objects.count(),
+            "audit_events": data.audit_events,
+        },
+        "pages": results,
+    }
+
+
+def export(env: BenchEnv, data: PortalData) -> dict[str, Any]:
+    from audit.models import AuditEvent
+
+    events = AuditEvent.objects.count()
+    child = run_child(env, "export", "--user-id", str(data.users[PEOPLE.admin]))
+    return {"events": events, **child}
