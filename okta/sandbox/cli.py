@@ -32,6 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--oauth-scopes", default=DEFAULT_SCOPES, help="space-separated scopes the client may ask"
     )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed for injected faults that do not name their own (deterministic fault runs)",
+    )
     parser.add_argument("--log-level", default="warning")
 
 
@@ -58,6 +64,7 @@ def run(options: dict[str, Any]) -> None:
         token=options["token"],
         clients=clients,
         log_level=options.get("log_level") or "warning",
+        fault_seed=options.get("seed"),
     )
 
 

@@ -92,7 +92,7 @@ class FaultRule:
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
     @classmethod
-    def from_json(cls, data: Obj) -> FaultRule:
+    def from_json(cls, data: Obj, default_seed: int | None = None) -> FaultRule:
         allowed = {"latency_ms", "error_rate", "error_status", "rate_429", "drop_rate"}
         allowed |= {"path_prefix", "method", "seed"}
         unknown = set(data) - allowed
@@ -107,7 +107,7 @@ class FaultRule:
                 drop_rate=float(data.get("drop_rate") or 0),
                 path_prefix=str(data.get("path_prefix") or ""),
                 method=str(data.get("method") or "").upper(),
-                seed=None if data.get("seed") is None else int(data["seed"]),
+                seed=default_seed if data.get("seed") is None else int(data["seed"]),
             )
         except (TypeError, ValueError) as exc:
             raise validation("faults", f"faults: {exc}") from exc
@@ -163,6 +163,7 @@ class Sandbox:
         self.token = token
         self.base_url = base_url.rstrip("/")
         self.startup_clients: dict[str, OAuthClient] = {}
+        self.fault_seed: int | None = None
         self.app = Starlette(
             routes=[*ROUTES, Route(TOKEN_PATH, self.token_endpoint, methods=["POST"])],
             exception_handlers={
@@ -641,7 +642,7 @@ async def control_faults(request: Request) -> Response:
         rules = body.get("rules") if "rules" in body else [body] if body else []
         if not isinstance(rules, list):
             raise validation("rules", "rules: must be a list")
-        sandbox.faults = [FaultRule.from_json(rule) for rule in rules]
+        sandbox.faults = [FaultRule.from_json(rule, sandbox.fault_seed) for rule in rules]
     elif request.method == "DELETE":
         sandbox.faults = []
     return json_response({"rules": [rule.to_json() for rule in sandbox.faults]})
@@ -792,6 +793,7 @@ def serve(
     token: str = DEMO_TOKEN,
     clients: list[tuple[str, Any, list[str]]] | None = None,
     log_level: str = "warning",
+    fault_seed: int | None = None,
 ) -> None:
     """Bind, build the org, print ``Okta sandbox listening on URL`` and serve until stopped."""
     import uvicorn
@@ -799,6 +801,8 @@ def serve(
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    # Listen now, so clients told the URL below queue in the backlog until uvicorn accepts.
+    sock.listen(2048)
     bound_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     base_url = f"http://{shown_host}:{bound_port}"
@@ -807,6 +811,7 @@ def serve(
     for client_id, key, scopes in clients or []:
         sandbox.register_client(client_id, key, scopes)
     sandbox.startup_clients = dict(sandbox.clients)
+    sandbox.fault_seed = fault_seed
     config = uvicorn.Config(
         sandbox,
         log_level=log_level,

@@ -46,3 +46,75 @@ def test_okta_sandbox_command_serves_the_requested_org() -> None:
         process.wait(timeout=10)
         if process.stdout:
             process.stdout.close()
+
+
+def test_okta_sandbox_module_registers_an_oauth_client_from_flags(tmp_path: Path) -> None:
+    import time
+    import urllib.parse
+    import uuid
+
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = tmp_path / "client.pem"
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "okta.sandbox",
+            "--port",
+            "0",
+            "--org",
+            "empty",
+            "--oauth-client-id",
+            "0oaFlagClient",
+            "--oauth-public-key",
+            str(public),
+            "--oauth-scopes",
+            "okta.users.read",
+        ],
+        cwd=BASE_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().decode().split("listening on ", 1)[1].split()[0]
+        now = int(time.time())
+        claims = {
+            "iss": "0oaFlagClient",
+            "sub": "0oaFlagClient",
+            "aud": url + "/oauth2/v1/token",
+            "iat": now,
+            "exp": now + 300,
+            "jti": str(uuid.uuid4()),
+        }
+        form = {
+            "grant_type": "client_credentials",
+            "scope": "okta.users.read",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": jwt.encode(claims, key, algorithm="RS256"),
+        }
+        request = urllib.request.Request(
+            url + "/oauth2/v1/token", data=urllib.parse.urlencode(form).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            token = json.loads(response.read())["access_token"]
+        users = urllib.request.Request(
+            url + "/api/v1/users", headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(users, timeout=10) as response:
+            assert len(json.loads(response.read())) == 1
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout:
+            process.stdout.close()

@@ -141,3 +141,11 @@ def test_faults_bad_settings_are_refused(okta_sandbox: Any) -> None:
     assert response.body["errorCode"] == "E0000001"
     unknown = okta_sandbox._call("POST", "/__sandbox__/faults", {"explode": True}, auth=False)
     assert unknown.status == 400
+
+
+def test_faults_without_their_own_seed_use_the_server_seed() -> None:
+    from okta.sandbox.server import FaultRule
+
+    first = FaultRule.from_json({"error_rate": 0.5}, default_seed=7)
+    second = FaultRule.from_json({"error_rate": 0.5}, default_seed=7)
+    assert [first.rng.random() for _ in range(5)] == [second.rng.random() for _ in range(5)]
