@@ -165,6 +165,20 @@ def _jsonl_lines(form: AuditFilterForm) -> Iterator[str]:
         yield json.dumps(values, ensure_ascii=False) + "\n"
 
 
+def _in_chunks(lines: Iterator[str], size: int = 65_536) -> Iterator[str]:
+    """Join lines into ~64 KB pieces: one write per line is slow for a million lines."""
+    buffer: list[str] = []
+    length = 0
+    for line in lines:
+        buffer.append(line)
+        length += len(line)
+        if length >= size:
+            yield "".join(buffer)
+            buffer, length = [], 0
+    if buffer:
+        yield "".join(buffer)
+
+
 EXPORT_FORMATS = {
     "csv": ("text/csv; charset=utf-8", _csv_lines),
     "jsonl": ("application/x-ndjson; charset=utf-8", _jsonl_lines),
@@ -190,7 +204,7 @@ def event_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
         request=request,
     )
     content_type, lines = EXPORT_FORMATS[fmt]
-    response = StreamingHttpResponse(lines(form), content_type=content_type)
+    response = StreamingHttpResponse(_in_chunks(lines(form)), content_type=content_type)
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{fmt}"'
     response["Cache-Control"] = "no-store"

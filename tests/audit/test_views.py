@@ -422,3 +422,13 @@ def test_verify_stranger_is_forbidden(client: Client, stranger: Any) -> None:
 
 def test_verify_requires_post(client: Client, auditor: Any) -> None:
     assert _login(client, auditor).get(reverse("audit:verify")).status_code == 405
+
+
+def test_export_chunks_join_whole_lines() -> None:
+    from audit.views import _in_chunks
+
+    lines = [f"line {n}\n" for n in range(100)]
+    chunks = list(_in_chunks(iter(lines), size=50))
+    assert len(chunks) > 1
+    assert all(chunk.endswith("\n") for chunk in chunks)
+    assert "".join(chunks) == "".join(lines)
