@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
@@ -214,18 +214,26 @@ def signin_complete(*, claims: dict[str, Any], request: HttpRequest | None) -> U
     """Match the claims to the directory, link the account and audit it; or refuse (audited)."""
     try:
         person = person_find(claims=claims)
-        with transaction.atomic():
-            user = account_link(person=person)
-            audit_record(
-                action="signin.succeeded",
-                actor=user,
-                target_type="user",
-                target_id=person.id,
-                target_label=person.login,
-                detail={"status": person.status},
-                request=request,
-            )
-        return user
+        for attempt in (1, 2):
+            try:
+                with transaction.atomic():
+                    user = account_link(person=person)
+                    audit_record(
+                        action="signin.succeeded",
+                        actor=user,
+                        target_type="user",
+                        target_id=person.id,
+                        target_label=person.login,
+                        detail={"status": person.status},
+                        request=request,
+                    )
+                return user
+            except IntegrityError:
+                # The same person's first sign-in in two tabs at once: the other tab made the
+                # account between our lookup and our insert, so the second look finds it.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
     except SignInRefused as refusal:
         parsed = _Claims.parse(claims)
         with transaction.atomic():
