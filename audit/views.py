@@ -109,7 +109,8 @@ def event_list(request: HtmxHttpRequest) -> HttpResponse:
         "older_query": _query(params, before=page.older_id) if page and page.older_id else "",
         "can_export": request.user.has_perm(EXPORT_PERMISSION),
     }
-    if request.htmx:
+    # A history restore (back button, cache miss) wants the whole page, not the fragment.
+    if request.htmx and not request.htmx.history_restore_request:
         return render(request, "audit/event_list.html#results", context)
     context["verification"] = AuditVerification.objects.first()
     return render(request, "audit/event_list.html", context)

@@ -432,3 +432,11 @@ def test_export_chunks_join_whole_lines() -> None:
     assert len(chunks) > 1
     assert all(chunk.endswith("\n") for chunk in chunks)
     assert "".join(chunks) == "".join(lines)
+
+
+def test_event_list_htmx_history_restore_gets_the_whole_page(client: Client, auditor: Any) -> None:
+    audit_record(action="request.submitted")
+    response = _login(client, auditor).get(
+        LIST, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    )
+    assert "<html" in _body(response)
