@@ -8,12 +8,14 @@ Write through ``audit.services.audit_record`` only: it serialises appends and co
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, ClassVar
 
 from django.db import models
 from django.utils import timezone
 
 GENESIS_HASH = "0" * 64
+STALE_VERIFICATION = dt.timedelta(minutes=30)
 
 
 class AuditTrailImmutableError(Exception):
@@ -146,3 +148,8 @@ class AuditVerification(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status not in (self.Status.PENDING, self.Status.RUNNING)
+
+    @property
+    def is_active(self) -> bool:
+        """Still expected to finish: unfinished and recent (a lost task must not block the page)."""
+        return not self.is_finished and timezone.now() - self.requested_at < STALE_VERIFICATION

@@ -193,3 +193,20 @@ def test_audit_seed_appends_chained_events_after_existing_ones() -> None:
     assert seeded is not None and seeded.prev_hash == first.hash
     report = chain_verify()
     assert report.ok and report.checked == 46
+
+
+def test_audit_verify_expected_head_still_present_passes() -> None:
+    events = _five_events()
+    out = StringIO()
+    call_command("audit_verify", expect_hash=events[2].hash, stdout=out)
+    assert "intact" in out.getvalue()
+
+
+def test_audit_verify_events_cut_from_the_end_detected_with_expected_hash() -> None:
+    events = _five_events()
+    _tamper(f"DELETE FROM {guards.TABLE} WHERE id >= %s", [events[3].pk])
+    call_command("audit_verify", stdout=StringIO())  # the chain alone cannot tell
+    with pytest.raises(CommandError) as caught:
+        call_command("audit_verify", expect_hash=events[4].hash)
+    assert caught.value.returncode == 1
+    assert f"ends at event {events[2].pk}" in str(caught.value)

@@ -440,3 +440,17 @@ def test_event_list_htmx_history_restore_gets_the_whole_page(client: Client, aud
         LIST, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
     )
     assert "<html" in _body(response)
+
+
+def test_verify_stale_unfinished_run_does_not_block_a_new_one(client: Client, auditor: Any) -> None:
+    from django.utils import timezone
+
+    from audit.models import STALE_VERIFICATION
+
+    lost = AuditVerification.objects.create(
+        requested_by="tessa.nguyen", requested_at=timezone.now() - STALE_VERIFICATION * 2
+    )
+    body = _body(_login(client, auditor).get(LIST))
+    assert "No answer" in body and "every 2s" not in body
+    assert "disabled" not in body.split('data-testid="verify-button"')[1].split(">")[0]
+    assert not lost.is_active

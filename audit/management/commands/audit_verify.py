@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.chain import chain_walk
+from audit.models import AuditEvent
 
 
 class Command(BaseCommand):
@@ -17,8 +18,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--progress", action="store_true", help="print a line every --chunk-size events"
         )
+        parser.add_argument(
+            "--expect-hash",
+            default="",
+            help="a head hash printed by an earlier run: fail if that event is no longer in the "
+            "chain (events were cut from the end)",
+        )
 
-    def handle(self, *args: Any, chunk_size: int, progress: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, chunk_size: int, progress: bool, expect_hash: str, **options: Any
+    ) -> None:
         if chunk_size < 1:
             raise CommandError("--chunk-size must be at least 1")
         report = None
@@ -30,6 +39,13 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Audit trail broken at event {report.broken_id}: {report.problem}. "
                 f"{report.checked} events before it are intact.",
+                returncode=1,
+            )
+        # The walk proved every event is chained, so an event with this hash is in the chain.
+        if expect_hash and not AuditEvent.objects.filter(hash=expect_hash.strip()).exists():
+            raise CommandError(
+                f"Audit trail cut short: no event has the expected hash {expect_hash.strip()}; "
+                f"the chain now ends at event {report.head_id}.",
                 returncode=1,
             )
         if report.head_id is None:
