@@ -210,3 +210,17 @@ def test_audit_verify_events_cut_from_the_end_detected_with_expected_hash() -> N
         call_command("audit_verify", expect_hash=events[4].hash)
     assert caught.value.returncode == 1
     assert f"ends at event {events[2].pk}" in str(caught.value)
+
+
+def test_audit_seed_large_load_keeps_the_search_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    from audit import search_index
+    from audit.management.commands import audit_seed
+
+    monkeypatch.setattr(audit_seed, "REBUILD_SEARCH_INDEX_AT", 10)
+    call_command("audit_seed", count=30, batch_size=7, stdout=StringIO())
+    assert chain_verify().checked == 30
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [search_index.INDEX])
+            assert cursor.fetchone() is not None
+    assert AuditEvent.objects.filter(target_label__icontains="request").exists()

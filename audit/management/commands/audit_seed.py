@@ -37,6 +37,7 @@ ACTIONS = [
 ]
 OUTCOMES = ["success"] * 8 + ["failure", "denied"]
 COLUMNS = (*HASHED_FIELDS, "prev_hash", "hash")
+REBUILD_SEARCH_INDEX_AT = 50_000
 
 
 def synthetic_events(count: int, *, seed: int, start: dt.datetime) -> Iterator[dict[str, Any]]:
@@ -75,7 +76,7 @@ class Command(BaseCommand):
         began = time.monotonic()
         events = synthetic_events(count, seed=seed, start=timezone.now() - dt.timedelta(days=365))
         written = 0
-        rebuild_index = count >= 50_000 and search_index.drop(connection)
+        rebuild_index = count >= REBUILD_SEARCH_INDEX_AT and search_index.drop(connection)
         while written < count:
             batch = [next(events) for _ in range(min(batch_size, count - written))]
             with transaction.atomic():
