@@ -38,6 +38,10 @@ HASHED_FIELDS = (
 )
 
 
+# One encoder for every event: json.dumps would build a new one per call.
+_canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def canonical_time(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
@@ -74,8 +78,7 @@ def event_hash(fields: dict[str, Any], prev_hash: str) -> str:
     payload["occurred_at"] = canonical_time(fields["occurred_at"])
     payload["prev_hash"] = prev_hash
     payload["v"] = CHAIN_VERSION
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_canonical_json(payload).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
