@@ -344,3 +344,9 @@ OKTA_OPERATION_LOST_GRACE = env.int("OKTA_OPERATION_LOST_GRACE", 120)
 CELERY_BEAT_SCHEDULE.update(
     {"okta-operations-reap": {"task": "okta.operations_reap", "schedule": 60.0}}
 )
+
+# --- Audit trail ----------------------------------------------------------------------------
+# Trails longer than this are verified by a Celery task instead of inside the web request.
+AUDIT_VERIFY_SYNC_LIMIT = env.int("AUDIT_VERIFY_SYNC_LIMIT", 20_000)
+# Reverse proxies in front of Gatehouse that append to X-Forwarded-For (0: use REMOTE_ADDR).
+AUDIT_TRUSTED_PROXY_COUNT = env.int("AUDIT_TRUSTED_PROXY_COUNT", 0)
