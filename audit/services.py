@@ -68,7 +68,20 @@ def _text(name: str, value: Any) -> str:
 
 
 def _client_ip(request: HttpRequest | None) -> str:
-    raw = request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    """The client's address: REMOTE_ADDR, or behind ``AUDIT_TRUSTED_PROXY_COUNT`` proxies the
+    X-Forwarded-For entry the outermost trusted proxy saw (entries left of it can be forged)."""
+    if request is None:
+        return ""
+    raw = request.META.get("REMOTE_ADDR", "")
+    proxies = getattr(settings, "AUDIT_TRUSTED_PROXY_COUNT", 0)
+    if proxies > 0:
+        forwarded = [
+            part.strip()
+            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+            if part.strip()
+        ]
+        if len(forwarded) >= proxies:
+            raw = forwarded[-proxies]
     try:
         address = ipaddress.ip_address(raw)
     except ValueError:
@@ -206,7 +219,7 @@ def verification_start(*, actor: Any) -> AuditVerification:
     span = AuditEvent.objects.aggregate(first=Min("id"), last=Max("id"))
     size = span["last"] - span["first"] + 1 if span["last"] is not None else 0
     verification = AuditVerification.objects.create(requested_by=_actor_fields(actor)[0])
-    if size <= getattr(settings, "AUDIT_VERIFY_SYNC_LIMIT", 20_000):
+    if size <= settings.AUDIT_VERIFY_SYNC_LIMIT:
         verification_run(verification_id=verification.pk)
         verification.refresh_from_db()
     else:

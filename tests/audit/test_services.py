@@ -223,3 +223,17 @@ def test_audit_record_concurrent_writers_keep_one_chain() -> None:
     assert stored == set(written)
     report = chain_verify()
     assert report.ok and report.checked == len(written) > 0
+
+
+def test_audit_record_behind_trusted_proxies_takes_the_forwarded_client(settings: Any) -> None:
+    settings.AUDIT_TRUSTED_PROXY_COUNT = 1
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9"
+    )
+    # The proxy appended the address it saw; the entry before it is whatever the client sent.
+    assert audit_record(action="signin.succeeded", request=request).ip == "203.0.113.9"
+
+
+def test_audit_record_without_trusted_proxies_ignores_forwarded_for() -> None:
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6")
+    assert audit_record(action="signin.succeeded", request=request).ip == "10.0.0.1"
