@@ -95,10 +95,15 @@ def main(argv: list[str] | None = None) -> int:
     results = {name: results[name] for name in NAMES if name in results}
     document = report.write(args.output, env, results, time.monotonic() - began, host)
     print(report.table(results))
-    print(
-        f"\n{'PASS' if document['pass'] else 'FAIL'} in {document['total_seconds']} s; "
-        f"wrote {args.output}"
-    )
+    broken = [name for name, r in results.items() if "error" in r]
+    verdict = "PASS" if document["pass"] else "FAIL"
+    if args.quick:
+        verdict += " (quick: the targets are for the full run; only errors fail a quick run)"
+    print(f"\n{verdict} in {document['total_seconds']} s; wrote {args.output}")
+    if broken:
+        print(f"errors in: {', '.join(broken)}", file=sys.stderr)
+    if args.quick:
+        return 1 if broken else 0
     return 0 if document["pass"] else 1
 
 

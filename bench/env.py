@@ -27,7 +27,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-BENCH_DIR = BASE_DIR / "var" / "bench"
+# GATEHOUSE_BENCH_DIR moves the benchmark's files (the smoke test runs in a temporary dir).
+BENCH_DIR = Path(os.environ.get("GATEHOUSE_BENCH_DIR") or BASE_DIR / "var" / "bench")
 SANDBOX_TOKEN = "bench-sandbox-token"  # the local sandbox only
 
 

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from bench.env import BenchEnv, free_port, wait_for
 from bench.seed import PEOPLE, PortalData
@@ -44,12 +45,16 @@ def _pages(data: PortalData) -> list[Page]:
         OktaUser.objects.order_by("id").values_list("last_name", flat=True).distinct()[:50]
     )
     admin, approvers, employees = PEOPLE.admin, PEOPLE.approvers, PEOPLE.employees
+    one_item = quote(names[len(names) // 2])
+    one_login = quote(OktaUser.objects.get(pk=employees[3]).login)
+    # Query-count variants: the same person with a full page and with one result, so a count
+    # that grows with the rows shown shows up as a difference.
     return [
         Page(
             "catalog_search",
             lambda: employees,
-            [f"/catalog/?q={t}" for t in terms[:30]] + ["/catalog/"],
-            ((employees[0], f"/catalog/?q={terms[0]}"), (employees[1], "/catalog/")),
+            [f"/catalog/?q={quote(t)}" for t in terms[:30]] + ["/catalog/"],
+            ((employees[0], "/catalog/"), (employees[0], f"/catalog/?q={one_item}")),
         ),
         Page(
             "inbox",
@@ -66,8 +71,8 @@ def _pages(data: PortalData) -> list[Page]:
         Page(
             "directory_search",
             lambda: [admin],
-            [f"/directory/users/?q={s}" for s in surnames[:30] if s] + ["/directory/users/"],
-            ((admin, f"/directory/users/?q={surnames[0]}"), (admin, "/directory/users/")),
+            [f"/directory/users/?q={quote(s)}" for s in surnames[:30] if s] + ["/directory/users/"],
+            ((admin, "/directory/users/"), (admin, f"/directory/users/?q={one_login}")),
         ),
         Page(
             "audit",

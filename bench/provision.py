@@ -239,10 +239,10 @@ def many(
     submit_seconds = time.monotonic() - began_submit
     approver = _approver()
     since = _okta_now()
-    start = wait_for_minute() if aligned else time.time()
     sandbox.set_rate_limits({MEMBER_BUCKET: per_minute})
     before = sandbox.counters()
     with CounterSampler(sandbox, interval=0.25) as sampler:
+        start = wait_for_minute() if aligned else time.time()
         began = time.time()
         decided = access_requests_decide_bulk(
             actor=approver, request_ids=request_ids, outcome="APPROVE"

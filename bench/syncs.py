@@ -219,6 +219,9 @@ def check_changes(expected: dict[str, list[Any]]) -> dict[str, int]:
 def sync_incremental(env: BenchEnv, sandbox: Sandbox, changes: int) -> dict[str, Any]:
     expected = make_changes(sandbox, changes)
     made = sum(len(v) for v in expected.values())
+    # The sync reads the System Log up to its start, in whole seconds: changes made in that
+    # same second belong to the next run. Real changes precede a sync by minutes.
+    time.sleep(1.1)
     sandbox.reset_counters()
     child = run_child(env, "sync", "--kind", "incremental")
     counters = sandbox.counters()
@@ -240,11 +243,12 @@ def sync_incremental(env: BenchEnv, sandbox: Sandbox, changes: int) -> dict[str,
 
 
 def wait_for_minute(lead: float = 0.3) -> float:
-    """Sleep until just after the next wall-clock minute (the sandbox's windows are minutes)."""
+    """Sleep until just after the next wall-clock minute (the sandbox's windows are minutes);
+    returns the minute's start."""
     now = time.time()
-    start = (int(now) // 60 + 1) * 60 + lead
-    time.sleep(max(0.0, start - now))
-    return start
+    boundary = (int(now) // 60 + 1) * 60
+    time.sleep(max(0.0, boundary + lead - now))
+    return float(boundary)
 
 
 def window_report(
@@ -285,10 +289,10 @@ def sync_rate_limited(
         )
         uid = next(u for u in rng.sample(users, 50) if u not in members)
         sandbox.api("PUT", f"/api/v1/groups/{gid}/users/{uid}")
-    start = wait_for_minute() if aligned else time.time()
     sandbox.set_rate_limits({MEMBER_BUCKET: per_minute})
     sandbox.reset_counters()
     with CounterSampler(sandbox) as sampler:
+        start = wait_for_minute() if aligned else time.time()
         began = time.time()
         child = run_child(env, "sync", "--kind", "incremental")
         end = time.time()

@@ -1,0 +1,116 @@
+"""The quick benchmark runs end to end, so the benchmark code cannot rot.
+
+It asserts the JSON the run writes (keys, units, sane values, the checks against targets), not
+the timings: those belong to ``make bench`` on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+PARTS = ["sync_full", "fetch_only", "sync_incremental", "sync_rate_limited", "export"]
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any], str]:
+    bench_dir = tmp_path_factory.mktemp("bench")
+    output = bench_dir / "latest.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", *PARTS, "--output", str(output)],
+        cwd=BASE_DIR,
+        env={**os.environ, "GATEHOUSE_BENCH_DIR": str(bench_dir)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    document = json.loads(output.read_text()) if output.exists() else {}
+    return result.returncode, document, result.stdout + result.stderr
+
+
+def test_quick_bench_exits_cleanly_and_prints_the_table(
+    quick_run: tuple[int, dict[str, Any], str],
+) -> None:
+    code, document, output = quick_run
+    assert code == 0, output[-3000:]
+    assert "| benchmark" in output
+    assert document["quick"] is True
+    assert set(PARTS) <= set(document)
+    assert {"cpu", "cores", "database", "cache", "broker", "commit"} <= set(document["machine"])
+
+
+def test_quick_bench_sync_full_figures_are_sane(
+    quick_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, document, _ = quick_run
+    full = document["sync_full"]
+    assert full["status"] == "succeeded"
+    assert full["errors"] == 0
+    assert full["counts"]["users"] > 400  # the acme org
+    assert full["rows"] == sum(
+        full["counts"][k]
+        for k in ("users", "groups", "apps", "memberships", "assignments", "admin_roles")
+    )
+    assert full["seconds"] > 0 and full["rows_per_second"] > 0
+    assert 20 < full["peak_rss_mb"] < 4000
+    assert full["sql_statements"] > 0
+    assert full["okta_requests"] > 0
+    assert full["ratio_to_fetch"] == pytest.approx(
+        full["seconds"] / document["fetch_only"]["seconds"], rel=0.02
+    )
+    assert set(full["checks"]) == {"seconds", "peak_rss_mb", "ratio_to_fetch", "status"}
+    assert all(c["pass"] in (True, False) for c in full["checks"].values())
+
+
+def test_quick_bench_fetch_only_reads_the_same_rows(
+    quick_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, document, _ = quick_run
+    fetch, full = document["fetch_only"], document["sync_full"]
+    # The mirror keeps every row the pages hold (the portal groups the harness adds included).
+    assert fetch["rows"] == full["rows"]
+    assert fetch["requests"] >= full["okta_requests"] - 5
+
+
+def test_quick_bench_incremental_sync_applies_every_change(
+    quick_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, document, _ = quick_run
+    inc = document["sync_incremental"]
+    assert inc["changes"] == 100
+    assert inc["missed_changes"] == 0
+    assert inc["status"] == "succeeded"
+    assert inc["okta_requests"] < document["sync_full"]["okta_requests"] + 40
+    assert inc["checks"]["missed_changes"]["pass"] is True
+
+
+def test_quick_bench_rate_limited_reports_no_ratio_without_a_whole_minute(
+    quick_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, document, _ = quick_run
+    limited = document["sync_rate_limited"]
+    assert limited["window_aligned"] is False
+    assert limited["ratio"] is None
+    assert limited["checks"]["ratio"]["pass"] is None
+    assert limited["requests"] >= limited["groups_changed"]
+    assert limited["rate_limited_429s"] >= 0
+
+
+def test_quick_bench_export_streams_every_event(
+    quick_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, document, _ = quick_run
+    export = document["export"]
+    assert export["status"] == 200
+    assert export["streaming"] is True
+    assert export["events"] >= 10_000
+    assert export["rows"] >= 10_000
+    assert export["bytes"] > export["rows"] * 50
+    assert 20 < export["peak_rss_mb"] < 4000
