@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 import traceback
@@ -45,7 +46,7 @@ class Scale:
 FULL = Scale(
     org="large",
     incremental_changes=1000,
-    rate_limited_groups=900,
+    rate_limited_groups=700,
     rate_limited_per_minute=600,
     aligned=True,
     audit_events=1_000_000,
@@ -85,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quick and load > 0.5:
         print(f"note: load average is {load:.2f}; figures will be pessimistic.", file=sys.stderr)
 
+    # Helpers run in sessions of their own: make SIGTERM unwind through stop_all() too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     env = bench_env.prepare(quick=args.quick)
     host = report.machine(env)
     results: dict[str, dict[str, Any]] = {}

@@ -42,11 +42,23 @@ def run_sync(kind: str) -> dict[str, Any]:
     from okta.sync import sync_run_execute, sync_run_start
 
     counter = StatementCounter()
+    phases: dict[str, float] = {}
+    current: list[Any] = [None, 0.0]
+
+    def on_progress(run: SyncRun) -> None:
+        # Phase changes flush at once, so this times each phase of the sync.
+        if run.phase != current[0]:
+            now = time.perf_counter()
+            if current[0] is not None:
+                phases[current[0]] = round(phases.get(current[0], 0.0) + now - current[1], 2)
+            current[:] = [run.phase, now]
+
     began = time.perf_counter()
     with connection.execute_wrapper(counter):
         run = sync_run_start(actor="bench", kind=kind)
-        run = sync_run_execute(run_id=run.pk)
+        run = sync_run_execute(run_id=run.pk, on_progress=on_progress)
     seconds = time.perf_counter() - began
+    on_progress(SyncRun(phase="(end)"))
     run = SyncRun.objects.get(pk=run.pk)
     counts = {k: v for k, v in run.counts.items() if isinstance(v, int)}
     return {
@@ -59,6 +71,7 @@ def run_sync(kind: str) -> dict[str, Any]:
         "message": run.message,
         "sql_statements": counter.count,
         "peak_rss_mb": peak_rss_mb(),
+        "phase_seconds": phases,
     }
 
 

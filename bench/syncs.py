@@ -59,6 +59,7 @@ def sync_full(env: BenchEnv, sandbox: Sandbox) -> dict[str, Any]:
         "status": child["status"],
         "errors": child["errors"],
         "counts": child["counts"],
+        "phase_seconds": child["phase_seconds"],
     }
 
 
@@ -234,6 +235,7 @@ def sync_incremental(env: BenchEnv, sandbox: Sandbox, changes: int) -> dict[str,
         "peak_rss_mb": child["peak_rss_mb"],
         "missed_changes": sum(missed.values()),
         "missed_by_kind": {k: v for k, v in missed.items() if v},
+        "phase_seconds": child["phase_seconds"],
         "status": child["status"],
         "errors": child["errors"],
     }
@@ -254,7 +256,16 @@ def wait_for_minute(lead: float = 0.3) -> float:
 def window_report(
     sampler: CounterSampler, bucket: str, limit: int, start: float, end: float
 ) -> dict[str, Any]:
-    """Requests that succeeded in each whole minute of the run, against the minute's allowance."""
+    """Requests that succeeded in each whole minute of the run, against the minute's allowance.
+
+    Only minutes before the bucket's last request count: after it the sync is doing other
+    work (writing, reading the System Log), which the allowance does not bound.
+    """
+    final = sampler.samples[-1][1]["by_bucket"].get(bucket, 0) if sampler.samples else 0
+    for stamp, sample in sampler.samples:
+        if sample["by_bucket"].get(bucket, 0) >= final:
+            end = min(end, stamp)
+            break
     windows = []
     for w_start, w_end in sampler.full_windows(start, end):
         first, last = sampler.at(w_start), sampler.at(w_end)
