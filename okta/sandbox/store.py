@@ -33,7 +33,8 @@ DISPLAY_MESSAGES = {
     "user.lifecycle.deactivate": "Deactivate Okta user",
     "user.lifecycle.suspend": "Suspend Okta user",
     "user.lifecycle.unsuspend": "Unsuspend Okta user",
-    "user.lifecycle.delete.initiated": "Delete Okta user",
+    "user.lifecycle.delete.initiated": "Delete Okta user initiated",
+    "user.lifecycle.delete.completed": "Delete Okta user completed",
     "user.account.unlock_by_admin": "Unlock user account by admin",
     "user.account.lock": "Max sign in attempts exceeded",
     "user.account.reset_password": "Reset password for Okta user",
@@ -479,12 +480,9 @@ class Org:
         if user["status"] != "DEPROVISIONED":
             self.user_lifecycle(actor=actor, key=uid, action="deactivate", request_id=request_id)
             return
-        self.log(
-            "user.lifecycle.delete.initiated",
-            actor,
-            [self.target("User", uid)],
-            request_id=request_id,
-        )
+        target = [self.target("User", uid)]
+        self.log("user.lifecycle.delete.initiated", actor, target, request_id=request_id)
+        self.log("user.lifecycle.delete.completed", actor, target, request_id=request_id)
         for gid in list(self.user_groups.get(uid, ())):
             _remove(self.members[gid], uid)
             self._dirty(gid)

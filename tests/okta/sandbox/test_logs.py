@@ -176,3 +176,15 @@ def test_logs_polling_without_until_always_has_next_and_sees_new_events(
     later = okta("GET", path_of(url, okta_sandbox.url))
     assert [e["eventType"] for e in later.body][-1] == "user.lifecycle.suspend"
     assert next_link(later) is not None
+
+
+def test_logs_user_delete_logs_deactivate_then_delete_initiated_and_completed(okta: Any) -> None:
+    okta("DELETE", f"/api/v1/users/{MAYA}")
+    okta("DELETE", f"/api/v1/users/{MAYA}")
+    kinds = [e["eventType"] for e in reversed(newest(okta, 3))]
+    assert kinds == [
+        "user.lifecycle.deactivate",
+        "user.lifecycle.delete.initiated",
+        "user.lifecycle.delete.completed",
+    ]
+    assert set(kinds) <= event_types_in_catalog()
