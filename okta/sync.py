@@ -36,6 +36,7 @@ from okta.models import (
     AdminRole,
     AppAssignment,
     GroupMembership,
+    GroupType,
     OktaApp,
     OktaGroup,
     OktaUser,
@@ -559,13 +560,19 @@ def _user_pages(
 
 
 def _okta_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def _sync_users(
-    client: OktaClient, scope: Scope, progress: _Progress, since: datetime | None = None
+    client: OktaClient,
+    scope: Scope,
+    progress: _Progress,
+    since: datetime | None = None,
+    kept: list[str] | None = None,
 ) -> list[str]:
-    """Upsert users; returns ids that Okta listed but the scope leaves out."""
+    """Upsert users (their ids go to ``kept`` if given); returns ids that Okta listed but the
+    scope leaves out."""
     dropped: list[str] = []
     pending: list[OktaUser] = []
     for page in _prefetched(_user_pages(client, scope, since)):
@@ -573,6 +580,8 @@ def _sync_users(
             user = user_from_okta(data)
             if scope.wants_user(user):
                 pending.append(user)
+                if kept is not None:
+                    kept.append(user.id)
             else:
                 dropped.append(user.id)
         if len(pending) >= WRITE_BATCH:
@@ -862,7 +871,8 @@ def sync_incremental(
     until = run.started_at
     try:
         progress.phase("users")
-        dropped_users = _sync_users(client, scope, progress, since=since)
+        changed_users: list[str] = []
+        dropped_users = _sync_users(client, scope, progress, since=since, kept=changed_users)
         _delete_users(dropped_users)
         progress.phase("groups")
         stamp = _okta_time(since)
@@ -876,8 +886,13 @@ def sync_incremental(
         changed = [
             g.id
             for g in groups
-            if g.last_membership_updated is None or g.last_membership_updated > since
+            if g.type != GroupType.BUILT_IN
+            and (g.last_membership_updated is None or g.last_membership_updated > since)
         ]
+        # Everyone (BUILT_IN) holds every user: re-reading it would cost the org's size, and
+        # its only changes are users arriving (listed above) or leaving (deleted above).
+        for everyone in (g for g in groups if g.type == GroupType.BUILT_IN):
+            _upsert_links(MEMBERSHIPS, [(everyone.id, u) for u in changed_users], timezone.now())
         if changed:
             progress.phase("memberships")
             refreshed_at = timezone.now()
@@ -901,7 +916,10 @@ def sync_incremental(
         events = 0
         for page in client.log_pages(
             since=log_since,
-            until=_okta_time(until),
+            # ``until`` is exclusive and Okta times have millisecond precision: reach past the
+            # run's own millisecond; the next poll starts from it again (re-applying an event
+            # is harmless).
+            until=_okta_time(until + timedelta(milliseconds=1)),
             filter=" or ".join(f'eventType eq "{t}"' for t in LOG_EVENT_TYPES),
         ):
             events += len(page.items)
