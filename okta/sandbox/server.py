@@ -138,8 +138,15 @@ class FaultRule:
 @dataclass
 class OAuthClient:
     client_id: str
-    key: Any
+    keys: dict[str | None, Any]  # by kid; None for a key registered without one
     scopes: set[str]
+
+    def key_for(self, kid: str | None) -> Any:
+        if kid in self.keys:
+            return self.keys[kid]
+        if len(self.keys) == 1:
+            return next(iter(self.keys.values()))
+        return None
 
 
 @dataclass
@@ -222,16 +229,20 @@ class Sandbox:
                 self._queue.get_nowait()
 
     def register_client(self, client_id: str, public_key: Any, scopes: list[str]) -> None:
-        """Register an OAuth service app: ``public_key`` is a JWK dict or a PEM string."""
-        if isinstance(public_key, dict):
-            key = jwt.PyJWK(public_key).key
+        """Register an OAuth service app: ``public_key`` is a JWK, a JWK Set or a PEM string."""
+        keys: dict[str | None, Any] = {}
+        if isinstance(public_key, dict) and isinstance(public_key.get("keys"), list):
+            for jwk in public_key["keys"]:
+                keys[jwk.get("kid")] = jwt.PyJWK(jwk).key
+        elif isinstance(public_key, dict):
+            keys[public_key.get("kid")] = jwt.PyJWK(public_key).key
         elif isinstance(public_key, str) and "BEGIN" in public_key:
             from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-            key = load_pem_public_key(public_key.encode())
-        else:
-            raise validation("public_key", "public_key: a JWK object or a PEM public key")
-        self.clients[client_id] = OAuthClient(client_id, key, set(scopes))
+            keys[None] = load_pem_public_key(public_key.encode())
+        if not keys:
+            raise validation("public_key", "public_key: a JWK, a JWK Set or a PEM public key")
+        self.clients[client_id] = OAuthClient(client_id, keys, set(scopes))
 
     # --- ASGI -------------------------------------------------------------------------------
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -403,10 +414,13 @@ class Sandbox:
                 401, "invalid_client", "The client_assertion's iss is not a known client."
             )
         audiences = {self.base_url + TOKEN_PATH, str(request.url.replace(query=""))}
+        key = client.key_for(jwt.get_unverified_header(assertion).get("kid"))
+        if key is None:
+            return oauth_error(401, "invalid_client", "No registered key matches the kid.")
         try:
             verified = jwt.decode(
                 assertion,
-                client.key,
+                key,
                 algorithms=["RS256"],
                 audience=list(audiences),
                 issuer=client.client_id,
