@@ -157,6 +157,12 @@ class Org:
         self.admin_id = ""
         self.listeners: list[Callable[[Obj], None]] = []
         self._json: dict[str, bytes] = {}
+        self._created = 0
+
+    def _new_id(self, prefix: str, key: str) -> str:
+        """Ids of objects created at run time: deterministic for the same calls after a reset."""
+        self._created += 1
+        return okta_id(prefix, f"{self.name}/created/{self._created}/{key}")
 
     # --- serialisation ----------------------------------------------------------------------
     def json_of(self, obj_id: str) -> bytes:
@@ -401,7 +407,7 @@ class Org:
         credentials = body.get("credentials") or {}
         has_password = bool((credentials.get("password") or {}).get("value"))
         moment = now_iso()
-        uid = okta_id("00u", f"{self.name}/user/{login.lower()}/{moment}/{secrets.token_hex(4)}")
+        uid = self._new_id("00u", login.lower())
         status = "STAGED"
         if activate:
             status = "ACTIVE" if has_password else "PROVISIONED"
@@ -611,7 +617,7 @@ class Org:
             raise validation("profile", "profile: The field cannot be left blank")
         name = self._check_group_name(profile.get("name"))
         moment = now_iso()
-        gid = okta_id("00g", f"{self.name}/group/{name}/{moment}/{secrets.token_hex(4)}")
+        gid = self._new_id("00g", name)
         group = {
             "id": gid,
             "created": moment,
@@ -912,7 +918,7 @@ class Org:
     def hook_create(self, *, actor: Actor, body: Obj, request_id: str | None = None) -> Obj:
         name, items, channel = self._hook_fields(body)
         moment = now_iso()
-        hook_id = okta_id("who", f"{self.name}/hook/{name}/{moment}/{secrets.token_hex(4)}")
+        hook_id = self._new_id("who", name)
         hook = {
             "id": hook_id,
             "status": "ACTIVE",

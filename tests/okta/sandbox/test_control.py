@@ -139,3 +139,24 @@ def test_control_api_is_loopback_only() -> None:
     status, body = call_asgi(sandbox, "/__sandbox__/state", "127.0.0.1")
     assert status == 200
     assert body["users"] == 1
+
+
+def test_control_created_ids_repeat_after_a_reset(okta_sandbox: Any) -> None:
+    def create() -> tuple[str, str]:
+        body = {
+            "profile": {
+                "firstName": "R",
+                "lastName": "P",
+                "email": "r@acme.com",
+                "login": "r@acme.com",
+            }
+        }
+        user = okta_sandbox.api("POST", "/api/v1/users", body).body["id"]
+        group = okta_sandbox.api("POST", "/api/v1/groups", {"profile": {"name": "Repeat"}}).body[
+            "id"
+        ]
+        return user, group
+
+    first = create()
+    okta_sandbox.reset()
+    assert create() == first
