@@ -312,6 +312,12 @@ _APP_FIELDS = [
 
 def _upsert_users(users: Sequence[OktaUser]) -> None:
     if users:
+        # Logins are unique, and Okta can hand a login to another user (a deleted user's login
+        # reused, or two renames): drop the stale holder first; if it still exists in Okta it
+        # comes back under its new login later in this run.
+        OktaUser.objects.filter(login__in=[u.login for u in users]).exclude(
+            id__in=[u.id for u in users]
+        ).delete()
         OktaUser.objects.bulk_create(
             users, update_conflicts=True, unique_fields=["id"], update_fields=_USER_FIELDS
         )

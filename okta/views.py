@@ -414,9 +414,7 @@ def scope_update(request: HttpRequest) -> HttpResponse:
 @admin_access
 def event_hook_register(request: HttpRequest) -> HttpResponse:
     try:
-        status = okta_connection.event_hook_register(
-            actor=request.user, site_url=request.build_absolute_uri("/")
-        )
+        status = okta_connection.event_hook_register(actor=request.user)
     except (okta_connection.ConnectionSetupError, OktaError) as exc:
         messages.error(request, str(exc))
     else:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.test import Client
 
+from audit.models import AuditEvent
 from okta.connection import active_client
 from okta.crypto import SecretUnreadableError, decrypt, encrypt
-from okta.models import OktaConnection
+from okta.models import AdminRole, OktaConnection
+from okta.sync import sync_run_execute, sync_run_start
 from portal.models import User
+from tests.fixtures.sandbox import SandboxServer
 from tests.portal.conftest import group_join, person_make
 
 pytestmark = pytest.mark.django_db
@@ -155,3 +161,137 @@ def test_active_client_prefers_environment_then_stored_connection(settings: Any)
     settings.OKTA_API_TOKEN = "env-token"
     with active_client(governor=None) as client:
         assert client.org_url == "https://env.okta.com"
+
+
+# --- against the sandbox ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def sandbox_not_in_env(okta_sandbox: SandboxServer, settings: Any) -> SandboxServer:
+    """The sandbox is running, but the environment does not configure it: the admin does."""
+    settings.OKTA_ORG_URL = ""
+    settings.OKTA_API_TOKEN = ""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    return okta_sandbox
+
+
+def test_connection_page_wrong_token_gives_clear_message_and_saves_nothing(
+    admin_client: Client, sandbox_not_in_env: SandboxServer
+) -> None:
+    response = admin_client.post(
+        "/admin/okta/",
+        {"org_url": sandbox_not_in_env.url, "auth_method": "token", "api_token": "wrong-token"},
+    )
+    assert response.status_code == 400
+    assert b"Okta refused the credentials" in response.content
+    assert b"wrong-token" not in response.content
+    assert not OktaConnection.objects.exists()
+
+
+def test_connection_page_token_is_validated_stored_encrypted_and_never_shown(
+    admin_client: Client, sandbox_not_in_env: SandboxServer
+) -> None:
+    token = sandbox_not_in_env.token
+    response = admin_client.post(
+        "/admin/okta/",
+        {"org_url": sandbox_not_in_env.url, "auth_method": "token", "api_token": token},
+        follow=True,
+    )
+    assert response.status_code == 200
+    conn = OktaConnection.objects.get()
+    assert token not in conn.api_token_encrypted
+    assert decrypt(conn.api_token_encrypted) == token
+    assert "@" in conn.acts_as  # the token's own user (GET /api/v1/users/me)
+    content = response.content.decode()
+    assert conn.acts_as in content
+    assert token not in content
+    assert conn.api_token_encrypted not in content
+    assert AuditEvent.objects.filter(action="okta.connection.saved").exists()
+    assert token not in json.dumps(list(AuditEvent.objects.values_list("detail", flat=True)))
+    with active_client(governor=None) as client:
+        assert client.get_user("me").login in conn.acts_as
+
+
+def test_connection_page_blank_token_keeps_stored_one(
+    admin_client: Client, sandbox_not_in_env: SandboxServer
+) -> None:
+    url, token = sandbox_not_in_env.url, sandbox_not_in_env.token
+    admin_client.post("/admin/okta/", {"org_url": url, "auth_method": "token", "api_token": token})
+    response = admin_client.post("/admin/okta/", {"org_url": url, "auth_method": "token"})
+    assert response.status_code == 302
+    assert decrypt(OktaConnection.objects.get().api_token_encrypted) == token
+
+
+def test_connection_page_oauth_private_key_is_validated_with_a_scoped_read(
+    admin_client: Client, sandbox_not_in_env: SandboxServer
+) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    sandbox_not_in_env.register_oauth_client("0oagatehouse", public_pem, ["okta.users.read"])
+    response = admin_client.post(
+        "/admin/okta/",
+        {
+            "org_url": sandbox_not_in_env.url,
+            "auth_method": "oauth",
+            "client_id": "0oagatehouse",
+            "private_key": pem,
+            "scopes": "okta.users.read",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    conn = OktaConnection.objects.get()
+    assert conn.auth_method == "oauth"
+    assert decrypt(conn.private_key_encrypted) == pem.strip()
+    assert "BEGIN" not in conn.private_key_encrypted
+    page = admin_client.get("/admin/okta/").content.decode()
+    assert "PRIVATE KEY" not in page
+
+
+def test_connection_page_oauth_unknown_client_gives_clear_message(
+    admin_client: Client, sandbox_not_in_env: SandboxServer
+) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    response = admin_client.post(
+        "/admin/okta/",
+        {
+            "org_url": sandbox_not_in_env.url,
+            "auth_method": "oauth",
+            "client_id": "0oanobody",
+            "private_key": pem,
+            "scopes": "okta.users.read",
+        },
+    )
+    assert response.status_code == 400
+    assert b"Okta refused the credentials" in response.content
+    assert not OktaConnection.objects.exists()
+
+
+def test_connection_page_discovery_lists_admin_role_holders(
+    client: Client, okta_sandbox: SandboxServer, settings: Any
+) -> None:
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    run = sync_run_start(actor="test", kind="full")
+    sync_run_execute(run_id=run.pk)
+    sam = User.objects.create_user(
+        "sam.rivera@acme.com", okta_id=okta_sandbox.user_id("sam.rivera@acme.com")
+    )
+    client.force_login(sam, backend="django.contrib.auth.backends.ModelBackend")
+    page = client.get("/admin/okta/").content.decode()
+    holder = AdminRole.objects.select_related("user").first()
+    assert holder is not None
+    assert holder.user.login in page
+    assert "Gatehouse Admins" in page  # suggested approver group

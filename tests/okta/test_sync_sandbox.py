@@ -285,3 +285,14 @@ def test_okta_sync_command_runs_a_full_sync(okta_sandbox: SandboxServer, capsys:
     assert "Full sync #" in out
     assert "succeeded" in out
     assert OktaUser.objects.filter(login=MAYA).exists()
+
+
+def test_full_sync_login_taken_over_by_another_user_does_not_fail(
+    okta_sandbox: SandboxServer,
+) -> None:
+    """A deleted user's login reused by a new Okta user must not break the upsert."""
+    OktaUser.objects.create(id="00ugoneuser0000000", login=MAYA, email=MAYA, status="ACTIVE")
+    run = run_sync()
+    assert run.status == SyncStatus.SUCCEEDED, run.errors
+    assert OktaUser.objects.get(login=MAYA).id == okta_sandbox.user_id(MAYA)
+    assert not OktaUser.objects.filter(pk="00ugoneuser0000000").exists()
