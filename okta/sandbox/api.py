@@ -150,7 +150,6 @@ async def users_list(request: Request) -> Response:
                 for f in ("firstName", "lastName", "email", "login")
             )
 
-        limit = min(limit, 200)
     else:
         # Like Okta, a plain list leaves out DEPROVISIONED users (use search to get them).
         keep = lambda uid: o.users[uid]["status"] != "DEPROVISIONED"  # noqa: E731
