@@ -14,6 +14,7 @@ import contextlib
 import hmac
 import json
 import logging
+import math
 import random
 import secrets
 import socket
@@ -210,7 +211,7 @@ class Sandbox:
         self.per_minute: dict[str, int] = {}
         self.default_per_minute = DEFAULT_PER_MINUTE
         self.concurrency = DEFAULT_CONCURRENCY
-        self.windows: dict[str, tuple[int, int]] = {}
+        self.windows: dict[str, tuple[float, int]] = {}
         self.counters: Counter[str] = Counter()
         self.bucket_requests: Counter[str] = Counter()
         self.clients: dict[str, OAuthClient] = dict(self.startup_clients)
@@ -338,15 +339,20 @@ class Sandbox:
             self._inflight -= 1
 
     def _rate_headers(self, bucket: str, *, count: bool) -> tuple[int, int, int]:
+        """Count one request in the bucket's one-minute window: (limit, remaining, reset).
+
+        A window opens at the bucket's first request and lasts 60 s, so a test that sets a
+        limit and then makes its calls never straddles a window boundary by accident.
+        """
         limit = self.per_minute.get(bucket, self.default_per_minute)
-        minute = int(time.time() // 60)
-        window_minute, used = self.windows.get(bucket, (minute, 0))
-        if window_minute != minute:
-            window_minute, used = minute, 0
+        now = time.time()
+        start, used = self.windows.get(bucket, (now, 0))
+        if now >= start + 60:
+            start, used = now, 0
         if count:
             used += 1
-            self.windows[bucket] = (window_minute, used)
-        return limit, limit - used, (window_minute + 1) * 60
+            self.windows[bucket] = (start, used)
+        return limit, limit - used, math.ceil(start + 60)
 
     def _authenticate(self, scope: Any, bucket: str) -> tuple[int, Obj] | None:
         header = ""
