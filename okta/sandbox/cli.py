@@ -38,6 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="seed for injected faults that do not name their own (deterministic fault runs)",
     )
+    parser.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="stop when the parent process dies (used by the test fixtures)",
+    )
     parser.add_argument("--log-level", default="warning")
 
 
@@ -65,6 +70,7 @@ def run(options: dict[str, Any]) -> None:
         clients=clients,
         log_level=options.get("log_level") or "warning",
         fault_seed=options.get("seed"),
+        exit_with_parent=bool(options.get("exit_with_parent")),
     )
 
 

@@ -814,6 +814,7 @@ def serve(
     clients: list[tuple[str, Any, list[str]]] | None = None,
     log_level: str = "warning",
     fault_seed: int | None = None,
+    exit_with_parent: bool = False,
 ) -> None:
     """Bind, build the org, print ``Okta sandbox listening on URL`` and serve until stopped."""
     import uvicorn
@@ -841,6 +842,8 @@ def serve(
         backlog=2048,
     )
     server = uvicorn.Server(config)
+    if exit_with_parent:
+        _watch_parent(server)
     print(
         f"Okta sandbox listening on {base_url} (org {org}, {len(sandbox.org.users)} users, "
         f"built in {time.monotonic() - started:.1f}s)",
@@ -848,3 +851,20 @@ def serve(
     )
     sys.stdout.flush()
     server.run(sockets=[sock])
+
+
+def _watch_parent(server: Any) -> None:
+    """Stop serving when the process that started us is gone (a killed test run)."""
+    import os
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while not server.should_exit:
+            if os.getppid() != parent:
+                server.should_exit = True
+                return
+            time.sleep(1)
+
+    threading.Thread(target=watch, name="sandbox-parent-watch", daemon=True).start()

@@ -118,3 +118,39 @@ def test_okta_sandbox_module_registers_an_oauth_client_from_flags(tmp_path: Path
         process.wait(timeout=10)
         if process.stdout:
             process.stdout.close()
+
+
+def test_okta_sandbox_exits_with_its_parent(tmp_path: Path) -> None:
+    """A killed test run must not leave sandboxes behind: the child stops when its parent dies."""
+    import signal
+    import time
+
+    script = (
+        "import subprocess, sys\n"
+        "p = subprocess.Popen([sys.executable, '-m', 'okta.sandbox', '--port', '0', '--org', "
+        "'empty', '--exit-with-parent'], stdout=subprocess.PIPE)\n"
+        "print(p.stdout.readline().decode().strip(), p.pid, flush=True)\n"
+        "import time; time.sleep(60)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=BASE_DIR, stdout=subprocess.PIPE, env=os.environ.copy()
+    )
+    try:
+        assert parent.stdout is not None
+        line = parent.stdout.readline().decode()
+        assert "listening on" in line
+        child = int(line.split()[-1])
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        if parent.stdout:
+            parent.stdout.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(child, signal.SIGKILL)
+    raise AssertionError("the sandbox outlived its parent")
