@@ -148,6 +148,7 @@ def run_all(
 
     # Every other benchmark reads the mirror a full sync writes.
     measure("sync_full", lambda: syncs.sync_full(env, sandbox), required=True)
+    seed.analyze()
     measure("fetch_only", lambda: syncs.fetch_only(env, sandbox))
     if "sync_full" in results and "fetch_only" in results and "error" not in results["fetch_only"]:
         full, fetch = results["sync_full"], results["fetch_only"]

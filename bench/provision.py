@@ -144,12 +144,17 @@ def _okta_adds(sandbox: Sandbox, since: str) -> dict[str, list[float]]:
         'eventType eq "group.user_membership.add"'
     )
     seen = set()
+    uuids: set[Any] = set()
     while path and path not in seen:
         seen.add(path)
         status, events = sandbox.call("GET", path)
         if status != 200 or not events:
             break
         for event in events:
+            # Pages overlap by the boundary's timestamp (since is inclusive): count each once.
+            if event.get("uuid") in uuids:
+                continue
+            uuids.add(event.get("uuid"))
             targets = event.get("target") or []
             if not any(t.get("id") == gid for t in targets):
                 continue
