@@ -321,6 +321,8 @@ class Sandbox:
                     await _respond(send, status, body, headers)
                     return
 
+            is_write = method in ("POST", "PUT", "DELETE", "PATCH") and path != TOKEN_PATH
+
             async def send_with_headers(message: Any) -> None:
                 if message["type"] == "http.response.start":
                     message = dict(message)
@@ -330,7 +332,7 @@ class Sandbox:
                         self.counters["server_errors"] += 1
                     elif status == 429:
                         self.counters["rate_limited"] += 1
-                    elif status < 400 and method in ("POST", "PUT", "DELETE", "PATCH"):
+                    elif status < 400 and is_write:
                         self.counters["writes"] += 1
                 await send(message)
 
