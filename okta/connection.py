@@ -23,7 +23,14 @@ from okta.models import AdminRole, AuthMethod, OktaConnection, OktaGroup
 from okta.sync import LOG_EVENT_TYPES
 
 HOOK_NAME = "Gatehouse directory updates"
-HOOK_EVENT_TYPES = LOG_EVENT_TYPES
+# Okta delivers only "event-hook-eligible" types (user.lifecycle.delete.completed is not; its
+# .initiated sibling is). application.lifecycle.delete is left to System Log polling, which the
+# sandbox, unlike Okta's catalog, does not offer to hooks.
+HOOK_EVENT_TYPES = tuple(
+    t
+    for t in LOG_EVENT_TYPES
+    if t not in ("user.lifecycle.delete.completed", "application.lifecycle.delete")
+)
 
 
 class ConnectionSetupError(Exception):

@@ -109,7 +109,7 @@ def hook_events_apply(*, event_ids: Sequence[int], client: Any = None) -> int:
     applies it, so concurrent or repeated runs apply each event once. Users whose lifecycle
     changed are re-read from Okta afterwards, outside the transaction.
     """
-    from okta.sync import events_apply_local, users_refresh
+    from okta.sync import events_apply_local, mirror_refresh
 
     with transaction.atomic():
         now = timezone.now()
@@ -129,7 +129,7 @@ def hook_events_apply(*, event_ids: Sequence[int], client: Any = None) -> int:
             from okta.connection import active_client
 
             with active_client() as own:
-                users_refresh(client=own, user_ids=refresh)
+                mirror_refresh(client=own, refresh=refresh)
         else:
-            users_refresh(client=client, user_ids=refresh)
+            mirror_refresh(client=client, refresh=refresh)
     return len(claimed)

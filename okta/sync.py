@@ -32,6 +32,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
+from okta.client import OktaError
 from okta.models import (
     AdminRole,
     AppAssignment,
@@ -67,7 +68,9 @@ LOG_EVENT_TYPES = (
     "group.user_membership.remove",
     "application.user_membership.add",
     "application.user_membership.remove",
+    "group.lifecycle.create",
     "group.lifecycle.delete",
+    "group.profile.update",
     "application.lifecycle.delete",
     "user.lifecycle.create",
     "user.lifecycle.activate",
@@ -75,7 +78,11 @@ LOG_EVENT_TYPES = (
     "user.lifecycle.suspend",
     "user.lifecycle.unsuspend",
     "user.lifecycle.reactivate",
+    "user.lifecycle.delete.initiated",
     "user.lifecycle.delete.completed",
+    "user.account.update_profile",
+    "user.account.lock",
+    "user.account.unlock_by_admin",
 )
 
 
@@ -979,20 +986,28 @@ def _targets(event: dict[str, Any], *types: str) -> list[str]:
     return found
 
 
-def events_apply_local(events: Iterable[dict[str, Any]], scope: Scope | None = None) -> set[str]:
-    """Apply the database side of ``events``; returns user ids whose record must be re-read.
+@dataclass
+class Refresh:
+    """Objects whose events say "changed" without saying how: re-read them from Okta."""
 
-    Call it inside a transaction; it makes no HTTP calls.
-    """
-    scope = scope or Scope.load()
-    to_refresh: set[str] = set()
+    users: set[str] = field(default_factory=set)
+    groups: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.users or self.groups)
+
+
+def events_apply_local(events: Iterable[dict[str, Any]]) -> Refresh:
+    """Apply the database side of ``events`` in ``published`` order; returns what must be
+    re-read from Okta. Call it inside a transaction; it makes no HTTP calls."""
+    refresh = Refresh()
     now = timezone.now()
     ordered = sorted(events, key=lambda e: str(e.get("published") or ""))
     for event in ordered:
         kind = str(event.get("eventType") or "")
         users = _targets(event, "User")
+        groups = _targets(event, "UserGroup")
         if kind in ("group.user_membership.add", "group.user_membership.remove"):
-            groups = _targets(event, "UserGroup")
             if not users or not groups:
                 continue
             if kind.endswith(".add"):
@@ -1009,25 +1024,26 @@ def events_apply_local(events: Iterable[dict[str, Any]], scope: Scope | None = N
             else:
                 AppAssignment.objects.filter(app_id=apps[0], user_id=users[0]).delete()
         elif kind == "group.lifecycle.delete":
-            _delete_groups(_targets(event, "UserGroup"))
+            _delete_groups(groups)
+            refresh.groups.difference_update(groups)
+        elif kind in ("group.lifecycle.create", "group.profile.update"):
+            refresh.groups.update(groups)
         elif kind == "application.lifecycle.delete":
             _delete_apps(_targets(event, "AppInstance"))
         elif kind == "user.lifecycle.delete.completed":
             _delete_users(users)
-            to_refresh.difference_update(users)
-        elif kind.startswith("user.lifecycle."):
-            to_refresh.update(users)
-    return to_refresh
+            refresh.users.difference_update(users)
+        elif kind.startswith(("user.lifecycle.", "user.account.")):
+            refresh.users.update(users)
+    return refresh
 
 
-def users_refresh(
-    *, client: OktaClient, user_ids: Iterable[str], scope: Scope | None = None
-) -> None:
-    """Re-read users from Okta (no transaction open) and upsert or remove them."""
+def mirror_refresh(*, client: OktaClient, refresh: Refresh, scope: Scope | None = None) -> None:
+    """Re-read users and groups from Okta (no transaction open) and upsert or remove them."""
     scope = scope or Scope.load()
     fresh: list[OktaUser] = []
     gone: list[str] = []
-    for user_id in sorted(set(user_ids)):
+    for user_id in sorted(refresh.users):
         found = client.find_user(user_id)
         if found is None:
             gone.append(user_id)
@@ -1039,15 +1055,40 @@ def users_refresh(
             gone.append(user.id)
     _upsert_users(fresh)
     _delete_users(gone)
+    groups: list[OktaGroup] = []
+    gone_groups: list[str] = []
+    for group_id in sorted(refresh.groups):
+        try:
+            typed = client.get_group(group_id)
+        except OktaError as exc:
+            if exc.is_not_found:
+                gone_groups.append(group_id)
+                continue
+            raise
+        group = OktaGroup(
+            id=typed.id,
+            type=typed.type[:20],
+            name=typed.name[:255],
+            description=typed.description,
+            created=typed.created,
+            last_updated=typed.last_updated,
+            last_membership_updated=typed.last_membership_updated,
+        )
+        if scope.wants_group(group):
+            groups.append(group)
+        else:
+            gone_groups.append(group.id)
+    _upsert_groups(groups)
+    _delete_groups(gone_groups)
 
 
 def events_apply(
     *, events: Sequence[dict[str, Any]], client: OktaClient, scope: Scope | None = None
 ) -> None:
     with transaction.atomic():
-        refresh = events_apply_local(events, scope)
+        refresh = events_apply_local(events)
     if refresh:
-        users_refresh(client=client, user_ids=refresh, scope=scope)
+        mirror_refresh(client=client, refresh=refresh, scope=scope)
 
 
 def sync_status() -> dict[str, Any]:
@@ -1065,11 +1106,11 @@ __all__ = [
     "SyncAlreadyRunningError",
     "events_apply",
     "events_apply_local",
+    "mirror_refresh",
     "sync_full",
     "sync_incremental",
     "sync_run_start",
     "sync_scope_update",
-    "users_refresh",
 ]
 
 
@@ -1080,7 +1121,6 @@ def sync_run_execute(
     *, run_id: int, on_progress: Callable[[SyncRun], None] | None = None
 ) -> SyncRun:
     """Carry out a RUNNING run recorded by sync_run_start (a no-op for a finished one)."""
-    from okta.client import OktaError
     from okta.connection import active_client
 
     run = SyncRun.objects.get(pk=run_id)
