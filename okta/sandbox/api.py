@@ -347,6 +347,14 @@ async def group_members(request: Request) -> Response:
     return json_response(o.json_list(ids), headers=links(request, next_after))
 
 
+async def group_apps(request: Request) -> Response:
+    o = org(request)
+    group = o.group(request.path_params["gid"])
+    order = sorted(o.apps_of_group(group["id"]))
+    ids, next_after = page(order, request.query_params.get("after"), limit_of(request, 20, 200))
+    return json_response(o.json_list(ids), headers=links(request, next_after))
+
+
 async def group_member_put(request: Request) -> Response:
     org(request).membership_add(
         actor=actor(request),
@@ -626,6 +634,7 @@ ROUTES = [
     Route("/api/v1/groups/{gid}", group_update, methods=["PUT"]),
     Route("/api/v1/groups/{gid}", group_delete, methods=["DELETE"]),
     Route("/api/v1/groups/{gid}/users", group_members, methods=["GET"]),
+    Route("/api/v1/groups/{gid}/apps", group_apps, methods=["GET"]),
     Route("/api/v1/groups/{gid}/users/{uid}", group_member_put, methods=["PUT"]),
     Route("/api/v1/groups/{gid}/users/{uid}", group_member_delete, methods=["DELETE"]),
     Route("/api/v1/apps", apps_list, methods=["GET"]),

@@ -139,6 +139,7 @@ OPERATIONS: list[tuple[str, str, Any]] = [
     ("POST", "/api/v1/groups", {"profile": {"name": "Contract", "description": "c"}}),
     ("PUT", f"/api/v1/groups/{FINANCE}", {"profile": {"name": "Finance", "description": "Money"}}),
     ("GET", f"/api/v1/groups/{FINANCE}/users?limit=5", None),
+    ("GET", f"/api/v1/groups/{acme_group_id('Engineering')}/apps", None),
     ("PUT", f"/api/v1/groups/{FINANCE}/users/{MAYA}", None),
     ("DELETE", f"/api/v1/groups/{FINANCE}/users/{MAYA}", None),
     ("DELETE", f"/api/v1/groups/{acme_group_id('Contractors')}", None),

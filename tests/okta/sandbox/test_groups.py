@@ -163,3 +163,8 @@ def test_groups_read_only_types_refuse_changes_with_e0000006(
 def test_groups_expand_stats_embeds_counts(okta: Any) -> None:
     group = okta("GET", f"/api/v1/groups/{FINANCE}?expand=stats").body
     assert group["_embedded"]["stats"]["usersCount"] > 30
+
+
+def test_groups_apps_lists_apps_assigned_to_the_group(okta: Any) -> None:
+    apps = okta("GET", f"/api/v1/groups/{acme_group_id('Engineering')}/apps").body
+    assert {a["label"] for a in apps} == {"GitHub", "Jira"}
