@@ -34,7 +34,6 @@ class Scale:
     incremental_changes: int
     rate_limited_groups: int
     rate_limited_per_minute: int
-    aligned: bool  # wait for a wall-clock minute so whole rate-limit windows can be measured
     audit_events: int
     access_requests: int
     sessions: int
@@ -48,7 +47,6 @@ FULL = Scale(
     incremental_changes=1000,
     rate_limited_groups=700,
     rate_limited_per_minute=600,
-    aligned=True,
     audit_events=1_000_000,
     access_requests=100_000,
     sessions=20,
@@ -61,7 +59,6 @@ QUICK = Scale(
     incremental_changes=100,
     rate_limited_groups=20,
     rate_limited_per_minute=10_000,
-    aligned=False,
     audit_events=10_000,
     access_requests=1_000,
     sessions=4,
@@ -167,7 +164,6 @@ def run_all(
             sandbox,
             groups=scale.rate_limited_groups,
             per_minute=scale.rate_limited_per_minute,
-            aligned=scale.aligned,
         ),
     )
     if selected & {"pages", "export"}:
@@ -186,7 +182,6 @@ def run_all(
                     worker,
                     count=scale.approvals,
                     per_minute=scale.provision_per_minute,
-                    aligned=scale.aligned,
                 ),
             )
 

@@ -243,7 +243,9 @@ def run(env: BenchEnv, data: PortalData, sessions: int, seconds: float) -> dict[
         results[page.name] = {
             "queries": counts[0],
             "queries_variants": counts,
-            "queries_constant": len(set(counts)) == 1 and set(statuses) == {200},
+            # One page shows many rows and the other one: a query per row would differ by
+            # tens. A difference of one is Django skipping a query for an empty id list.
+            "queries_constant": max(counts) - min(counts) <= 1 and set(statuses) == {200},
         }
     with Gunicorn(env) as server:
         for page in pages:

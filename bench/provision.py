@@ -21,7 +21,7 @@ from urllib.parse import quote
 from bench.env import BENCH_DIR, BenchEnv, wait_for
 from bench.sandbox import CounterSampler, Sandbox
 from bench.seed import APPROVER_GROUP, PEOPLE, PROVISION_GROUP, policy, portal_users
-from bench.syncs import MEMBER_BUCKET, wait_for_minute
+from bench.syncs import MEMBER_BUCKET
 
 FINAL = ("SUCCEEDED", "FAILED")
 
@@ -234,7 +234,6 @@ def many(
     *,
     count: int,
     per_minute: int,
-    aligned: bool,
 ) -> dict[str, Any]:
     from approvals.services import access_requests_decide_bulk
 
@@ -247,7 +246,6 @@ def many(
     sandbox.set_rate_limits({MEMBER_BUCKET: per_minute})
     before = sandbox.counters()
     with CounterSampler(sandbox, interval=0.25) as sampler:
-        start = wait_for_minute() if aligned else time.time()
         began = time.time()
         decided = access_requests_decide_bulk(
             actor=approver, request_ids=request_ids, outcome="APPROVE"
@@ -265,18 +263,7 @@ def many(
     doubled = sum(1 for s in subjects if len(adds.get(s, [])) > 1)
     latencies = sorted(_latencies(request_ids, adds))
     okta_end = max((t for s in subjects for t in adds.get(s, [])), default=end)
-    windows = []
-    for w_start, w_end in sampler.full_windows(start, okta_end):
-        first, last = sampler.at(w_start), sampler.at(w_end)
-        if first and last:
-            windows.append(
-                {
-                    "start": w_start,
-                    "operations": last["writes"] - first["writes"],
-                    "rate_limited": last["rate_limited"] - first["rate_limited"],
-                }
-            )
-    ratios = [w["operations"] / per_minute for w in windows]
+    window = sampler.first_window(lambda c: int(c["writes"]), per_minute)
     elapsed_min = max(okta_end - began, 1e-6) / 60
     writes = after["writes"] - before["writes"]
 
@@ -290,9 +277,9 @@ def many(
         "refused": len(decided.refused),
         "allowed_per_minute": per_minute,
         "achieved_per_minute": round(len(latencies) / elapsed_min, 1),
-        # Whole minutes only (None when the run held none, as in quick runs).
-        "ratio": round(min(ratios), 3) if ratios else None,
-        "windows": windows,
+        # The first rate-limit window; None when the work fitted in it (quick runs).
+        "ratio": window["ratio"] if window else None,
+        "window": window,
         "lost": lost,
         "doubled": doubled,
         "okta_writes": writes,
@@ -303,5 +290,4 @@ def many(
         "approve_seconds": round(approve_seconds, 2),
         "submit_seconds": round(submit_seconds, 2),
         "broker": env.broker,
-        "window_aligned": aligned,
     }

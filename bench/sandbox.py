@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,8 +129,8 @@ def start(env: BenchEnv, org: str) -> Sandbox:
 
 
 class CounterSampler:
-    """Samples the sandbox's counters a few times a second in a thread, to find per-window
-    request counts afterwards (the sandbox's rate-limit windows are wall-clock minutes)."""
+    """Samples the sandbox's counters a few times a second in a thread, to find how many
+    requests succeeded in a rate-limit window afterwards."""
 
     def __init__(self, sandbox: Sandbox, interval: float = 0.2) -> None:
         self.sandbox = sandbox
@@ -162,7 +163,40 @@ class CounterSampler:
                 break
         return best
 
-    def full_windows(self, start: float, end: float) -> list[tuple[float, float]]:
-        """Whole wall-clock minutes inside [start, end]."""
-        first = (int(start) // 60 + (0 if start % 60 == 0 else 1)) * 60
-        return [(w, w + 60) for w in range(first, int(end) - 59, 60)]
+    def span(self, value: Callable[[dict[str, Any]], int]) -> tuple[float, float] | None:
+        """(opened, finished): the last sample before ``value`` first moved and the first
+        sample at its final value; None when it never moved."""
+        if len(self.samples) < 2:
+            return None
+        base, final = value(self.samples[0][1]), value(self.samples[-1][1])
+        if final == base:
+            return None
+        opened = next(
+            self.samples[i - 1][0]
+            for i in range(1, len(self.samples))
+            if value(self.samples[i][1]) > base
+        )
+        finished = next(t for t, sample in self.samples if value(sample) >= final)
+        return opened, finished
+
+    def first_window(
+        self, value: Callable[[dict[str, Any]], int], limit: int
+    ) -> dict[str, Any] | None:
+        """What ``value`` (a success count) gained in the bucket's first rate-limit window.
+
+        The sandbox opens a window at the bucket's first request and keeps it 60 s. The window
+        is taken to open at the last sample before the count first moved, so it may end up to
+        one sampling interval early: the ratio errs low, never high. None when the work ended
+        inside the first window (the limit never bound, so there is no rate to judge).
+        """
+        span = self.span(value)
+        if span is None or span[1] < span[0] + 60:
+            return None
+        opened = span[0]
+        at_close = self.at(opened + 60) or self.samples[0][1]
+        succeeded = value(at_close) - value(self.samples[0][1])
+        return {
+            "opened_at": round(opened, 2),
+            "succeeded": succeeded,
+            "ratio": round(succeeded / limit, 3),
+        }

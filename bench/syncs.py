@@ -244,42 +244,8 @@ def sync_incremental(env: BenchEnv, sandbox: Sandbox, changes: int) -> dict[str,
 # --- sync_rate_limited ----------------------------------------------------------------------
 
 
-def wait_for_minute(lead: float = 0.3) -> float:
-    """Sleep until just after the next wall-clock minute (the sandbox's windows are minutes);
-    returns the minute's start."""
-    now = time.time()
-    boundary = (int(now) // 60 + 1) * 60
-    time.sleep(max(0.0, boundary + lead - now))
-    return float(boundary)
-
-
-def window_report(
-    sampler: CounterSampler, bucket: str, limit: int, start: float, end: float
-) -> dict[str, Any]:
-    """Requests that succeeded in each whole minute of the run, against the minute's allowance.
-
-    Only minutes before the bucket's last request count: after it the sync is doing other
-    work (writing, reading the System Log), which the allowance does not bound.
-    """
-    final = sampler.samples[-1][1]["by_bucket"].get(bucket, 0) if sampler.samples else 0
-    for stamp, sample in sampler.samples:
-        if sample["by_bucket"].get(bucket, 0) >= final:
-            end = min(end, stamp)
-            break
-    windows = []
-    for w_start, w_end in sampler.full_windows(start, end):
-        first, last = sampler.at(w_start), sampler.at(w_end)
-        if first is None or last is None:
-            continue
-        sent = last["by_bucket"].get(bucket, 0) - first["by_bucket"].get(bucket, 0)
-        limited = last["rate_limited"] - first["rate_limited"]
-        windows.append({"start": w_start, "succeeded": sent - limited, "rate_limited": limited})
-    ratios = [w["succeeded"] / limit for w in windows]
-    return {"windows": windows, "ratio": round(min(ratios), 3) if ratios else None}
-
-
 def sync_rate_limited(
-    env: BenchEnv, sandbox: Sandbox, *, groups: int, per_minute: int, aligned: bool
+    env: BenchEnv, sandbox: Sandbox, *, groups: int, per_minute: int
 ) -> dict[str, Any]:
     """An incremental sync that must re-read the member lists of ``groups`` changed groups,
     with the sandbox allowing ``per_minute`` requests a minute on that bucket."""
@@ -303,31 +269,30 @@ def sync_rate_limited(
     sandbox.set_rate_limits({MEMBER_BUCKET: per_minute})
     sandbox.reset_counters()
     with CounterSampler(sandbox) as sampler:
-        start = wait_for_minute() if aligned else time.time()
-        began = time.time()
         child = run_child(env, "sync", "--kind", "incremental")
-        end = time.time()
     sandbox.set_rate_limits({})
     counters = sampler.samples[-1][1] if sampler.samples else sandbox.counters()
     bucket_requests = counters["by_bucket"].get(MEMBER_BUCKET, 0)
-    succeeded = bucket_requests - counters["rate_limited"]
-    minutes = max(end - began, 1e-6) / 60
-    report = window_report(sampler, MEMBER_BUCKET, per_minute, start, end)
-    overall = succeeded / minutes / per_minute
+
+    def succeeded(c: dict[str, Any]) -> int:
+        return int(c["by_bucket"].get(MEMBER_BUCKET, 0) - c["rate_limited"])
+
+    window = sampler.first_window(succeeded, per_minute)
+    span = sampler.span(succeeded)
+    # While the bucket had work: afterwards the sync writes and reads the System Log.
+    minutes = max(span[1] - span[0], 1e-6) / 60 if span else 1.0
     return {
         "allowed_per_minute": per_minute,
         "bucket": MEMBER_BUCKET,
         "groups_changed": len(chosen),
         "seconds": child["seconds"],
         "requests": bucket_requests,
-        "achieved_per_minute": round(succeeded / minutes, 1),
-        # Whole minutes only; over the whole run the last, partly used minute pulls it down.
-        # None when the run held no whole minute (quick runs): the ratio would mean nothing.
-        "ratio": report["ratio"],
-        "ratio_overall": round(overall, 3),
-        "windows": report["windows"],
+        "achieved_per_minute": round(succeeded(counters) / minutes, 1),
+        # The first rate-limit window; None when the work fitted in it (quick runs).
+        "ratio": window["ratio"] if window else None,
+        "window": window,
+        "bucket_seconds": round(minutes * 60, 1),
         "rate_limited_429s": counters["rate_limited"],
         "status": child["status"],
         "errors": child["errors"],
-        "window_aligned": aligned,
     }
