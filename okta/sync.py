@@ -408,6 +408,9 @@ def _copy_upsert(spec: _LinkTable, rows: Sequence[tuple[Any, ...]], stamp: datet
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {temp} ({temp_cols}) ON COMMIT DELETE ROWS"
         )
+        # ON COMMIT only empties it at a real commit; inside a caller's transaction this block
+        # is a savepoint, so empty it explicitly.
+        cursor.execute(f"TRUNCATE {temp}")
         raw = cursor.cursor  # the psycopg cursor, for COPY
         with raw.copy(f"COPY {temp} ({data_cols}) FROM STDIN") as copy:
             copy.write(buf.getvalue())
