@@ -1,0 +1,197 @@
+"""Requests fulfilled against the Okta sandbox over real HTTP.
+
+The mirror comes from a full sync of the acme seed; the okta outbox's own executor calls the
+sandbox; our callback (what ``approvals.operation_finished`` runs) moves the request on. The last
+test runs the whole journey through a real Celery worker process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from approvals import services
+from approvals.models import (
+    AccessRequest,
+    CatalogItem,
+    Grant,
+    GrantStatus,
+    ItemKind,
+    Policy,
+    RequestStatus,
+)
+from audit.models import AuditEvent
+from okta import operations
+from okta.client import OktaClient
+from okta.models import GroupMembership, OktaGroup, Operation, OperationStatus
+from okta.sandbox.seed import acme_group_id, acme_user_id
+from okta.sync import sync_run_execute, sync_run_start
+from portal.models import User
+from tests.approvals.conftest import ensure_default_policies
+
+MAYA = acme_user_id("maya.chen@acme.com")
+FRONTEND = "Engineering - Frontend"
+
+
+def account(login: str) -> User:
+    return User.objects.create(username=login, email=login, okta_id=acme_user_id(login))
+
+
+def mirror_and_catalog(group_name: str = FRONTEND) -> CatalogItem:
+    ensure_default_policies()
+    run = sync_run_start(actor="test", kind="full")
+    sync_run_execute(run_id=run.pk)
+    group = OktaGroup.objects.get(pk=acme_group_id(group_name))
+    return CatalogItem.objects.create(
+        kind=ItemKind.GROUP,
+        group=group,
+        name=group.name,
+        policy=Policy.objects.get(name="Manager approval"),
+        default_duration_days=7,
+        max_duration_days=30,
+        published=True,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _process_local_cache(settings: Any) -> None:
+    """Sync fetches on threads and the rate-limit governor keeps state in the cache; the
+    database cache cannot be written from other threads while the test's in-memory SQLite
+    transaction is open, so these tests use a process-local cache."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+@pytest.fixture
+def okta(okta_sandbox: Any) -> Iterator[OktaClient]:
+    client = OktaClient(okta_sandbox.url, token=okta_sandbox.token, max_retries=0)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def no_broker(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Keep okta's after-commit messages off the broker; we play the worker's part."""
+    callbacks: list[tuple[str, int]] = []
+    monkeypatch.setattr(operations, "_queue", lambda pk, countdown=None: None)
+    monkeypatch.setattr(operations, "_send_callback", lambda t, pk: callbacks.append((t, pk)))
+    return callbacks
+
+
+def run_operation(op: Operation, okta: OktaClient, capture: Any) -> Operation:
+    """What the okta worker does, then what our callback task does."""
+    with capture(execute=True):
+        operations.operation_execute(op.pk, client=okta)
+    op.refresh_from_db()
+    services.operation_finished(operation_id=op.pk)
+    return op
+
+
+def groups_in_okta(okta: OktaClient, user_id: str) -> set[str]:
+    return {g.name for g in okta.list_user_groups(user_id)}
+
+
+@pytest.mark.django_db
+def test_approved_request_is_fulfilled_then_revoked_in_okta(
+    okta_sandbox: Any,
+    okta: OktaClient,
+    no_broker: list[tuple[str, int]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    item = mirror_and_catalog()
+    maya, priya = account("maya.chen@acme.com"), account("priya.patel@acme.com")
+    assert FRONTEND not in groups_in_okta(okta, MAYA)
+    req = services.access_request_submit(
+        requester=maya, item=item, reason="pairing with frontend", duration_days=7
+    )
+    services.access_request_decide(actor=priya, request_id=req.pk, outcome="APPROVE")
+    op = run_operation(
+        Operation.objects.get(correlation=req.correlation), okta, django_capture_on_commit_callbacks
+    )
+    assert op.status == OperationStatus.SUCCEEDED and op.okta_request_id
+    assert no_broker == [("approvals.operation_finished", op.pk)]
+    req.refresh_from_db()
+    assert req.status == RequestStatus.COMPLETED
+    assert FRONTEND in groups_in_okta(okta, MAYA)
+    assert GroupMembership.objects.filter(group_id=item.group_id, user_id=MAYA).exists()
+    assert op.okta_request_id in req.events.get(kind="okta_done").text
+
+    grant = Grant.objects.get(request=req)
+    Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert services.grants_revoke_due() == 1
+    run_operation(
+        Operation.objects.get(correlation=grant.correlation),
+        okta,
+        django_capture_on_commit_callbacks,
+    )
+    grant.refresh_from_db()
+    assert grant.status == GrantStatus.REVOKED
+    assert FRONTEND not in groups_in_okta(okta, MAYA)
+    assert not GroupMembership.objects.filter(group_id=item.group_id, user_id=MAYA).exists()
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {
+        "access_request.submitted",
+        "access_request.decided",
+        "access_request.approved",
+        "okta.operation.succeeded",
+        "access_request.completed",
+        "grant.revoke_started",
+        "grant.revoked",
+    } <= actions
+
+
+@pytest.mark.django_db
+def test_okta_refusal_fails_request_with_okta_message(
+    okta_sandbox: Any,
+    okta: OktaClient,
+    no_broker: list[tuple[str, int]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    item = mirror_and_catalog()
+    maya, priya = account("maya.chen@acme.com"), account("priya.patel@acme.com")
+    req = services.access_request_submit(requester=maya, item=item, reason="x", duration_days=7)
+    services.access_request_decide(actor=priya, request_id=req.pk, outcome="APPROVE")
+    # Someone deletes the group in Okta before the worker gets to it.
+    assert okta_sandbox.api("DELETE", f"/api/v1/groups/{item.group_id}").status == 204
+    op = run_operation(
+        Operation.objects.get(correlation=req.correlation), okta, django_capture_on_commit_callbacks
+    )
+    assert op.status == OperationStatus.FAILED and op.error_code == "E0000007"
+    req.refresh_from_db()
+    assert req.status == RequestStatus.FAILED
+    assert "E0000007" in req.failure_message and op.error_summary in req.failure_message
+    assert AuditEvent.objects.filter(
+        action="access_request.failed", target_id=str(req.pk), outcome="failure"
+    ).exists()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_journey_through_a_real_worker(celery_worker: Any, okta_sandbox: Any) -> None:
+    item = mirror_and_catalog()
+    maya, priya = account("maya.chen@acme.com"), account("priya.patel@acme.com")
+    req = services.access_request_submit(
+        requester=maya, item=item, reason="frontend rotation", duration_days=7
+    )
+    with transaction.atomic():
+        services.access_request_decide(actor=priya, request_id=req.pk, outcome="APPROVE")
+    celery_worker.wait_for(
+        lambda: AccessRequest.objects.get(pk=req.pk).status == RequestStatus.COMPLETED,
+        timeout=60,
+        what=f"request {req.pk} to complete",
+    )
+    with OktaClient(okta_sandbox.url, token=okta_sandbox.token) as okta:
+        assert FRONTEND in groups_in_okta(okta, MAYA)
+        grant = Grant.objects.get(request_id=req.pk)
+        Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now())
+        assert services.grants_revoke_due() == 1
+        celery_worker.wait_for(
+            lambda: Grant.objects.get(pk=grant.pk).status == GrantStatus.REVOKED,
+            timeout=60,
+            what=f"grant {grant.pk} to be revoked",
+        )
+        assert FRONTEND not in groups_in_okta(okta, MAYA)
