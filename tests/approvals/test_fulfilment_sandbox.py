@@ -195,3 +195,16 @@ def test_journey_through_a_real_worker(celery_worker: Any, okta_sandbox: Any) ->
             what=f"grant {grant.pk} to be revoked",
         )
         assert FRONTEND not in groups_in_okta(okta, MAYA)
+
+
+@pytest.mark.django_db
+def test_demo_catalog_publishes_starters_once(okta_sandbox: Any) -> None:
+    from approvals.demo import demo_catalog_publish
+
+    mirror_and_catalog()  # publishes Engineering - Frontend itself
+    created = demo_catalog_publish()
+    assert created >= 5
+    assert demo_catalog_publish() == 0
+    backend = CatalogItem.objects.get(name="Engineering - Backend")
+    assert backend.published and backend.owners == [acme_user_id("priya.patel@acme.com")]
+    assert CatalogItem.objects.filter(name="Engineering - Frontend").count() == 1
