@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WRITE_BATCH = 5000
+COPY_MIN_ROWS = 200  # below this, one INSERT ... ON CONFLICT is cheaper than a COPY round
 MEMBER_FETCH_THREADS = 8
 QUEUE_PAGES = 32
 GROUP_ATTEMPTS = 2
@@ -379,7 +380,7 @@ def _upsert_links(spec: _LinkTable, rows: Sequence[tuple[Any, ...]], stamp: date
     cols = ", ".join(q(c) for c in spec.columns)
     conflict = ", ".join(q(c) for c in spec.conflict)
     updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in spec.update)
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and len(rows) >= COPY_MIN_ROWS:
         _copy_upsert(spec, rows, stamp)
         return
     value = connection.ops.adapt_datetimefield_value(stamp)
@@ -872,9 +873,10 @@ def sync_incremental(
 ) -> SyncRun:
     """Apply what changed since the last successful sync; its cost follows the changes.
 
-    Users and groups come from ``lastUpdated`` / ``lastMembershipUpdated`` filters (a group whose
-    membership changed has its member list re-read); app assignments, deletions and lifecycle
-    changes come from the System Log, read from the stored cursor up to now.
+    Users and groups come from ``lastUpdated`` / ``lastMembershipUpdated`` filters; memberships,
+    app assignments, deletions and lifecycle changes from the System Log, read from the stored
+    cursor up to the run's start. Only a group whose membership changed with no logged event
+    has its member list re-read.
     """
     since = _last_success_start()
     if since is None:
@@ -890,8 +892,8 @@ def sync_incremental(
         changed_users: list[str] = []
         dropped_users = _sync_users(client, scope, progress, since=since, kept=changed_users)
         _delete_users(dropped_users)
-        progress.phase("groups")
         stamp = _okta_time(since)
+        progress.phase("groups")
         groups, dropped_groups = _sync_groups(
             client,
             scope,
@@ -899,22 +901,53 @@ def sync_incremental(
             f'lastUpdated gt "{stamp}" or lastMembershipUpdated gt "{stamp}"',
         )
         _delete_groups(dropped_groups)
-        changed = [
+        progress.phase("system log")
+        cursor = SyncCursor.objects.filter(name=LOG_CURSOR).values_list("value", flat=True).first()
+        logged_groups: set[str] = set()
+        refresh = Refresh()
+        events = 0
+        for page in client.log_pages(
+            since=cursor or stamp,
+            # ``until`` is exclusive and Okta times have millisecond precision: reach past the
+            # run's own millisecond; the next poll starts from it again (re-applying an event
+            # is harmless).
+            until=_okta_time(until + timedelta(milliseconds=1)),
+            filter=" or ".join(f'eventType eq "{t}"' for t in LOG_EVENT_TYPES),
+        ):
+            events += len(page.items)
+            with transaction.atomic():
+                found = events_apply_local(page.items)
+            refresh.users |= found.users
+            refresh.groups |= found.groups
+            logged_groups.update(
+                gid
+                for event in page.items
+                if str(event.get("eventType", "")).startswith("group.user_membership.")
+                for gid in _targets(event, "UserGroup")
+            )
+        progress.add("log_events", events)
+        refresh.users -= set(changed_users)  # already re-read through the lastUpdated filter
+        if refresh:
+            mirror_refresh(client=client, refresh=refresh, scope=scope)
+        # Membership changes arrive as System Log events (cost follows the changes). A group
+        # whose membership changed without any logged event (a group rule, an import) has its
+        # member list re-read. Everyone (BUILT_IN) holds every user: its only changes are users
+        # arriving (listed above) or leaving (deleted above), so it is never re-read.
+        unexplained = [
             g.id
             for g in groups
             if g.type != GroupType.BUILT_IN
+            and g.id not in logged_groups
             and (g.last_membership_updated is None or g.last_membership_updated > since)
         ]
-        # Everyone (BUILT_IN) holds every user: re-reading it would cost the org's size, and
-        # its only changes are users arriving (listed above) or leaving (deleted above).
         for everyone in (g for g in groups if g.type == GroupType.BUILT_IN):
             _upsert_links(MEMBERSHIPS, [(everyone.id, u) for u in changed_users], timezone.now())
-        if changed:
+        if unexplained:
             progress.phase("memberships")
             refreshed_at = timezone.now()
             members = _fetch_links(
                 client,
-                changed,
+                unexplained,
                 "/api/v1/groups/{id}/users",
                 1000,
                 _membership_row,
@@ -923,24 +956,9 @@ def sync_incremental(
                 progress,
             )
             GroupMembership.objects.filter(
-                group_id__in=[g for g in changed if g not in members.failed],
+                group_id__in=[g for g in unexplained if g not in members.failed],
                 synced_at__lt=refreshed_at,
             ).delete()
-        progress.phase("system log")
-        cursor = SyncCursor.objects.filter(name=LOG_CURSOR).values_list("value", flat=True).first()
-        log_since = cursor or stamp
-        events = 0
-        for page in client.log_pages(
-            since=log_since,
-            # ``until`` is exclusive and Okta times have millisecond precision: reach past the
-            # run's own millisecond; the next poll starts from it again (re-applying an event
-            # is harmless).
-            until=_okta_time(until + timedelta(milliseconds=1)),
-            filter=" or ".join(f'eventType eq "{t}"' for t in LOG_EVENT_TYPES),
-        ):
-            events += len(page.items)
-            events_apply(events=page.items, client=client, scope=scope)
-        progress.add("log_events", events)
         SyncCursor.objects.update_or_create(name=LOG_CURSOR, defaults={"value": _okta_time(until)})
     except Exception as exc:
         log.exception("incremental sync %s failed", run.pk)
