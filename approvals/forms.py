@@ -51,6 +51,8 @@ class RequestForm(forms.Form):
         if item.reason_required:
             self.fields["reason"].required = True
             self.fields["reason"].widget.attrs["required"] = True
+        if subjects:
+            self.fields["subject"].initial = subjects[0].pk
         if len(subjects) <= 1:
             self.fields["subject"].widget = forms.HiddenInput()
 

@@ -426,3 +426,8 @@ def test_operations_queue_lists_request_operations(people: People, backend: Cata
     fragment = client.get(reverse("approvals:operations"), {"status": "FAILED"}, headers=HTMX)
     body: Any = fragment.content.decode()
     assert body.lstrip().startswith('<div id="ops"') and "No operations." in body
+
+
+def test_request_form_prefills_the_only_subject(people: People, backend: CatalogItem) -> None:
+    page = client_for(people, "maya").get(reverse("approvals:request_new", args=[backend.pk]))
+    assert f'type="hidden" name="subject" value="{people.maya.id}"' in page.content.decode()
