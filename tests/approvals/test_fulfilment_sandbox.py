@@ -208,3 +208,30 @@ def test_demo_catalog_publishes_starters_once(okta_sandbox: Any) -> None:
     backend = CatalogItem.objects.get(name="Engineering - Backend")
     assert backend.published and backend.owners == [acme_user_id("priya.patel@acme.com")]
     assert CatalogItem.objects.filter(name="Engineering - Frontend").count() == 1
+
+
+@pytest.mark.django_db
+def test_transient_okta_failure_keeps_request_open_until_retry_succeeds(
+    okta_sandbox: Any,
+    okta: OktaClient,
+    no_broker: list[tuple[str, int]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    item = mirror_and_catalog()
+    maya, priya = account("maya.chen@acme.com"), account("priya.patel@acme.com")
+    req = services.access_request_submit(requester=maya, item=item, reason="x", duration_days=7)
+    services.access_request_decide(actor=priya, request_id=req.pk, outcome="APPROVE")
+    op = Operation.objects.get(correlation=req.correlation)
+    okta_sandbox.set_faults(error_rate=1.0, error_status=503, path_prefix="/api/v1/groups")
+    op = run_operation(op, okta, django_capture_on_commit_callbacks)
+    assert op.status == OperationStatus.PENDING and op.okta_status == 503
+    assert no_broker == []  # not final: nobody is called back
+    req.refresh_from_db()
+    assert req.status == RequestStatus.APPROVED and not req.failure_message
+    okta_sandbox.clear_faults()
+    Operation.objects.filter(pk=op.pk).update(next_attempt_at=timezone.now())
+    op = run_operation(op, okta, django_capture_on_commit_callbacks)
+    assert op.status == OperationStatus.SUCCEEDED and op.attempts == 2
+    req.refresh_from_db()
+    assert req.status == RequestStatus.COMPLETED
+    assert FRONTEND in groups_in_okta(okta, MAYA)

@@ -431,3 +431,19 @@ def test_operations_queue_lists_request_operations(people: People, backend: Cata
 def test_request_form_prefills_the_only_subject(people: People, backend: CatalogItem) -> None:
     page = client_for(people, "maya").get(reverse("approvals:request_new", args=[backend.pk]))
     assert f'type="hidden" name="subject" value="{people.maya.id}"' in page.content.decode()
+
+
+def test_my_access_query_count_is_constant(people: People) -> None:
+    client = client_for(people, "maya")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("approvals:my_access")).status_code == 200
+        return len(ctx.captured_queries)
+
+    join(people.maya, group_make("Start"))
+    few = count()
+    for n in range(8):
+        join(people.maya, group_make(f"Team {n}"))
+        submit(people, item_make(f"Item {n}"))
+    assert count() == few
