@@ -16,7 +16,7 @@ index), so starting a second one fails in the database, whatever process or mach
 from __future__ import annotations
 
 import fnmatch
-import io
+import json
 import logging
 import queue
 import threading
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -350,23 +350,86 @@ def _upsert_apps(apps: Sequence[OktaApp]) -> None:
 
 @dataclass(frozen=True)
 class _LinkTable:
-    table: str
+    model: type[models.Model]
     columns: tuple[str, ...]  # the last one is synced_at
     conflict: tuple[str, ...]
+    # Other unique columns whose stale holders are deleted before the upsert (see users).
+    also_unique: tuple[str, ...] = ()
+
+    @property
+    def table(self) -> str:
+        return self.model._meta.db_table
 
     @property
     def update(self) -> tuple[str, ...]:
         return tuple(c for c in self.columns if c not in self.conflict)
 
+    def db_type(self, column: str) -> str:
+        for f in self.model._meta.concrete_fields:
+            if f.column == column:
+                return str(f.db_type(connection))
+        raise LookupError(column)
+
 
 MEMBERSHIPS = _LinkTable(
-    GroupMembership._meta.db_table, ("group_id", "user_id", "synced_at"), ("group_id", "user_id")
+    GroupMembership, ("group_id", "user_id", "synced_at"), ("group_id", "user_id")
 )
 ASSIGNMENTS = _LinkTable(
-    AppAssignment._meta.db_table,
+    AppAssignment,
     ("app_id", "user_id", "scope", "status", "synced_at"),
     ("app_id", "user_id"),
 )
+USERS = _LinkTable(
+    OktaUser,
+    (
+        "id",
+        "status",
+        "login",
+        "email",
+        "first_name",
+        "last_name",
+        "display_name",
+        "department",
+        "title",
+        "manager_id",
+        "employee_number",
+        "profile",
+        "created",
+        "activated",
+        "status_changed",
+        "last_login",
+        "last_updated",
+        "password_changed",
+        "synced_at",
+    ),
+    ("id",),
+    also_unique=("login",),
+)
+
+
+def _user_row(data: dict[str, Any]) -> tuple[Any, ...]:
+    """A USERS row from Okta's JSON, for COPY: no model instance, timestamps as Okta's text."""
+    profile = data.get("profile") or {}
+    return (
+        data["id"],
+        _s(data.get("status"), 20),
+        _s(profile.get("login"), 255) or data["id"],
+        _s(profile.get("email"), 255),
+        _s(profile.get("firstName"), 100),
+        _s(profile.get("lastName"), 100),
+        _s(profile.get("displayName"), 255),
+        _s(profile.get("department"), 100),
+        _s(profile.get("title"), 150),
+        _s(profile.get("managerId"), 32),
+        _s(profile.get("employeeNumber"), 50),
+        json.dumps(profile),
+        data.get("created") or None,
+        data.get("activated") or None,
+        data.get("statusChanged") or None,
+        data.get("lastLogin") or None,
+        data.get("lastUpdated") or None,
+        data.get("passwordChanged") or None,
+    )
 
 
 def _upsert_links(spec: _LinkTable, rows: Sequence[tuple[Any, ...]], stamp: datetime) -> None:
@@ -397,14 +460,10 @@ def _copy_upsert(spec: _LinkTable, rows: Sequence[tuple[Any, ...]], stamp: datet
     q = connection.ops.quote_name
     cols = ", ".join(q(c) for c in spec.columns)
     data_cols = ", ".join(q(c) for c in spec.columns[:-1])
-    temp_cols = ", ".join(f"{q(c)} text" for c in spec.columns[:-1])
+    temp_cols = ", ".join(f"{q(c)} {spec.db_type(c)}" for c in spec.columns[:-1])
     conflict = ", ".join(q(c) for c in spec.conflict)
     updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in spec.update)
     temp = q(f"tmp_{spec.table}")
-    buf = io.StringIO()
-    for row in rows:
-        buf.write("\t".join(str(v).replace("\\", "\\\\").replace("\t", " ") for v in row))
-        buf.write("\n")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {temp} ({temp_cols}) ON COMMIT DELETE ROWS"
@@ -414,7 +473,14 @@ def _copy_upsert(spec: _LinkTable, rows: Sequence[tuple[Any, ...]], stamp: datet
         cursor.execute(f"TRUNCATE {temp}")
         raw = cursor.cursor  # the psycopg cursor, for COPY
         with raw.copy(f"COPY {temp} ({data_cols}) FROM STDIN") as copy:
-            copy.write(buf.getvalue())
+            for row in rows:
+                copy.write_row(row)
+        for column in spec.also_unique:
+            cursor.execute(
+                f"DELETE FROM {q(spec.table)} AS t USING {temp} AS n "  # noqa: S608
+                f"WHERE t.{q(column)} = n.{q(column)} AND "
+                + " AND ".join(f"t.{q(c)} <> n.{q(c)}" for c in spec.conflict)
+            )
         cursor.execute(
             f"INSERT INTO {q(spec.table)} ({cols}) "  # noqa: S608
             f"SELECT DISTINCT ON ({conflict}) {data_cols}, %s FROM {temp} "
@@ -499,7 +565,10 @@ class Scope:
         )
 
     def wants_user(self, user: OktaUser) -> bool:
-        return not self.user_statuses or user.status in self.user_statuses
+        return self.wants_status(user.status)
+
+    def wants_status(self, status: str) -> bool:
+        return not self.user_statuses or status in self.user_statuses
 
     def wants_group(self, group: OktaGroup) -> bool:
         if self.group_types and group.type not in self.group_types:
@@ -591,22 +660,30 @@ def _sync_users(
     """Upsert users (their ids go to ``kept`` if given); returns ids that Okta listed but the
     scope leaves out."""
     dropped: list[str] = []
-    pending: list[OktaUser] = []
+    # PostgreSQL: raw tuples through COPY; elsewhere model instances through bulk_create.
+    use_copy = connection.vendor == "postgresql"
+    pending: list[Any] = []
+
+    def flush() -> None:
+        if use_copy:
+            if pending:
+                _copy_upsert(USERS, pending, timezone.now())
+        else:
+            _upsert_users(pending)
+        progress.add("users", len(pending))
+
     for page in _prefetched(_user_pages(client, scope, since)):
         for data in page:
-            user = user_from_okta(data)
-            if scope.wants_user(user):
-                pending.append(user)
-                if kept is not None:
-                    kept.append(user.id)
-            else:
-                dropped.append(user.id)
+            if not scope.wants_status(str(data.get("status") or "")):
+                dropped.append(data["id"])
+                continue
+            pending.append(_user_row(data) if use_copy else user_from_okta(data))
+            if kept is not None:
+                kept.append(data["id"])
         if len(pending) >= WRITE_BATCH:
-            _upsert_users(pending)
-            progress.add("users", len(pending))
+            flush()
             pending = []
-    _upsert_users(pending)
-    progress.add("users", len(pending))
+    flush()
     return dropped
 
 
