@@ -11,6 +11,7 @@ from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from approvals import services
@@ -39,10 +40,21 @@ from portal.models import User
 
 PAGE_SIZE = 25
 INBOX_SIZE = 50
+BULK_LIMIT = 100
 
 
 def _htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
+
+
+def _next_or(request: HttpRequest, default: str) -> str:
+    """A same-site ``next`` from the form, never a link elsewhere."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
 
 
 def _user(request: HttpRequest) -> User:
@@ -286,7 +298,7 @@ def request_retry(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Request #{req.pk} sent to Okta again.")
-    return redirect(request.POST.get("next") or req.get_absolute_url())
+    return redirect(_next_or(request, req.get_absolute_url()))
 
 
 # --- inbox and decisions ----------------------------------------------------------------------
@@ -367,7 +379,7 @@ def request_decide(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, error)
     else:
         messages.success(request, f"Request #{req.pk}: {req.get_status_display().lower()}.")
-    return redirect(request.POST.get("next") or reverse("approvals:inbox"))
+    return redirect(_next_or(request, reverse("approvals:inbox")))
 
 
 @require_POST
@@ -377,6 +389,9 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
     form = BulkDecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Select at least one request and approve or deny.")
+        return redirect("approvals:inbox")
+    if len(form.cleaned_data["ids"]) > BULK_LIMIT:
+        messages.error(request, f"Decide at most {BULK_LIMIT} requests at once.")
         return redirect("approvals:inbox")
     result = services.access_requests_decide_bulk(
         actor=user,

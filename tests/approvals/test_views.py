@@ -447,3 +447,12 @@ def test_my_access_query_count_is_constant(people: People) -> None:
         join(people.maya, group_make(f"Team {n}"))
         submit(people, item_make(f"Item {n}"))
     assert count() == few
+
+
+def test_decide_ignores_offsite_next(people: People, backend: CatalogItem) -> None:
+    req = submit(people, backend)
+    response = client_for(people, "priya").post(
+        reverse("approvals:request_decide", args=[req.pk]),
+        {"outcome": "APPROVE", "next": "https://evil.example/"},
+    )
+    assert response["Location"] == reverse("approvals:inbox")
