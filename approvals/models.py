@@ -249,14 +249,14 @@ class RequestStatus(models.TextChoices):
 OPEN_STATUSES = (RequestStatus.PENDING, RequestStatus.APPROVED, RequestStatus.FULFILLING)
 
 STATUS_ICONS = {
-    RequestStatus.PENDING: ("⏳", "warning"),
+    RequestStatus.PENDING: ("◔", "warning"),
     RequestStatus.APPROVED: ("✔", "info"),
     RequestStatus.FULFILLING: ("⚙", "info"),
     RequestStatus.COMPLETED: ("✔", "success"),
     RequestStatus.FAILED: ("✖", "danger"),
     RequestStatus.DENIED: ("✖", "danger"),
     RequestStatus.CANCELLED: ("⊘", "secondary"),
-    RequestStatus.EXPIRED: ("⌛", "secondary"),
+    RequestStatus.EXPIRED: ("◌", "secondary"),
 }
 
 
