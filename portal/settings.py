@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "okta",
     "approvals",
     "audit",
+    "identity",
 ]
 
 MIDDLEWARE = [
