@@ -890,6 +890,49 @@ def _grant_operation_finished(op: Operation, grant_id: int) -> None:
         )
 
 
+def grant_revoke_retry(
+    *, actor: User, grant_id: int, http_request: HttpRequest | None = None
+) -> Grant:
+    """Admins: send a failed removal to Okta again."""
+    if not is_admin(actor):
+        raise Http404("No such grant")
+    with transaction.atomic():
+        grant = (
+            Grant.objects.select_for_update(of=("self",))
+            .select_related("item", "request")
+            .filter(pk=grant_id)
+            .first()
+        )
+        if grant is None:
+            raise Http404("No such grant")
+        if grant.status != GrantStatus.REVOKE_FAILED:
+            raise ApprovalError(
+                f"Only a failed removal can be retried; this one is {grant.get_status_display().lower()}."
+            )
+        failed = (
+            Operation.objects.filter(correlation=grant.correlation, status=OperationStatus.FAILED)
+            .order_by("-id")
+            .first()
+        )
+        if failed is None:
+            raise ApprovalError("There is no failed Okta operation to retry.")
+        operation_retry(operation_id=failed.pk, actor=actor)
+        grant.status = GrantStatus.REVOKING
+        grant.failure_message = ""
+        grant.save(update_fields=["status", "failure_message"])
+        _event(grant.request, "retried", "Retrying the removal in Okta.", _label(actor))
+        audit_record(
+            action="grant.revoke_retried",
+            actor=actor,
+            target_type="grant",
+            target_id=str(grant.pk),
+            target_label=f"{grant.item.name} for {grant.request.subject_label}",
+            detail={"operation_id": failed.pk},
+            request=http_request,
+        )
+    return grant
+
+
 def grants_remind_expiring(*, now: datetime | None = None) -> int:
     """Beat task: email holders once, ``APPROVALS_REMINDER_DAYS`` before their grant ends."""
     now = now or timezone.now()

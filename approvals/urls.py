@@ -18,6 +18,7 @@ urlpatterns = [
     path("access/", views.my_access, name="my_access"),
     path("access/relinquish/", views.relinquish, name="relinquish"),
     path("grants/<int:pk>/extend/", views.grant_extend, name="grant_extend"),
+    path("grants/<int:pk>/retry/", views.grant_retry, name="grant_retry"),
     path("manage/catalog/", views.admin_catalog, name="admin_catalog"),
     path("manage/catalog/new/", views.admin_item_edit, name="admin_item_new"),
     path("manage/catalog/<int:pk>/", views.admin_item_edit, name="admin_item_edit"),

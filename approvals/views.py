@@ -301,6 +301,21 @@ def request_retry(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_next_or(request, req.get_absolute_url()))
 
 
+@require_POST
+@login_required
+def grant_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    if not services.is_admin(user):
+        raise Http404("No such grant")
+    try:
+        services.grant_revoke_retry(actor=user, grant_id=pk, http_request=request)
+    except services.ApprovalError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Removal sent to Okta again.")
+    return redirect(_next_or(request, reverse("approvals:operations")))
+
+
 # --- inbox and decisions ----------------------------------------------------------------------
 
 
@@ -655,6 +670,14 @@ def operations(request: HttpRequest) -> HttpResponse:
     requests_by_id = {
         r.pk: r for r in AccessRequest.objects.filter(pk__in=request_ids).select_related("item")
     }
+    grant_ids = [
+        int(o.correlation.split(":", 1)[1])
+        for o in ops
+        if o.correlation.startswith("grant:") and o.correlation.split(":", 1)[1].isdigit()
+    ]
+    grants_by_id = {
+        g.pk: g for g in Grant.objects.filter(pk__in=grant_ids).select_related("item", "request")
+    }
     rows = []
     for o in ops:
         key = o.correlation.split(":", 1)[1]
@@ -663,7 +686,12 @@ def operations(request: HttpRequest) -> HttpResponse:
             if o.correlation.startswith("request:") and key.isdigit()
             else None
         )
-        rows.append({"op": o, "req": req})
+        grant = (
+            grants_by_id.get(int(key))
+            if o.correlation.startswith("grant:") and key.isdigit()
+            else None
+        )
+        rows.append({"op": o, "req": req, "grant": grant})
     return render(
         request,
         _partial(request, "approvals/operations.html", "table"),

@@ -509,3 +509,24 @@ def test_policy_stage_count_is_one_to_three(people: People) -> None:
 def test_default_policies_exist() -> None:
     names = set(Policy.objects.values_list("name", flat=True))
     assert {"Manager approval", "Manager then owners", "Auto-approve low risk"} <= names
+
+
+def test_failed_revocation_is_shown_and_retried_by_admin(
+    people: People, backend: CatalogItem
+) -> None:
+    grant = completed(people, backend, duration_days=7)
+    Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now())
+    services.grants_revoke_due()
+    op = Operation.objects.get(correlation=grant.correlation)
+    finish(op, ok=False, okta_status=403, error_code="E0000006", error_summary="Forbidden")
+    grant.refresh_from_db()
+    assert grant.status == GrantStatus.REVOKE_FAILED and "Forbidden" in grant.failure_message
+    with pytest.raises(Http404):
+        services.grant_revoke_retry(actor=people.u["maya"], grant_id=grant.pk)
+    services.grant_revoke_retry(actor=people.u["ada"], grant_id=grant.pk)
+    op.refresh_from_db()
+    grant.refresh_from_db()
+    assert (grant.status, op.status) == (GrantStatus.REVOKING, OperationStatus.PENDING)
+    finish(op)
+    grant.refresh_from_db()
+    assert grant.status == GrantStatus.REVOKED

@@ -456,3 +456,31 @@ def test_decide_ignores_offsite_next(people: People, backend: CatalogItem) -> No
         {"outcome": "APPROVE", "next": "https://evil.example/"},
     )
     assert response["Location"] == reverse("approvals:inbox")
+
+
+def test_operations_queue_retries_failed_removal(people: People, backend: CatalogItem) -> None:
+    req = services.access_request_decide(
+        actor=people.u["priya"], request_id=submit(people, backend).pk, outcome="APPROVE"
+    )
+    op = Operation.objects.get()
+    Operation.objects.filter(pk=op.pk).update(status="SUCCEEDED")
+    services.operation_finished(operation_id=op.pk)
+    grant = req.grant
+    services.access_relinquish(
+        actor=people.u["maya"], kind="GROUP", resource_id=str(backend.group_id)
+    )
+    removal = Operation.objects.get(correlation=f"grant:{grant.pk}")
+    Operation.objects.filter(pk=removal.pk).update(status="FAILED", error_summary="Nope")
+    services.operation_finished(operation_id=removal.pk)
+    client = client_for(people, "ada")
+    page = client.get(reverse("approvals:operations")).content.decode()
+    assert "Retry removal" in page and "Nope" in page
+    client.post(reverse("approvals:grant_retry", args=[grant.pk]))
+    removal.refresh_from_db()
+    assert removal.status == "PENDING"
+    assert (
+        client_for(people, "maya")
+        .post(reverse("approvals:grant_retry", args=[grant.pk]))
+        .status_code
+        == 404
+    )
