@@ -1,0 +1,1101 @@
+"""Identity actions under policy: keyword-only services, acting user explicit, one transaction
+each with its audit event; Okta is reached only through the okta outbox.
+
+``action_submit`` checks the action's policy and guardrails, then either queues the Okta
+operations at once or leaves an ``ActionRequest`` PENDING for its approver (``action_decide``).
+Bulk runs are previewed (``bulk_preview``), confirmed against the preview's hash
+(``bulk_confirm``), above a size confirmed by a second admin (``bulk_second_confirm``), and
+followed through their operations. Refusals raise ``ActionRefused`` with a sentence for the
+person who acted; nothing has changed when it is raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from audit.services import audit_record
+from identity.models import (
+    Action,
+    ActionPolicy,
+    ActionRequest,
+    ActionStatus,
+    Approval,
+    BulkItem,
+    BulkRun,
+    BulkStatus,
+    Requester,
+)
+from okta.models import (
+    AdminRole,
+    AppAssignment,
+    GroupMembership,
+    GroupType,
+    OktaApp,
+    OktaGroup,
+    OktaUser,
+    Operation,
+    OperationKind,
+    OperationStatus,
+    UserStatus,
+)
+from okta.operations import operation_enqueue, operation_retry, operations_enqueue
+from portal.models import User
+from portal.roles import Role, has_role
+
+CALLBACK_TASK = "identity.operation_finished"
+
+
+class ActionRefused(Exception):
+    """A refusal with a plain message; ``field`` names the form field it concerns, if any."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# --- the registry ------------------------------------------------------------------------------
+
+K = OperationKind
+# action -> variant -> (operation kind, fixed params, label)
+VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any], str]]] = {
+    Action.PASSWORD_RESET: {
+        "email": (K.USER_RESET_PASSWORD, {"send_email": True}, "Email a password reset link"),
+        "url": (K.USER_RESET_PASSWORD, {"send_email": False}, "Show a one-time reset link"),
+        "temp": (
+            K.USER_EXPIRE_PASSWORD,
+            {"temp_password": True},
+            "Set a temporary password",
+        ),
+    },
+    Action.ACCOUNT_UNLOCK: {"unlock": (K.USER_UNLOCK, {}, "Unlock")},
+    Action.MFA_RESET: {"reset": (K.USER_RESET_FACTORS, {}, "Reset MFA factors")},
+    Action.SESSIONS_CLEAR: {
+        "clear": (K.USER_CLEAR_SESSIONS, {"oauth_tokens": True}, "Sign out everywhere")
+    },
+    Action.USER_SUSPEND: {
+        "suspend": (K.USER_SUSPEND, {}, "Suspend"),
+        "unsuspend": (K.USER_UNSUSPEND, {}, "Unsuspend"),
+    },
+    Action.USER_LIFECYCLE: {
+        "activate": (K.USER_ACTIVATE, {"send_email": True}, "Activate"),
+        "reactivate": (K.USER_REACTIVATE, {"send_email": True}, "Reactivate"),
+        "deactivate": (K.USER_DEACTIVATE, {}, "Deactivate"),
+        "delete": (K.USER_DELETE, {}, "Delete"),
+    },
+    Action.USER_UPDATE: {"update": (K.USER_UPDATE, {}, "Update profile")},
+    Action.GROUP_MEMBERSHIP: {
+        "add": (K.GROUP_MEMBER_ADD, {}, "Add to group"),
+        "remove": (K.GROUP_MEMBER_REMOVE, {}, "Remove from group"),
+    },
+    Action.APP_ASSIGNMENT: {
+        "assign": (K.APP_USER_ASSIGN, {}, "Assign app"),
+        "unassign": (K.APP_USER_UNASSIGN, {}, "Unassign app"),
+    },
+    Action.USER_CREATE: {"create": (K.USER_CREATE, {}, "Create user")},
+    Action.GROUP_MANAGE: {
+        "create": (K.GROUP_CREATE, {}, "Create group"),
+        "update": (K.GROUP_UPDATE, {}, "Rename group"),
+        "delete": (K.GROUP_DELETE, {}, "Delete group"),
+    },
+}
+# Actions about one existing person (the target); the rest create or manage other things.
+USER_ACTIONS = frozenset(
+    {
+        Action.PASSWORD_RESET,
+        Action.ACCOUNT_UNLOCK,
+        Action.MFA_RESET,
+        Action.SESSIONS_CLEAR,
+        Action.USER_SUSPEND,
+        Action.USER_LIFECYCLE,
+        Action.USER_UPDATE,
+        Action.GROUP_MEMBERSHIP,
+        Action.APP_ASSIGNMENT,
+    }
+)
+# What a person may do to their own account; every other action on oneself is refused.
+SELF_SERVICE = {
+    Action.PASSWORD_RESET: {"email"},
+    Action.MFA_RESET: {"reset"},
+    Action.SESSIONS_CLEAR: {"clear"},
+    Action.USER_UPDATE: {"update"},
+}
+# The state a person must be in for a variant (Okta would refuse otherwise).
+REQUIRED_STATUS: dict[tuple[str, str], tuple[frozenset[str], str]] = {
+    (Action.USER_SUSPEND, "suspend"): (
+        frozenset({UserStatus.ACTIVE}),
+        "Only ACTIVE users can be suspended",
+    ),
+    (Action.USER_SUSPEND, "unsuspend"): (
+        frozenset({UserStatus.SUSPENDED}),
+        "Only SUSPENDED users can be unsuspended",
+    ),
+    (Action.ACCOUNT_UNLOCK, "unlock"): (
+        frozenset({UserStatus.LOCKED_OUT}),
+        "Only LOCKED_OUT users can be unlocked",
+    ),
+    (Action.USER_LIFECYCLE, "activate"): (
+        frozenset({UserStatus.STAGED, UserStatus.PROVISIONED}),
+        "Only STAGED or PROVISIONED users can be activated",
+    ),
+    (Action.USER_LIFECYCLE, "reactivate"): (
+        frozenset({UserStatus.PROVISIONED}),
+        "Only PROVISIONED users can be reactivated",
+    ),
+    (Action.USER_LIFECYCLE, "deactivate"): (
+        frozenset(set(UserStatus) - {UserStatus.DEPROVISIONED}),
+        "The user is already deactivated",
+    ),
+    (Action.USER_LIFECYCLE, "delete"): (
+        frozenset({UserStatus.DEPROVISIONED}),
+        "Okta deletes only deactivated users: deactivate first",
+    ),
+}
+# Okta profile attributes Gatehouse edits, with their maximum length.
+PROFILE_FIELDS: dict[str, int] = {
+    "firstName": 50,
+    "lastName": 50,
+    "displayName": 100,
+    "nickName": 50,
+    "title": 100,
+    "department": 100,
+    "mobilePhone": 30,
+    "primaryPhone": 30,
+    "city": 100,
+    "email": 100,
+    "managerId": 32,
+}
+_PHONE = re.compile(r"^\+?[0-9 ().-]{3,30}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def variant_label(action: str, variant: str) -> str:
+    return VARIANTS.get(action, {}).get(variant, ("", {}, variant))[2]
+
+
+# --- who may do what ---------------------------------------------------------------------------
+
+
+def is_admin(user: User) -> bool:
+    return bool(user.is_superuser or has_role(user, Role.ADMIN))
+
+
+def policy_for(action: str) -> ActionPolicy:
+    policy = ActionPolicy.objects.filter(action=action).first()
+    if policy is None:
+        raise ActionRefused(f"There is no policy for {action}: an admin must set one.")
+    return policy
+
+
+def _portal_role_groups() -> list[str]:
+    return [
+        settings.GATEHOUSE_ADMIN_GROUP,
+        settings.GATEHOUSE_HELPDESK_GROUP,
+        settings.GATEHOUSE_AUDITOR_GROUP,
+    ]
+
+
+def _owns(actor: User, *, group_id: str = "", app_id: str = "") -> bool:
+    from approvals.models import CatalogItem
+
+    if not actor.okta_id or not (group_id or app_id):
+        return False
+    item = CatalogItem.objects.filter(
+        Q(group_id=group_id) if group_id else Q(app_id=app_id)
+    ).first()
+    return bool(item and actor.okta_id in (item.owners or []))
+
+
+def relations(
+    actor: User, target: OktaUser | None, *, group_id: str = "", app_id: str = ""
+) -> set[str]:
+    """The ways ``actor`` relates to the action's target: self, manager, helpdesk, owners,
+    admin (the policy's ``requesters`` name which of them may ask)."""
+    found: set[str] = set()
+    if target is not None and actor.okta_id and target.pk == actor.okta_id:
+        found.add(Requester.SELF)
+    if target is not None and actor.okta_id and target.manager_id == actor.okta_id:
+        found.add(Requester.MANAGER)
+    if has_role(actor, Role.HELPDESK):
+        found.add(Requester.HELPDESK)
+    if is_admin(actor):
+        found.add(Requester.ADMIN)
+    if _owns(actor, group_id=group_id, app_id=app_id):
+        found.add(Requester.OWNERS)
+    return found
+
+
+def may_act_on(actor: User, target: OktaUser) -> bool:
+    """Whether any enabled user action's policy lets ``actor`` act on ``target``: the person
+    pages show nothing (404) to anyone else."""
+    mine = relations(actor, target) - {Requester.SELF}
+    if not mine:
+        return False
+    return any(set(p.requesters) & mine for p in _enabled_policies())
+
+
+def _enabled_policies() -> list[ActionPolicy]:
+    return list(ActionPolicy.objects.filter(enabled=True))
+
+
+def allowed_variants(actor: User, target: OktaUser) -> list[tuple[str, str, str]]:
+    """(action, variant, label) the actor may ask for on this person, as policy allows."""
+    mine = relations(actor, target)
+    is_self = Requester.SELF in mine
+    out = []
+    for policy in _enabled_policies():
+        if policy.action not in USER_ACTIONS or not set(policy.requesters) & mine:
+            continue
+        if is_self:
+            variants = SELF_SERVICE.get(policy.action, set())
+        else:
+            variants = set(VARIANTS[policy.action])
+        for variant, (_, _, label) in VARIANTS[policy.action].items():
+            if variant in variants and not _status_problem(policy.action, variant, target):
+                out.append((policy.action, variant, label))
+    return out
+
+
+def _status_problem(action: str, variant: str, target: OktaUser) -> str:
+    rule = REQUIRED_STATUS.get((action, variant))
+    if rule and target.status not in rule[0]:
+        return f"{rule[1]}; {target} is {target.status}."
+    return ""
+
+
+def is_privileged(user_id: str) -> bool:
+    return AdminRole.objects.filter(user_id=user_id, type__in=AdminRole.PRIVILEGED_TYPES).exists()
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+
+def _changeable_group(group_id: str, *, actor: User) -> OktaGroup:
+    group = OktaGroup.objects.filter(pk=group_id).first()
+    if group is None:
+        raise ActionRefused("That group is not in the directory.", field="group_id")
+    if group.type != GroupType.OKTA_GROUP:
+        raise ActionRefused(
+            f"“{group.name}” is an {group.type} group: Okta lets only OKTA_GROUP groups be "
+            "changed (app groups are managed by their app, built-in groups by Okta).",
+            field="group_id",
+        )
+    return group
+
+
+def _clean_profile(
+    profile: Mapping[str, Any], *, allowed: Iterable[str], creating: bool = False
+) -> dict[str, str]:
+    allowed = set(allowed)
+    clean: dict[str, str] = {}
+    for name, raw in profile.items():
+        if name not in allowed:
+            raise ActionRefused(f"The profile field {name!r} may not be changed here.", field=name)
+        value = "" if raw is None else str(raw).strip()
+        limit = PROFILE_FIELDS.get(name, 100)
+        if name == "login":
+            limit = 100
+        if len(value) > limit or _CONTROL.search(value):
+            raise ActionRefused(f"{name}: at most {limit} plain characters.", field=name)
+        if name in ("email", "login"):
+            try:
+                validate_email(value)
+            except ValidationError:
+                raise ActionRefused(
+                    f"{name}: {value!r} is not an email address.", field=name
+                ) from None
+        if name in ("mobilePhone", "primaryPhone") and value and not _PHONE.match(value):
+            raise ActionRefused(f"{name}: {value!r} is not a phone number.", field=name)
+        if name == "managerId" and value and not OktaUser.objects.filter(pk=value).exists():
+            raise ActionRefused("The manager is not in the directory.", field=name)
+        if name in ("firstName", "lastName") and not value:
+            raise ActionRefused(f"{name} may not be empty.", field=name)
+        clean[name] = value
+    if not clean and not creating:
+        raise ActionRefused("Nothing to change.")
+    return clean
+
+
+@dataclass
+class Plan:
+    """What an action will do: the operations (kind, params) and a summary for people."""
+
+    operations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    summary: str = ""
+    later: dict[str, Any] = field(default_factory=dict)  # for user_create's follow-ups
+
+
+def _plan(
+    *,
+    actor: User,
+    policy: ActionPolicy,
+    action: str,
+    variant: str,
+    target: OktaUser | None,
+    params: Mapping[str, Any],
+    rels: set[str],
+) -> Plan:
+    """Check the action's guardrails and say which operations it makes."""
+    kind, fixed, label = VARIANTS[action][variant]
+    is_self = Requester.SELF in rels
+    if target is not None:
+        if is_self and variant not in SELF_SERVICE.get(action, set()):
+            raise ActionRefused("Nobody may run this action on their own account: ask a colleague.")
+        problem = _status_problem(action, variant, target)
+        if problem:
+            raise ActionRefused(problem)
+        if not is_self and not policy.allow_privileged_targets and is_privileged(target.pk):
+            raise ActionRefused(
+                f"{target} holds a privileged Okta admin role (SUPER_ADMIN / ORG_ADMIN); this "
+                "policy does not allow acting on privileged admins."
+            )
+    base = {"user_id": target.pk} if target is not None else {}
+    if action == Action.USER_UPDATE:
+        assert target is not None
+        # On one's own account only the self-service fields, whatever one's roles.
+        fields = policy.self_service_fields if is_self else PROFILE_FIELDS
+        profile = _clean_profile(params.get("profile", {}), allowed=fields)
+        if profile.get("managerId") == target.pk:
+            raise ActionRefused("Nobody can be their own manager.", field="managerId")
+        return Plan([(kind, {**base, "profile": profile})], f"{label}: {', '.join(profile)}")
+    if action == Action.GROUP_MEMBERSHIP:
+        assert target is not None
+        group = _changeable_group(str(params.get("group_id", "")), actor=actor)
+        if group.name in _portal_role_groups() and actor.okta_id and target.pk == actor.okta_id:
+            raise ActionRefused("Nobody may change their own Gatehouse admin roles.")
+        member = GroupMembership.objects.filter(group_id=group.pk, user_id=target.pk).exists()
+        if variant == "add" and member:
+            raise ActionRefused(f"{target} is already a member of {group.name}.")
+        if variant == "remove" and not member:
+            raise ActionRefused(f"{target} is not a member of {group.name}.")
+        return Plan([(kind, {**base, "group_id": group.pk})], f"{label} {group.name}")
+    if action == Action.APP_ASSIGNMENT:
+        assert target is not None
+        app = OktaApp.objects.filter(pk=str(params.get("app_id", ""))).first()
+        if app is None:
+            raise ActionRefused("That app is not in the directory.", field="app_id")
+        assigned = AppAssignment.objects.filter(app_id=app.pk, user_id=target.pk, scope="USER")
+        if variant == "assign" and assigned.exists():
+            raise ActionRefused(f"{target} is already assigned {app.label}.")
+        if variant == "unassign" and not assigned.exists():
+            raise ActionRefused(f"{target} has no direct assignment to {app.label}.")
+        return Plan([(kind, {**base, "app_id": app.pk})], f"{label} {app.label}")
+    if action == Action.USER_CREATE:
+        return _plan_create(params, kind)
+    if action == Action.GROUP_MANAGE:
+        return _plan_group(actor, variant, kind, params)
+    extra = dict(fixed)
+    if action == Action.SESSIONS_CLEAR and "oauth_tokens" in params:
+        extra["oauth_tokens"] = bool(params["oauth_tokens"])
+    return Plan([(kind, {**base, **extra})], label)
+
+
+def _plan_create(params: Mapping[str, Any], kind: str) -> Plan:
+    profile = _clean_profile(
+        params.get("profile", {}), allowed=[*PROFILE_FIELDS, "login"], creating=True
+    )
+    for name in ("login", "email", "firstName", "lastName"):
+        if not profile.get(name):
+            raise ActionRefused(f"{name} is required.", field=name)
+    if OktaUser.objects.filter(login__iexact=profile["login"]).exists():
+        raise ActionRefused(f"{profile['login']} already exists in Okta.", field="login")
+    activation = params.get("activation", "email")
+    if activation not in ("email", "url", "none"):
+        raise ActionRefused("Activation must be email, url or none.", field="activation")
+    group_ids = [str(g) for g in params.get("group_ids", [])]
+    groups = {g.pk: g for g in OktaGroup.objects.filter(pk__in=group_ids)}
+    for gid in group_ids:
+        if gid not in groups:
+            raise ActionRefused("A chosen group is not in the directory.", field="group_ids")
+        if groups[gid].type != GroupType.OKTA_GROUP:
+            raise ActionRefused(
+                f"“{groups[gid].name}” is an {groups[gid].type} group: only OKTA_GROUPs "
+                "can be given.",
+                field="group_ids",
+            )
+        if groups[gid].name in _portal_role_groups():
+            raise ActionRefused(
+                "Gatehouse role groups cannot be given at creation.", field="group_ids"
+            )
+    app_ids = [str(a) for a in params.get("app_ids", [])]
+    if OktaApp.objects.filter(pk__in=app_ids).count() != len(set(app_ids)):
+        raise ActionRefused("A chosen app is not in the directory.", field="app_ids")
+    op_params: dict[str, Any] = {"profile": profile, "activate": activation == "email"}
+    if group_ids:
+        op_params["group_ids"] = group_ids
+    return Plan(
+        [(kind, op_params)],
+        f"Create {profile['login']}",
+        later={"app_ids": app_ids, "activation": activation},
+    )
+
+
+def _plan_group(actor: User, variant: str, kind: str, params: Mapping[str, Any]) -> Plan:
+    name = str(params.get("name", "")).strip()
+    description = str(params.get("description", "")).strip()
+    if variant in ("create", "update"):
+        if not name or len(name) > 255 or _CONTROL.search(name):
+            raise ActionRefused("A group needs a name of at most 255 characters.", field="name")
+        if len(description) > 1024:
+            raise ActionRefused("The description is too long.", field="description")
+        clash = OktaGroup.objects.filter(name__iexact=name)
+        if variant == "update":
+            clash = clash.exclude(pk=str(params.get("group_id", "")))
+        if clash.exists():
+            raise ActionRefused(f"A group called “{name}” already exists.", field="name")
+    if variant == "create":
+        return Plan([(kind, {"name": name, "description": description})], f"Create {name}")
+    group = _changeable_group(str(params.get("group_id", "")), actor=actor)
+    if group.name in _portal_role_groups():
+        raise ActionRefused(
+            f"“{group.name}” grants Gatehouse roles: rename or delete it in Okta itself."
+        )
+    if variant == "update":
+        return Plan(
+            [(kind, {"group_id": group.pk, "name": name, "description": description})],
+            f"Rename {group.name} to {name}",
+        )
+    return Plan([(kind, {"group_id": group.pk})], f"Delete {group.name}")
+
+
+# --- submit, decide, follow ------------------------------------------------------------------
+
+
+def _approval_for(policy: ActionPolicy, rels: set[str], target: OktaUser | None) -> tuple[str, str]:
+    """(approval kind, approver Okta id) this ask needs; ("none", "") when it can go at once."""
+    if policy.approval == Approval.NONE:
+        return Approval.NONE, ""
+    if rels == {Requester.SELF} and not policy.approval_for_self:
+        return Approval.NONE, ""
+    if policy.approval == Approval.MANAGER:
+        if Requester.MANAGER in rels:
+            return Approval.NONE, ""  # the manager is the approver
+        if target is not None and target.manager_id:
+            return Approval.MANAGER, target.manager_id
+        return Approval.SECOND_ADMIN, ""  # nobody to ask: admins decide
+    return policy.approval, ""
+
+
+def action_submit(
+    *,
+    actor: User,
+    action: str,
+    variant: str,
+    target_user_id: str = "",
+    params: Mapping[str, Any] | None = None,
+    request: Any = None,
+) -> ActionRequest:
+    """Ask for one action; it runs at once when the policy needs no approval."""
+    params = dict(params or {})
+    if action not in VARIANTS or variant not in VARIANTS[action]:
+        raise ActionRefused("Unknown action.")
+    policy = policy_for(action)
+    if not policy.enabled:
+        raise ActionRefused(f"{policy} is turned off by policy.")
+    target: OktaUser | None = None
+    if action in USER_ACTIONS:
+        target = OktaUser.objects.filter(pk=target_user_id).first()
+        if target is None:
+            raise ActionRefused("That person is not in the directory.")
+    rels = relations(
+        actor,
+        target,
+        group_id=str(params.get("group_id", "")),
+        app_id=str(params.get("app_id", "")),
+    )
+    if not set(policy.requesters) & rels:
+        raise ActionRefused(f"Policy does not let you ask for “{policy}” here.")
+    with transaction.atomic():
+        plan = _plan(
+            actor=actor,
+            policy=policy,
+            action=action,
+            variant=variant,
+            target=target,
+            params=params,
+            rels=rels,
+        )
+        approval, approver = _approval_for(policy, rels, target)
+        stored = {**params, **plan.later, "summary": plan.summary, "operations": plan.operations}
+        req = ActionRequest.objects.create(
+            action=action,
+            variant=variant,
+            params=stored,
+            requested_by=actor.username,
+            requested_by_okta_id=actor.okta_id or "",
+            target_user_id=target.pk if target else "",
+            target_label=str(target) if target else plan.summary,
+            approval=approval,
+            approver_okta_id=approver,
+            status=ActionStatus.PENDING if approval != Approval.NONE else ActionStatus.QUEUED,
+        )
+        audit_record(
+            action="identity.action.requested",
+            actor=actor,
+            target_type="user" if target else action,
+            target_id=target.pk if target else "",
+            target_label=req.target_label,
+            detail={
+                "action_request": req.pk,
+                "action": action,
+                "variant": variant,
+                "summary": plan.summary,
+                "approval": approval,
+            },
+            request=request,
+        )
+        if approval == Approval.NONE:
+            _dispatch(req, actor)
+    return req
+
+
+def _dispatch(req: ActionRequest, actor: Any) -> list[Operation]:
+    ops = []
+    for kind, op_params in req.params.get("operations", []):
+        callback = CALLBACK_TASK if kind == OperationKind.USER_CREATE else ""
+        ops.append(
+            operation_enqueue(
+                kind=kind,
+                params=op_params,
+                actor=actor,
+                correlation=req.correlation,
+                callback_task=callback,
+            )
+        )
+    return ops
+
+
+def can_decide(actor: User, req: ActionRequest) -> bool:
+    if req.status != ActionStatus.PENDING or actor.username == req.requested_by:
+        return False
+    if req.target_user_id and actor.okta_id == req.target_user_id:
+        return False
+    if req.approval == Approval.MANAGER:
+        return bool(actor.okta_id) and actor.okta_id == req.approver_okta_id
+    return is_admin(actor)
+
+
+def pending_for(actor: User) -> QuerySet[ActionRequest]:
+    """Pending actions ``actor`` may decide (the inbox section)."""
+    qs = ActionRequest.objects.filter(status=ActionStatus.PENDING).exclude(
+        requested_by=actor.username
+    )
+    mine = Q(approval=Approval.MANAGER, approver_okta_id=actor.okta_id or "-")
+    if is_admin(actor):
+        mine |= Q(approval=Approval.SECOND_ADMIN)
+    if actor.okta_id:
+        qs = qs.exclude(target_user_id=actor.okta_id)
+    return qs.filter(mine)
+
+
+def action_decide(
+    *, actor: User, request_id: int, approve: bool, comment: str = "", request: Any = None
+) -> ActionRequest:
+    """Approve (queue the operations) or deny a pending action; two deciders at once give one
+    decision: the row is locked and its status checked inside the transaction."""
+    with transaction.atomic():
+        req = ActionRequest.objects.select_for_update().filter(pk=request_id).first()
+        if req is None:
+            raise ActionRefused("No such action.")
+        if req.status != ActionStatus.PENDING:
+            raise ActionRefused("This action was already decided.")
+        if not can_decide(actor, req):
+            raise ActionRefused("You may not decide this action.")
+        req.status = ActionStatus.QUEUED if approve else ActionStatus.DENIED
+        req.decided_by = actor.username
+        req.decided_at = timezone.now()
+        req.comment = comment[:2000]
+        req.save(update_fields=["status", "decided_by", "decided_at", "comment"])
+        audit_record(
+            action="identity.action.approved" if approve else "identity.action.denied",
+            actor=actor,
+            target_type="user" if req.target_user_id else req.action,
+            target_id=req.target_user_id,
+            target_label=req.target_label,
+            detail={"action_request": req.pk, "action": req.action, "variant": req.variant},
+            request=request,
+        )
+        if approve:
+            _dispatch(req, actor)
+    return req
+
+
+def operation_finished(*, operation_id: int) -> None:
+    """Callback after a user.create operation: assign the chosen apps and, for activation
+    without email, activate the new user for a one-time activation link."""
+    op = Operation.objects.filter(pk=operation_id).first()
+    if op is None or not op.correlation.startswith("action:"):
+        return
+    if op.kind != OperationKind.USER_CREATE or op.status != OperationStatus.SUCCEEDED:
+        return
+    user_id = str(op.result.get("user_id", ""))
+    if not user_id:
+        return
+    with transaction.atomic():
+        req = ActionRequest.objects.select_for_update().filter(pk=op.correlation[7:]).first()
+        if req is None:
+            return
+        follow = Operation.objects.filter(correlation=req.correlation).exclude(pk=op.pk)
+        if follow.exists():  # a repeated callback
+            return
+        for app_id in req.params.get("app_ids", []):
+            operation_enqueue(
+                kind=OperationKind.APP_USER_ASSIGN,
+                params={"app_id": app_id, "user_id": user_id},
+                actor="system",
+                correlation=req.correlation,
+            )
+        if req.params.get("activation") == "url":
+            operation_enqueue(
+                kind=OperationKind.USER_ACTIVATE,
+                params={"user_id": user_id, "send_email": False},
+                actor="system",
+                correlation=req.correlation,
+            )
+        req.target_user_id = user_id
+        req.save(update_fields=["target_user_id"])
+
+
+def action_outcome(req: ActionRequest, ops: list[Operation]) -> str:
+    if req.status != ActionStatus.QUEUED:
+        return req.get_status_display()
+    if any(op.status == OperationStatus.FAILED for op in ops):
+        return "Failed"
+    if ops and all(op.status == OperationStatus.SUCCEEDED for op in ops):
+        return "Done"
+    return "Running"
+
+
+def action_reveal_secret(*, actor: User, request_id: int, operation_id: int) -> dict[str, str]:
+    """The one-time reset link / temporary password, once, to the person who asked."""
+    from okta.operations import operation_reveal_secret
+
+    req = ActionRequest.objects.filter(pk=request_id, requested_by=actor.username).first()
+    if (
+        req is None
+        or not Operation.objects.filter(pk=operation_id, correlation=req.correlation).exists()
+    ):
+        raise ActionRefused("No such secret.")
+    return operation_reveal_secret(operation_id=operation_id, actor=actor)
+
+
+# --- policy editing -----------------------------------------------------------------------------
+
+
+def action_policy_save(*, actor: User, policy: ActionPolicy, changes: Mapping[str, Any]) -> None:
+    if not is_admin(actor):
+        raise ActionRefused("Only admins edit action policies.")
+    unknown = set(changes.get("requesters", [])) - set(Requester.values)
+    if unknown:
+        raise ActionRefused("Unknown requester kinds.", field="requesters")
+    bad_fields = set(changes.get("self_service_fields", [])) - set(PROFILE_FIELDS)
+    if bad_fields:
+        raise ActionRefused(
+            f"Unknown profile fields: {', '.join(sorted(bad_fields))}.",
+            field="self_service_fields",
+        )
+    if "managerId" in changes.get("self_service_fields", []):
+        raise ActionRefused("People may not choose their own manager.", field="self_service_fields")
+    with transaction.atomic():
+        before = {name: getattr(policy, name) for name in changes}
+        for name, value in changes.items():
+            setattr(policy, name, value)
+        policy.updated_by = actor.username
+        policy.save()
+        audit_record(
+            action="identity.policy.updated",
+            actor=actor,
+            target_type="action_policy",
+            target_id=policy.action,
+            detail={
+                "changes": {
+                    k: {"from": before[k], "to": v} for k, v in changes.items() if before[k] != v
+                }
+            },
+        )
+
+
+# --- bulk --------------------------------------------------------------------------------------
+
+# bulk action -> (policy action, variant)
+BULK_ACTIONS: dict[str, tuple[str, str, str]] = {
+    "suspend": (Action.USER_SUSPEND, "suspend", "Suspend"),
+    "unsuspend": (Action.USER_SUSPEND, "unsuspend", "Unsuspend"),
+    "deactivate": (Action.USER_LIFECYCLE, "deactivate", "Deactivate"),
+    "sessions_clear": (Action.SESSIONS_CLEAR, "clear", "Sign out everywhere"),
+    "group_add": (Action.GROUP_MEMBERSHIP, "add", "Add to group"),
+    "group_remove": (Action.GROUP_MEMBERSHIP, "remove", "Remove from group"),
+    "app_assign": (Action.APP_ASSIGNMENT, "assign", "Assign apps"),
+    "app_unassign": (Action.APP_ASSIGNMENT, "unassign", "Unassign apps"),
+}
+PREVIEW_ROWS = 500
+
+
+def selection_queryset(selection: Mapping[str, Any]) -> QuerySet[OktaUser]:
+    """People picked by a directory search or a group's members (or a list of logins)."""
+    qs = OktaUser.objects.all()
+    if selection.get("department"):
+        qs = qs.filter(department__iexact=selection["department"])
+    if selection.get("status"):
+        qs = qs.filter(status=selection["status"])
+    days = selection.get("inactive_days")
+    if days:
+        cutoff = timezone.now() - timedelta(days=int(days))
+        qs = qs.filter(Q(last_login__lt=cutoff) | Q(last_login__isnull=True))
+    if selection.get("group_id"):
+        qs = qs.filter(
+            Exists(
+                GroupMembership.objects.filter(
+                    group_id=selection["group_id"], user_id=OuterRef("pk")
+                )
+            )
+        )
+    logins = selection.get("logins") or []
+    if logins:
+        lowered = [x.lower() for x in logins]
+        qs = qs.filter(Q(login__in=lowered) | Q(email__in=lowered))
+    searched = any(selection.get(k) for k in ("department", "status", "inactive_days", "group_id"))
+    if not searched and not logins:
+        return qs.none()  # an empty search never selects the whole directory
+    return qs
+
+
+@dataclass
+class PreviewRow:
+    user_id: str
+    label: str
+    login: str
+    status: str
+    change: str
+    skip: str  # why this person is left out ("" = they change)
+    op: tuple[str, dict[str, Any]] | None = None
+
+
+@dataclass
+class Preview:
+    action: str
+    params: dict[str, Any]
+    selection: dict[str, Any]
+    rows: list[PreviewRow]
+    hash: str
+    changing: int
+    skipped: int
+    threshold: int
+
+    @property
+    def needs_second_admin(self) -> bool:
+        return self.changing > self.threshold
+
+    def shown(self) -> list[PreviewRow]:
+        return self.rows[:PREVIEW_ROWS]
+
+
+def _bulk_targets(
+    *, action: str, params: Mapping[str, Any], actor: User
+) -> tuple[str, str, ActionPolicy, list[tuple[str, str]]]:
+    """Check the bulk action itself; (policy action, variant, policy, [(target id, label)])."""
+    if action not in BULK_ACTIONS:
+        raise ActionRefused("Pick an action.", field="action")
+    policy_action, variant, _ = BULK_ACTIONS[action]
+    policy = policy_for(policy_action)
+    if not policy.enabled:
+        raise ActionRefused(f"{policy} is turned off by policy.")
+    if not is_admin(actor) or Requester.ADMIN not in policy.requesters:
+        raise ActionRefused("Only admins run bulk operations.")
+    targets: list[tuple[str, str]] = []
+    if action in ("group_add", "group_remove"):
+        group = _changeable_group(str(params.get("group_id", "")), actor=actor)
+        if group.name in _portal_role_groups():
+            raise ActionRefused("Gatehouse role groups are not changed in bulk.", field="group_id")
+        targets = [(group.pk, group.name)]
+    elif action in ("app_assign", "app_unassign"):
+        ids = [str(a) for a in params.get("app_ids", [])]
+        apps = list(OktaApp.objects.filter(pk__in=ids).order_by("label"))
+        if not ids or len(apps) != len(set(ids)):
+            raise ActionRefused("Pick one or more apps from the directory.", field="app_ids")
+        targets = [(a.pk, a.label) for a in apps]
+    return policy_action, variant, policy, targets
+
+
+def bulk_preview(
+    *, actor: User, action: str, params: Mapping[str, Any], selection: Mapping[str, Any]
+) -> Preview:
+    """Exactly who changes and how: one query for the people (with what matters about them
+    annotated) plus one for existing memberships or assignments."""
+    policy_action, variant, policy, targets = _bulk_targets(
+        action=action, params=params, actor=actor
+    )
+    kind, fixed, label = VARIANTS[policy_action][variant]
+    privileged = AdminRole.objects.filter(
+        user_id=OuterRef("pk"), type__in=AdminRole.PRIVILEGED_TYPES
+    )
+    people = (
+        selection_queryset(selection)
+        .annotate(privileged=Exists(privileged))
+        .order_by("last_name", "first_name", "id")
+        .values_list("id", "first_name", "last_name", "login", "status", "privileged")
+    )
+    existing: set[tuple[str, str]] = set()
+    if action in ("group_add", "group_remove"):
+        existing = set(
+            GroupMembership.objects.filter(
+                group_id=targets[0][0], user_id__in=selection_queryset(selection).values("pk")
+            ).values_list("group_id", "user_id")
+        )
+    elif action in ("app_assign", "app_unassign"):
+        existing = set(
+            AppAssignment.objects.filter(
+                app_id__in=[t[0] for t in targets],
+                scope="USER",
+                user_id__in=selection_queryset(selection).values("pk"),
+            ).values_list("app_id", "user_id")
+        )
+    rule = REQUIRED_STATUS.get((policy_action, variant))
+    rows: list[PreviewRow] = []
+    for user_id, first, last, login, status, is_priv in people.iterator(chunk_size=2000):
+        name = f"{first} {last}".strip() or login
+        skip = ""
+        if user_id == actor.okta_id:
+            skip = "you cannot act on your own account"
+        elif is_priv and not policy.allow_privileged_targets:
+            skip = "holds a privileged admin role"
+        elif rule and status not in rule[0]:
+            skip = f"is {status}"
+        if not targets:
+            rows.append(
+                PreviewRow(
+                    user_id,
+                    name,
+                    login,
+                    status,
+                    label,
+                    skip,
+                    None if skip else (kind, {"user_id": user_id, **fixed}),
+                )
+            )
+            continue
+        for target_id, target_label in targets:
+            reason = skip
+            has = (target_id, user_id) in existing
+            adding = action in ("group_add", "app_assign")
+            if not reason and adding and has:
+                reason = "already there"
+            elif not reason and not adding and not has:
+                reason = "not there"
+            key = "group_id" if action.startswith("group") else "app_id"
+            rows.append(
+                PreviewRow(
+                    user_id,
+                    name,
+                    login,
+                    status,
+                    f"{label}: {target_label}",
+                    reason,
+                    None if reason else (kind, {"user_id": user_id, key: target_id}),
+                )
+            )
+    digest = hashlib.sha256(
+        json.dumps(
+            [action, dict(params), [(r.user_id, r.change) for r in rows if not r.skip]],
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()
+    changing = sum(1 for r in rows if not r.skip)
+    return Preview(
+        action=action,
+        params=dict(params),
+        selection=dict(selection),
+        rows=rows,
+        hash=digest,
+        changing=changing,
+        skipped=len(rows) - changing,
+        threshold=policy.bulk_confirm_threshold,
+    )
+
+
+def bulk_confirm(
+    *,
+    actor: User,
+    action: str,
+    params: Mapping[str, Any],
+    selection: Mapping[str, Any],
+    preview_hash: str,
+) -> BulkRun:
+    """Start a bulk run exactly as previewed; a stale preview is refused. Above the policy's
+    threshold the run waits for a second admin."""
+    preview = bulk_preview(actor=actor, action=action, params=params, selection=selection)
+    if preview.hash != preview_hash:
+        raise ActionRefused(
+            "The directory changed since the preview: nothing was done. Preview again."
+        )
+    if not preview.changing:
+        raise ActionRefused("Nobody would change: nothing to do.")
+    with transaction.atomic():
+        run = BulkRun.objects.create(
+            action=action,
+            params=preview.params,
+            selection=preview.selection,
+            preview_hash=preview.hash,
+            total=preview.changing,
+            status=BulkStatus.AWAITING_CONFIRMATION
+            if preview.needs_second_admin
+            else BulkStatus.RUNNING,
+            requested_by=actor.username,
+            requested_by_okta_id=actor.okta_id or "",
+        )
+        BulkItem.objects.bulk_create(
+            [
+                BulkItem(run=run, user_id=r.user_id, label=r.label, change=r.change)
+                for r in preview.rows
+                if not r.skip
+            ],
+            batch_size=1000,
+        )
+        audit_record(
+            action="identity.bulk.confirmed",
+            actor=actor,
+            target_type="bulk_run",
+            target_id=str(run.pk),
+            detail={
+                "bulk_run": run.pk,
+                "action": action,
+                "selection": preview.selection,
+                "changing": preview.changing,
+                "skipped": preview.skipped,
+                "preview_hash": preview.hash,
+                "needs_second_admin": preview.needs_second_admin,
+            },
+        )
+        if run.status == BulkStatus.RUNNING:
+            _bulk_dispatch(run, preview, actor)
+    return run
+
+
+def _bulk_dispatch(run: BulkRun, preview: Preview, actor: Any) -> None:
+    rows = [r for r in preview.rows if not r.skip and r.op is not None]
+    ops = operations_enqueue(
+        items=[
+            {"kind": r.op[0], "params": r.op[1], "correlation": run.correlation}
+            for r in rows
+            if r.op
+        ],
+        actor=actor,
+    )
+    items = list(run.items.order_by("id"))
+    for item, op in zip(items, ops, strict=True):
+        item.operation_id = op.pk
+    BulkItem.objects.bulk_update(items, ["operation_id"], batch_size=1000)
+
+
+def bulk_second_confirm(*, actor: User, run_id: int) -> BulkRun:
+    """A second admin confirms a large run; the selection must still match its preview."""
+    with transaction.atomic():
+        run = BulkRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None:
+            raise ActionRefused("No such bulk run.")
+        if run.status != BulkStatus.AWAITING_CONFIRMATION:
+            raise ActionRefused("This run is not waiting for a confirmation.")
+        if not is_admin(actor) or actor.username == run.requested_by:
+            raise ActionRefused("A second admin, not the one who started it, must confirm.")
+        requester = User.objects.filter(username=run.requested_by).first()
+        preview = bulk_preview(
+            actor=requester or actor, action=run.action, params=run.params, selection=run.selection
+        )
+        if preview.hash != run.preview_hash:
+            raise ActionRefused(
+                "The directory changed since the preview: nothing was done. Start again."
+            )
+        run.status = BulkStatus.RUNNING
+        run.confirmed_by = actor.username
+        run.save(update_fields=["status", "confirmed_by"])
+        audit_record(
+            action="identity.bulk.second_confirmed",
+            actor=actor,
+            target_type="bulk_run",
+            target_id=str(run.pk),
+            detail={"bulk_run": run.pk, "action": run.action, "changing": run.total},
+        )
+        _bulk_dispatch(run, preview, actor)
+    return run
+
+
+@dataclass
+class Progress:
+    total: int
+    succeeded: int
+    failed: int
+    pending: int
+
+    @property
+    def done(self) -> int:
+        return self.succeeded + self.failed
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else int(100 * self.done / self.total)
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= self.total
+
+
+def bulk_progress(run: BulkRun) -> Progress:
+    """One grouped count over the run's operations."""
+    counts = dict(
+        Operation.objects.filter(correlation=run.correlation)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    succeeded = counts.get(OperationStatus.SUCCEEDED, 0)
+    failed = counts.get(OperationStatus.FAILED, 0)
+    return Progress(run.total, succeeded, failed, run.total - succeeded - failed)
+
+
+def bulk_retry_failures(*, actor: User, run_id: int) -> int:
+    """Send only the run's failed operations to Okta again; returns how many."""
+    if not is_admin(actor):
+        raise ActionRefused("Only admins retry bulk runs.")
+    run = BulkRun.objects.filter(pk=run_id).first()
+    if run is None:
+        raise ActionRefused("No such bulk run.")
+    failed = Operation.objects.filter(
+        correlation=run.correlation, status=OperationStatus.FAILED
+    ).values_list("pk", flat=True)
+    return sum(operation_retry(operation_id=pk, actor=actor) for pk in list(failed))
+
+
+def admin_role_report(types: Iterable[str]) -> Iterator[tuple[OktaUser, list[str], list[str]]]:
+    """People holding any of the Okta admin role ``types``, with their roles and groups."""
+    wanted = list(types)
+    people = list(
+        OktaUser.objects.filter(
+            Exists(AdminRole.objects.filter(user_id=OuterRef("pk"), type__in=wanted))
+        ).order_by("last_name", "first_name", "id")
+    )
+    ids = [p.pk for p in people]
+    roles: dict[str, list[str]] = {}
+    for user_id, role in AdminRole.objects.filter(user_id__in=ids).values_list("user_id", "type"):
+        roles.setdefault(user_id, []).append(role)
+    groups: dict[str, list[str]] = {}
+    for user_id, name in (
+        GroupMembership.objects.filter(user_id__in=ids)
+        .order_by("group__name")
+        .values_list("user_id", "group__name")
+    ):
+        groups.setdefault(user_id, []).append(name)
+    for person in people:
+        yield person, sorted(roles.get(person.pk, [])), groups.get(person.pk, [])
