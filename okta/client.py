@@ -11,8 +11,6 @@ Build one from settings with ``get_client()``, or from explicit values with ``Ok
 
 from __future__ import annotations
 
-import contextlib
-import email.utils
 import hashlib
 import json
 import logging
@@ -31,7 +29,7 @@ import httpx
 import jwt
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from okta.governor import Governor, bucket_for
+from okta.governor import Governor, bucket_for, seconds_until_reset
 
 log = logging.getLogger(__name__)
 
@@ -1250,19 +1248,15 @@ def _obj_or_malformed(body: Any, what: str) -> Json:
 
 
 def _retry_after(response: httpx.Response, now: Callable[[], float]) -> float | None:
-    """Seconds until ``X-Rate-Limit-Reset`` on a 429, measured against Okta's ``Date``."""
+    """Seconds to wait after a 429: until ``X-Rate-Limit-Reset``, plus a second for the
+    one-second resolution of the headers."""
     if response.status_code != 429:
         return None
     try:
         reset = float(response.headers["x-rate-limit-reset"])
     except (KeyError, ValueError):
         return 1.0
-    server_now = now()
-    date = response.headers.get("date")
-    if date:
-        with contextlib.suppress(TypeError, ValueError):
-            server_now = email.utils.parsedate_to_datetime(date).timestamp()
-    return max(reset - server_now, 0.0) + 1.0
+    return seconds_until_reset(reset, response.headers.get("date"), now()) + 1.0
 
 
 def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -213,8 +213,7 @@ class CacheGovernor:
         remaining = _int(headers.get("x-rate-limit-remaining"))
         reset = _int(headers.get("x-rate-limit-reset"))
         if reset is not None:
-            server_now = _http_date(headers.get("date")) or now
-            state.reset_at = now + max(reset - server_now, 0)
+            state.reset_at = now + seconds_until_reset(reset, headers.get("date"), now)
         if limit is not None:
             state.limit = limit
         if remaining is not None:
@@ -305,6 +304,24 @@ def _int(value: str | None) -> int | None:
         return int(value)
     except ValueError:
         return None
+
+
+MAX_RESET_SECONDS = 61.0  # per-minute windows (+1 s resolution): farther is a clock problem
+
+
+def seconds_until_reset(reset: float, date: str | None, now: float) -> float:
+    """Seconds from now until ``X-Rate-Limit-Reset`` (epoch seconds on Okta's clock).
+
+    Okta advises measuring against its ``Date`` header (our clock may be skewed); a proxy or a
+    busy server can send a stale ``Date``, though. Of the two estimates the smaller positive
+    one wins: waiting too little costs one more 429, waiting too long stalls every worker.
+    """
+    estimates = [reset - now]
+    server_now = _http_date(date)
+    if server_now is not None:
+        estimates.append(reset - server_now)
+    positive = [e for e in estimates if e > 0]
+    return min(min(positive), MAX_RESET_SECONDS) if positive else 0.0
 
 
 def _http_date(value: str | None) -> float | None:

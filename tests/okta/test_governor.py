@@ -15,7 +15,7 @@ import respx
 from django.core.cache.backends.locmem import LocMemCache
 
 from okta.client import OktaClient
-from okta.governor import CacheGovernor, NullGovernor, bucket_for
+from okta.governor import CacheGovernor, NullGovernor, bucket_for, seconds_until_reset
 
 ORG = "https://acme.okta.test"
 
@@ -350,4 +350,18 @@ def test_governor_on_the_configured_cache() -> None:
     gov.record("users", 429, headers(clock, limit=10, remaining=0, reset_in=20))
     clock.now += 1.5  # past the other worker's sync interval
     other.after("users", other.before("users", sleep=clock.sleep))
-    assert clock.sleeps and 18.4 <= clock.sleeps[0] <= 18.6
+    assert clock.sleeps and 17.4 <= clock.sleeps[0] <= 18.6
+
+
+def test_seconds_until_reset_trusts_the_smaller_estimate() -> None:
+    now = 1_750_000_030.0
+    date = email.utils.formatdate(now, usegmt=True)
+    assert seconds_until_reset(now + 30, date, now) == 30
+    stale = email.utils.formatdate(now - 25, usegmt=True)  # a busy server's cached Date
+    assert seconds_until_reset(now + 30, stale, now) == 30
+    # Our clock runs 20 s ahead: Okta's Date says how far the reset really is.
+    assert seconds_until_reset(now + 10, email.utils.formatdate(now - 20, usegmt=True), now) == 10
+    later = email.utils.formatdate(now + 20, usegmt=True)
+    assert seconds_until_reset(now + 10, later, now + 20) == 0  # both say it has passed
+    assert seconds_until_reset(now + 3600, date, now) == 61  # windows are per minute
+    assert seconds_until_reset(now + 5, "not a date", now) == 5
