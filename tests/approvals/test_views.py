@@ -484,3 +484,34 @@ def test_operations_queue_retries_failed_removal(people: People, backend: Catalo
         .status_code
         == 404
     )
+
+
+def test_extend_prefills_a_new_request(people: People, backend: CatalogItem) -> None:
+    req = services.access_request_decide(
+        actor=people.u["priya"], request_id=submit(people, backend).pk, outcome="APPROVE"
+    )
+    Operation.objects.filter(correlation=req.correlation).update(status="SUCCEEDED")
+    services.operation_finished(operation_id=Operation.objects.get().pk)
+    join(people.maya, backend.group)  # type: ignore[arg-type]
+    grant = req.grant
+    client = client_for(people, "maya")
+    response = client.get(reverse("approvals:grant_extend", args=[grant.pk]))
+    assert response["Location"].endswith(f"?extend={grant.pk}")
+    form = client.get(response["Location"]).content.decode()
+    assert "Extend Engineering - Backend" in form and "on-call" in form
+    client.post(
+        reverse("approvals:request_new", args=[backend.pk]),
+        {
+            "subject": people.maya.id,
+            "duration": "30",
+            "reason": "still on-call",
+            "extend": grant.pk,
+        },
+    )
+    assert AccessRequest.objects.get(status="PENDING").extends_grant == grant
+    assert (
+        client_for(people, "stan")
+        .get(reverse("approvals:grant_extend", args=[grant.pk]))
+        .status_code
+        == 404
+    )
