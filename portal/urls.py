@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("approvals.urls")),
     path("", include("okta.urls")),
     path("audit/", include("audit.urls")),
+    path("identity/", include("identity.urls")),
 ]

@@ -1,0 +1,174 @@
+"""Forms parse input only; the services decide what is allowed."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+
+from identity.models import Approval, Requester
+from identity.services import BULK_ACTIONS, PROFILE_FIELDS
+from okta.models import GroupType, OktaApp, OktaGroup, UserStatus
+
+_ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
+
+
+class ActionForm(forms.Form):
+    action = forms.CharField(max_length=30)
+    variant = forms.CharField(max_length=30)
+    group_id = forms.CharField(max_length=32, required=False)
+    app_id = forms.CharField(max_length=32, required=False)
+
+    def params(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {k: data[k] for k in ("group_id", "app_id") if data.get(k)}
+
+
+class ProfileForm(forms.Form):
+    """Only the fields given by ``fields`` are shown; blank ones are left unchanged."""
+
+    def __init__(self, *args: Any, fields: list[str], initial_profile: dict[str, Any], **kw: Any):
+        super().__init__(*args, **kw)
+        for name in fields:
+            self.fields[name] = forms.CharField(
+                max_length=PROFILE_FIELDS.get(name, 100),
+                required=False,
+                initial=initial_profile.get(name, ""),
+            )
+
+    def profile(self) -> dict[str, str]:
+        return {k: v for k, v in self.cleaned_data.items() if v != self.fields[k].initial}
+
+
+class PersonSearchForm(forms.Form):
+    q = forms.CharField(max_length=100, required=False, label="Search people")
+
+
+def _group_choices() -> list[tuple[str, str]]:
+    return list(
+        OktaGroup.objects.filter(type=GroupType.OKTA_GROUP)
+        .order_by("name")
+        .values_list("id", "name")[:2000]
+    )
+
+
+def _app_choices() -> list[tuple[str, str]]:
+    return list(OktaApp.objects.order_by("label").values_list("id", "label")[:2000])
+
+
+class UserCreateForm(forms.Form):
+    login = forms.EmailField(max_length=100)
+    email = forms.EmailField(max_length=100)
+    first_name = forms.CharField(max_length=50)
+    last_name = forms.CharField(max_length=50)
+    department = forms.CharField(max_length=100, required=False)
+    title = forms.CharField(max_length=100, required=False)
+    manager_login = forms.CharField(max_length=100, required=False, label="Manager (login)")
+    activation = forms.ChoiceField(
+        choices=[
+            ("email", "Activate and email the person"),
+            ("url", "Activate without email (show me a one-time activation link)"),
+            ("none", "Do not activate yet (STAGED)"),
+        ]
+    )
+    groups = forms.MultipleChoiceField(required=False, choices=[])
+    apps = forms.MultipleChoiceField(required=False, choices=[])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["groups"].choices = _group_choices()  # type: ignore[attr-defined]
+        self.fields["apps"].choices = _app_choices()  # type: ignore[attr-defined]
+
+
+class GroupForm(forms.Form):
+    name = forms.CharField(max_length=255)
+    description = forms.CharField(max_length=1024, required=False, widget=forms.Textarea)
+
+
+class LoginsForm(forms.Form):
+    logins = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="People (logins or emails, one per line or comma-separated)",
+    )
+
+    def clean_logins(self) -> list[str]:
+        parts = [p.strip() for p in re.split(r"[\s,;]+", self.cleaned_data["logins"])]
+        found = [p for p in parts if p]
+        if not found:
+            raise forms.ValidationError("Name at least one person.")
+        if len(found) > 1000:
+            raise forms.ValidationError("At most 1000 people at once: use a bulk operation.")
+        return found
+
+
+class BulkForm(forms.Form):
+    department = forms.CharField(max_length=100, required=False)
+    status = forms.ChoiceField(
+        choices=[("", "any status"), *UserStatus.choices], required=False
+    )
+    inactive_days = forms.IntegerField(
+        min_value=1, max_value=3650, required=False, label="No sign-in for (days)"
+    )
+    group_id = forms.ChoiceField(required=False, label="Members of group", choices=[])
+    logins = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Or these logins"
+    )
+    action = forms.ChoiceField(choices=[(k, v[2]) for k, v in BULK_ACTIONS.items()])
+    target_group_id = forms.ChoiceField(required=False, label="Group to change", choices=[])
+    app_ids = forms.MultipleChoiceField(required=False, label="Apps", choices=[])
+    preview_hash = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        all_groups = [("", "—"), *OktaGroup.objects.order_by("name").values_list("id", "name")]
+        self.fields["group_id"].choices = all_groups  # type: ignore[attr-defined]
+        self.fields["target_group_id"].choices = [("", "—"), *_group_choices()]  # type: ignore[attr-defined]
+        self.fields["app_ids"].choices = _app_choices()  # type: ignore[attr-defined]
+
+    def selection(self) -> dict[str, Any]:
+        d = self.cleaned_data
+        logins = [p for p in re.split(r"[\s,;]+", d.get("logins") or "") if p]
+        out: dict[str, Any] = {
+            "department": d.get("department") or "",
+            "status": d.get("status") or "",
+            "inactive_days": d.get("inactive_days") or None,
+            "group_id": d.get("group_id") or "",
+            "logins": logins,
+        }
+        return {k: v for k, v in out.items() if v}
+
+    def action_params(self) -> dict[str, Any]:
+        d = self.cleaned_data
+        if d["action"] in ("group_add", "group_remove"):
+            return {"group_id": d.get("target_group_id") or ""}
+        if d["action"] in ("app_assign", "app_unassign"):
+            return {"app_ids": list(d.get("app_ids") or [])}
+        return {}
+
+
+class PolicyForm(forms.Form):
+    enabled = forms.BooleanField(required=False)
+    requesters = forms.MultipleChoiceField(
+        choices=Requester.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    approval = forms.ChoiceField(choices=Approval.choices)
+    approval_for_self = forms.BooleanField(required=False, label="Approval also for self-service")
+    allow_privileged_targets = forms.BooleanField(
+        required=False, label="Allow acting on SUPER_ADMIN / ORG_ADMIN holders"
+    )
+    self_service_fields = forms.MultipleChoiceField(
+        choices=[(f, f) for f in PROFILE_FIELDS if f != "managerId"],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    bulk_confirm_threshold = forms.IntegerField(min_value=0, max_value=1_000_000)
+
+
+class DecisionForm(forms.Form):
+    outcome = forms.ChoiceField(choices=[("approve", "Approve"), ("deny", "Deny")])
+    comment = forms.CharField(max_length=2000, required=False)
+
+
+def valid_id(value: str) -> bool:
+    return bool(_ID.match(value))

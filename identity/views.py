@@ -1,0 +1,711 @@
+"""Thin function views: parse, authorize (one helper per access path), call a service, render."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from identity import services
+from identity.forms import (
+    ActionForm,
+    BulkForm,
+    DecisionForm,
+    GroupForm,
+    LoginsForm,
+    PersonSearchForm,
+    PolicyForm,
+    ProfileForm,
+    UserCreateForm,
+)
+from identity.models import Action, ActionPolicy, ActionRequest, BulkItem, BulkRun, BulkStatus
+from identity.services import ActionRefused
+from okta.models import (
+    AdminRole,
+    AppAssignment,
+    GroupMembership,
+    OktaApp,
+    OktaGroup,
+    OktaUser,
+    Operation,
+)
+from portal.models import User
+from portal.roles import Role, has_role
+
+# Okta profile attribute -> mirror column, for showing current values in forms.
+_MIRROR = {
+    "firstName": "first_name",
+    "lastName": "last_name",
+    "displayName": "display_name",
+    "title": "title",
+    "department": "department",
+    "email": "email",
+    "managerId": "manager_id",
+}
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _render(request: HttpRequest, template: str, context: dict[str, Any], region: str) -> Any:
+    if request.htmx and not request.htmx.boosted:  # type: ignore[attr-defined]
+        template = f"{template}#{region}"
+    return render(request, template, context)
+
+
+def _require_admin(request: HttpRequest) -> User:
+    user = _user(request)
+    if not services.is_admin(user):
+        raise PermissionDenied
+    return user
+
+
+def _profile_of(person: OktaUser) -> dict[str, Any]:
+    profile = dict(person.profile or {})
+    for attr, column in _MIRROR.items():
+        profile.setdefault(attr, getattr(person, column, ""))
+    return profile
+
+
+def _history(qs: Any) -> list[tuple[ActionRequest, str, list[Operation]]]:
+    """Action requests with their operations and outcome: two queries."""
+    reqs = list(qs[:20])
+    ops: dict[str, list[Operation]] = {}
+    for op in Operation.objects.filter(correlation__in=[r.correlation for r in reqs]).order_by(
+        "id"
+    ):
+        ops.setdefault(op.correlation, []).append(op)
+    return [
+        (r, services.action_outcome(r, ops.get(r.correlation, [])), ops.get(r.correlation, []))
+        for r in reqs
+    ]
+
+
+# --- self-service --------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def my_account(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    person = OktaUser.objects.filter(pk=user.okta_id or "-").first()
+    if person is None:
+        raise Http404("Your account is not in the directory yet.")
+    policy = ActionPolicy.objects.filter(action=Action.USER_UPDATE, enabled=True).first()
+    fields = list(policy.self_service_fields) if policy and "self" in policy.requesters else []
+    return render(
+        request,
+        "identity/my_account.html",
+        {
+            "person": person,
+            "groups": OktaGroup.objects.filter(memberships__user_id=person.pk).order_by("name"),
+            "apps": AppAssignment.objects.filter(user_id=person.pk)
+            .select_related("app")
+            .order_by("app__label"),
+            "actions": services.allowed_variants(user, person),
+            "profile_form": ProfileForm(fields=fields, initial_profile=_profile_of(person))
+            if fields
+            else None,
+            "history": _history(ActionRequest.objects.filter(target_user_id=person.pk)),
+        },
+    )
+
+
+# --- on behalf ------------------------------------------------------------------------------
+
+
+def _may_use_on_behalf(user: User) -> bool:
+    return has_role(user, Role.ADMIN, Role.HELPDESK, Role.MANAGER) or services.is_admin(user)
+
+
+@require_GET
+@login_required
+def people(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not _may_use_on_behalf(user):
+        raise PermissionDenied
+    form = PersonSearchForm(request.GET)
+    text = form.cleaned_data["q"] if form.is_valid() else ""
+    qs = OktaUser.objects.only(
+        "id", "login", "first_name", "last_name", "display_name", "status", "department"
+    )
+    if not has_role(user, Role.ADMIN, Role.HELPDESK) and not services.is_admin(user):
+        qs = qs.filter(manager_id=user.okta_id or "-")
+    if text:
+        for term in text.split()[:4]:
+            qs = qs.filter(
+                Q(first_name__istartswith=term)
+                | Q(last_name__istartswith=term)
+                | Q(login__istartswith=term)
+            )
+    found = list(qs.exclude(pk=user.okta_id or "-").order_by("last_name", "first_name", "id")[:50])
+    return _render(
+        request, "identity/people.html", {"form": form, "found": found, "q": text}, "results"
+    )
+
+
+def _get_person_for_actor(request: HttpRequest, user_id: str) -> OktaUser:
+    """The person the actor may act on; a stranger gets 404 (not a hint they exist)."""
+    person = get_object_or_404(OktaUser, pk=user_id)
+    if person.pk != _user(request).okta_id and not services.may_act_on(_user(request), person):
+        raise Http404
+    return person
+
+
+def _person_context(request: HttpRequest, person: OktaUser) -> dict[str, Any]:
+    user = _user(request)
+    admin = services.is_admin(user)
+    editable = admin and person.pk != user.okta_id
+    return {
+        "person": person,
+        "actions": services.allowed_variants(user, person),
+        "roles": AdminRole.objects.filter(user_id=person.pk).order_by("type"),
+        "groups": OktaGroup.objects.filter(memberships__user_id=person.pk).order_by("name"),
+        "apps": AppAssignment.objects.filter(user_id=person.pk)
+        .select_related("app")
+        .order_by("app__label"),
+        "is_admin": admin,
+        "group_choices": OktaGroup.objects.filter(type="OKTA_GROUP").order_by("name")[:2000]
+        if editable
+        else [],
+        "app_choices": OktaApp.objects.order_by("label")[:2000] if editable else [],
+        "profile_form": ProfileForm(
+            fields=list(services.PROFILE_FIELDS), initial_profile=_profile_of(person)
+        )
+        if editable
+        else None,
+        "history": _history(ActionRequest.objects.filter(target_user_id=person.pk)),
+    }
+
+
+@require_GET
+@login_required
+def person(request: HttpRequest, user_id: str) -> HttpResponse:
+    target = _get_person_for_actor(request, user_id)
+    if target.pk == _user(request).okta_id:
+        return redirect("identity:my_account")
+    return render(request, "identity/person.html", _person_context(request, target))
+
+
+def _after_action(request: HttpRequest, req: ActionRequest) -> HttpResponse:
+    if request.htmx:  # type: ignore[attr-defined]
+        return _action_fragment(request, req)
+    return redirect("identity:action_detail", pk=req.pk)
+
+
+def _refused(request: HttpRequest, exc: ActionRefused, back: str) -> HttpResponse:
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(
+            request, "identity/action_detail.html#refusal", {"message": exc.message}, status=400
+        )
+    messages.error(request, exc.message)
+    return redirect(back)
+
+
+@require_POST
+@login_required
+def person_act(request: HttpRequest, user_id: str) -> HttpResponse:
+    target = _get_person_for_actor(request, user_id)
+    form = ActionForm(request.POST)
+    back = request.META.get("HTTP_REFERER") or "identity:my_account"
+    if not form.is_valid():
+        return _refused(request, ActionRefused("That request was not understood."), back)
+    try:
+        req = services.action_submit(
+            actor=_user(request),
+            action=form.cleaned_data["action"],
+            variant=form.cleaned_data["variant"],
+            target_user_id=target.pk,
+            params=form.params(),
+            request=request,
+        )
+    except ActionRefused as exc:
+        return _refused(request, exc, back)
+    return _after_action(request, req)
+
+
+@require_POST
+@login_required
+def person_profile(request: HttpRequest, user_id: str) -> HttpResponse:
+    target = _get_person_for_actor(request, user_id)
+    form = ProfileForm(
+        request.POST, fields=list(services.PROFILE_FIELDS), initial_profile=_profile_of(target)
+    )
+    back = request.META.get("HTTP_REFERER") or "identity:my_account"
+    if not form.is_valid():
+        return _refused(request, ActionRefused("Check the profile values."), back)
+    try:
+        req = services.action_submit(
+            actor=_user(request),
+            action=Action.USER_UPDATE,
+            variant="update",
+            target_user_id=target.pk,
+            params={"profile": form.profile()},
+            request=request,
+        )
+    except ActionRefused as exc:
+        return _refused(request, exc, back)
+    return _after_action(request, req)
+
+
+# --- action results and approvals ------------------------------------------------------------
+
+
+def _get_action_for_viewer(request: HttpRequest, pk: int) -> ActionRequest:
+    req = get_object_or_404(ActionRequest, pk=pk)
+    user = _user(request)
+    if not (
+        req.requested_by == user.username
+        or services.is_admin(user)
+        or services.can_decide(user, req)
+        or (user.okta_id and req.target_user_id == user.okta_id)
+    ):
+        raise Http404
+    return req
+
+
+def _action_fragment(request: HttpRequest, req: ActionRequest) -> HttpResponse:
+    ops = list(Operation.objects.filter(correlation=req.correlation).order_by("id"))
+    context = {
+        "req": req,
+        "ops": ops,
+        "outcome": services.action_outcome(req, ops),
+        "mine": req.requested_by == _user(request).username,
+        "can_decide": services.can_decide(_user(request), req),
+    }
+    return render(request, "identity/action_detail.html#result", context)
+
+
+@require_GET
+@login_required
+def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    req = _get_action_for_viewer(request, pk)
+    if request.htmx:  # type: ignore[attr-defined]
+        return _action_fragment(request, req)
+    ops = list(Operation.objects.filter(correlation=req.correlation).order_by("id"))
+    return render(
+        request,
+        "identity/action_detail.html",
+        {
+            "req": req,
+            "ops": ops,
+            "outcome": services.action_outcome(req, ops),
+            "mine": req.requested_by == _user(request).username,
+            "can_decide": services.can_decide(_user(request), req),
+        },
+    )
+
+
+@require_POST
+@login_required
+def action_reveal(request: HttpRequest, pk: int, operation_id: int) -> HttpResponse:
+    req = _get_action_for_viewer(request, pk)
+    try:
+        secrets = services.action_reveal_secret(
+            actor=_user(request), request_id=req.pk, operation_id=operation_id
+        )
+    except ActionRefused as exc:
+        raise Http404 from exc
+    return render(request, "identity/action_detail.html#secret", {"secrets": secrets})
+
+
+@require_GET
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    rows = list(services.pending_for(_user(request))[:200])
+    return render(request, "identity/inbox.html", {"rows": rows})
+
+
+@require_POST
+@login_required
+def action_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    req = get_object_or_404(ActionRequest, pk=pk)
+    if not services.can_decide(_user(request), req) and not services.is_admin(_user(request)):
+        raise Http404
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, ActionRefused("Choose approve or deny."), "identity:inbox")
+    try:
+        req = services.action_decide(
+            actor=_user(request),
+            request_id=pk,
+            approve=form.cleaned_data["outcome"] == "approve",
+            comment=form.cleaned_data["comment"],
+            request=request,
+        )
+    except ActionRefused as exc:
+        return _refused(request, exc, "identity:inbox")
+    return _after_action(request, req)
+
+
+# --- admin console -----------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def user_create(request: HttpRequest) -> HttpResponse:
+    actor = _require_admin(request)
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        profile = {
+            "login": d["login"],
+            "email": d["email"],
+            "firstName": d["first_name"],
+            "lastName": d["last_name"],
+        }
+        for key, attr in (("department", "department"), ("title", "title")):
+            if d[key]:
+                profile[attr] = d[key]
+        if d["manager_login"]:
+            manager = OktaUser.objects.filter(login__iexact=d["manager_login"]).first()
+            if manager is None:
+                form.add_error("manager_login", "No such person in the directory.")
+                return render(request, "identity/user_create.html", {"form": form})
+            profile["managerId"] = manager.pk
+            profile["manager"] = manager.login
+        try:
+            req = services.action_submit(
+                actor=actor,
+                action=Action.USER_CREATE,
+                variant="create",
+                params={
+                    "profile": {k: v for k, v in profile.items() if k != "manager"},
+                    "activation": d["activation"],
+                    "group_ids": d["groups"],
+                    "app_ids": d["apps"],
+                },
+                request=request,
+            )
+        except ActionRefused as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect("identity:action_detail", pk=req.pk)
+    return render(request, "identity/user_create.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def groups(request: HttpRequest) -> HttpResponse:
+    actor = _require_admin(request)
+    form = GroupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            req = services.action_submit(
+                actor=actor,
+                action=Action.GROUP_MANAGE,
+                variant="create",
+                params=form.cleaned_data,
+                request=request,
+            )
+        except ActionRefused as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            return redirect("identity:action_detail", pk=req.pk)
+    rows = OktaGroup.objects.filter(type="OKTA_GROUP").order_by("name")[:500]
+    return render(request, "identity/groups.html", {"form": form, "rows": rows})
+
+
+def _get_group_for_admin(request: HttpRequest, group_id: str) -> OktaGroup:
+    _require_admin(request)
+    return get_object_or_404(OktaGroup, pk=group_id)
+
+
+@require_GET
+@login_required
+def group_page(request: HttpRequest, group_id: str) -> HttpResponse:
+    group = _get_group_for_admin(request, group_id)
+    members = (
+        OktaUser.objects.filter(memberships__group_id=group.pk)
+        .only("id", "login", "first_name", "last_name", "display_name", "status")
+        .order_by("last_name", "first_name", "id")[:500]
+    )
+    return render(
+        request,
+        "identity/group.html",
+        {
+            "group": group,
+            "members": members,
+            "rename_form": GroupForm(initial={"name": group.name, "description": group.description}),
+            "logins_form": LoginsForm(),
+            "results": [],
+        },
+    )
+
+
+@require_POST
+@login_required
+def group_change(request: HttpRequest, group_id: str) -> HttpResponse:
+    """Rename or delete the group."""
+    group = _get_group_for_admin(request, group_id)
+    variant = request.POST.get("variant", "")
+    params: dict[str, Any] = {"group_id": group.pk}
+    if variant == "update":
+        form = GroupForm(request.POST)
+        if not form.is_valid():
+            return _refused(request, ActionRefused("A group needs a name."), request.path)
+        params.update(form.cleaned_data)
+    try:
+        req = services.action_submit(
+            actor=_user(request),
+            action=Action.GROUP_MANAGE,
+            variant=variant,
+            params=params,
+            request=request,
+        )
+    except ActionRefused as exc:
+        messages.error(request, exc.message)
+        return redirect("identity:group", group_id=group.pk)
+    return redirect("identity:action_detail", pk=req.pk)
+
+
+def _people_by_login(logins: list[str]) -> tuple[list[OktaUser], list[str]]:
+    lowered = [x.lower() for x in logins]
+    found = list(OktaUser.objects.filter(Q(login__in=lowered) | Q(email__in=lowered)))
+    known = {p.login.lower() for p in found} | {p.email.lower() for p in found}
+    return found, [x for x in logins if x.lower() not in known]
+
+
+def _act_on_many(
+    request: HttpRequest, *, action: str, variant: str, params: dict[str, Any], logins: list[str]
+) -> list[tuple[str, str, int | None]]:
+    """One action per person; one refusal never stops the rest. (label, message, action pk)."""
+    found, unknown = _people_by_login(logins)
+    results: list[tuple[str, str, int | None]] = [
+        (x, "not in the directory", None) for x in unknown
+    ]
+    for target in found:
+        try:
+            req = services.action_submit(
+                actor=_user(request),
+                action=action,
+                variant=variant,
+                target_user_id=target.pk,
+                params=params,
+                request=request,
+            )
+        except ActionRefused as exc:
+            results.append((target.login, exc.message, None))
+        else:
+            results.append((target.login, "queued", req.pk))
+    return results
+
+
+@require_POST
+@login_required
+def group_members(request: HttpRequest, group_id: str) -> HttpResponse:
+    group = _get_group_for_admin(request, group_id)
+    variant = "remove" if request.POST.get("variant") == "remove" else "add"
+    form = LoginsForm(request.POST)
+    results: list[tuple[str, str, int | None]] = []
+    if form.is_valid():
+        results = _act_on_many(
+            request,
+            action=Action.GROUP_MEMBERSHIP,
+            variant=variant,
+            params={"group_id": group.pk},
+            logins=form.cleaned_data["logins"],
+        )
+    return _render(
+        request,
+        "identity/group.html",
+        {
+            "group": group,
+            "members": OktaUser.objects.filter(memberships__group_id=group.pk).order_by(
+                "last_name", "first_name", "id"
+            )[:500],
+            "rename_form": GroupForm(initial={"name": group.name, "description": group.description}),
+            "logins_form": form,
+            "results": results,
+        },
+        "member-results",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def app_page(request: HttpRequest, app_id: str) -> HttpResponse:
+    _require_admin(request)
+    app = get_object_or_404(OktaApp, pk=app_id)
+    form = LoginsForm(request.POST or None)
+    results: list[tuple[str, str, int | None]] = []
+    if request.method == "POST" and form.is_valid():
+        variant = "unassign" if request.POST.get("variant") == "unassign" else "assign"
+        results = _act_on_many(
+            request,
+            action=Action.APP_ASSIGNMENT,
+            variant=variant,
+            params={"app_id": app.pk},
+            logins=form.cleaned_data["logins"],
+        )
+    assigned = (
+        AppAssignment.objects.filter(app_id=app.pk, scope="USER")
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "user_id")[:500]
+    )
+    return _render(
+        request,
+        "identity/app.html",
+        {"app": app, "assigned": assigned, "form": form, "results": results},
+        "app-results",
+    )
+
+
+# --- bulk -------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def bulk(request: HttpRequest) -> HttpResponse:
+    actor = _require_admin(request)
+    form = BulkForm(request.POST or request.GET or None)
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            if request.POST.get("confirm") and form.cleaned_data["preview_hash"]:
+                run = services.bulk_confirm(
+                    actor=actor,
+                    action=form.cleaned_data["action"],
+                    params=form.action_params(),
+                    selection=form.selection(),
+                    preview_hash=form.cleaned_data["preview_hash"],
+                )
+                return redirect("identity:bulk_run", pk=run.pk)
+            preview = services.bulk_preview(
+                actor=actor,
+                action=form.cleaned_data["action"],
+                params=form.action_params(),
+                selection=form.selection(),
+            )
+        except ActionRefused as exc:
+            form.add_error(None, exc.message)
+    return _render(
+        request, "identity/bulk.html", {"form": form, "preview": preview}, "preview"
+    )
+
+
+def _get_run_for_admin(request: HttpRequest, pk: int) -> BulkRun:
+    _require_admin(request)
+    return get_object_or_404(BulkRun, pk=pk)
+
+
+@require_GET
+@login_required
+def bulk_run(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _get_run_for_admin(request, pk)
+    progress = services.bulk_progress(run)
+    items = list(BulkItem.objects.filter(run=run).order_by("id")[:500])
+    ops = Operation.objects.in_bulk([i.operation_id for i in items if i.operation_id])
+    rows = [(i, ops.get(i.operation_id or 0)) for i in items]
+    return _render(
+        request,
+        "identity/bulk_run.html",
+        {
+            "run": run,
+            "progress": progress,
+            "rows": rows,
+            "awaiting": run.status == BulkStatus.AWAITING_CONFIRMATION,
+        },
+        "progress",
+    )
+
+
+@require_POST
+@login_required
+def bulk_run_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _get_run_for_admin(request, pk)
+    try:
+        services.bulk_second_confirm(actor=_user(request), run_id=run.pk)
+    except ActionRefused as exc:
+        messages.error(request, exc.message)
+    return redirect("identity:bulk_run", pk=run.pk)
+
+
+@require_POST
+@login_required
+def bulk_run_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _get_run_for_admin(request, pk)
+    count = services.bulk_retry_failures(actor=_user(request), run_id=run.pk)
+    messages.info(request, f"{count} failed changes sent to Okta again.")
+    return redirect("identity:bulk_run", pk=run.pk)
+
+
+@require_GET
+@login_required
+def bulk_runs(request: HttpRequest) -> HttpResponse:
+    _require_admin(request)
+    return render(request, "identity/bulk_runs.html", {"runs": BulkRun.objects.all()[:100]})
+
+
+# --- reports and policies ---------------------------------------------------------------------
+
+REPORT_ROLES = ["SUPER_ADMIN", "ORG_ADMIN", "HELP_DESK_ADMIN", "READ_ONLY_ADMIN", "APP_ADMIN"]
+
+
+@require_GET
+@login_required
+def admin_roles_report(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not (services.is_admin(user) or has_role(user, Role.AUDITOR)):
+        raise PermissionDenied
+    chosen = [t for t in request.GET.getlist("type") if t in REPORT_ROLES] or [
+        "HELP_DESK_ADMIN",
+        "SUPER_ADMIN",
+    ]
+    rows = list(services.admin_role_report(chosen))
+    return _render(
+        request,
+        "identity/admin_roles.html",
+        {"rows": rows, "chosen": chosen, "all_roles": REPORT_ROLES},
+        "report",
+    )
+
+
+@require_GET
+@login_required
+def policies(request: HttpRequest) -> HttpResponse:
+    _require_admin(request)
+    rows = [
+        (
+            p,
+            PolicyForm(
+                initial={
+                    "enabled": p.enabled,
+                    "requesters": p.requesters,
+                    "approval": p.approval,
+                    "approval_for_self": p.approval_for_self,
+                    "allow_privileged_targets": p.allow_privileged_targets,
+                    "self_service_fields": p.self_service_fields,
+                    "bulk_confirm_threshold": p.bulk_confirm_threshold,
+                },
+                prefix=p.action,
+            ),
+        )
+        for p in ActionPolicy.objects.all()
+    ]
+    return render(request, "identity/policies.html", {"rows": rows})
+
+
+@require_POST
+@login_required
+def policy_edit(request: HttpRequest, action: str) -> HttpResponse:
+    actor = _require_admin(request)
+    policy = get_object_or_404(ActionPolicy, action=action)
+    form = PolicyForm(request.POST, prefix=policy.action)
+    if not form.is_valid():
+        messages.error(request, f"{policy}: check the values.")
+        return redirect("identity:policies")
+    try:
+        services.action_policy_save(actor=actor, policy=policy, changes=form.cleaned_data)
+    except ActionRefused as exc:
+        messages.error(request, f"{policy}: {exc.message}")
+    else:
+        messages.success(request, f"{policy}: saved.")
+    return redirect("identity:policies")
