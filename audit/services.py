@@ -35,7 +35,8 @@ _SECRET_KEY = re.compile(
     r"|assertion|(reset|activation|recovery|magic|login).*(url|link)",
     re.IGNORECASE,
 )
-_SECRET_VALUE = re.compile(r"^\s*(ssws|bearer|basic)\s*\S", re.IGNORECASE)
+# A whole value shaped like an Authorization header: scheme + one token-looking word.
+_SECRET_VALUE = re.compile(r"^\s*(?:ssws\s*|bearer\s+|basic\s+)[\w.~+/=-]{8,}\s*$", re.IGNORECASE)
 
 _MAX_LENGTHS = {
     field.name: field.max_length for field in AuditEvent._meta.concrete_fields if field.max_length

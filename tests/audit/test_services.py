@@ -125,8 +125,10 @@ def test_redact_secret_keys_at_any_depth() -> None:
         "reset_password_url": "https://x/reset",
         "activationLink": "https://x/activate",
         "nested": [{"refresh_token": "r", "kept": 1}],
-        "header": "SSWS 00secret",
-        "bearer": "Bearer eyJ...",
+        "header": "SSWS 00secretTokenValue",
+        "bearer": "Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig",
+        "comment": "Basically I need this for the on-call rota",
+        "basic": "Basic dXNlcjpwYXNzd29yZA==",
         "reason": "need access for the Q3 audit",
         "url": "https://acme.okta.com/app/1",
     }
@@ -142,6 +144,8 @@ def test_redact_secret_keys_at_any_depth() -> None:
         "nested": [{"refresh_token": REDACTED, "kept": 1}],
         "header": REDACTED,
         "bearer": REDACTED,
+        "comment": "Basically I need this for the on-call rota",
+        "basic": REDACTED,
         "reason": "need access for the Q3 audit",
         "url": "https://acme.okta.com/app/1",
     }
