@@ -454,3 +454,17 @@ def test_verify_stale_unfinished_run_does_not_block_a_new_one(client: Client, au
     assert "No answer" in body and "every 2s" not in body
     assert "disabled" not in body.split('data-testid="verify-button"')[1].split(">")[0]
     assert not lost.is_active
+
+
+def test_verification_status_stranger_is_forbidden(client: Client, stranger: Any) -> None:
+    verification = AuditVerification.objects.create(requested_by="tessa.nguyen")
+    response = _login(client, stranger).get(
+        reverse("audit:verification", args=[verification.pk]), headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 403
+
+
+def test_verification_status_without_htmx_goes_to_the_list(client: Client, auditor: Any) -> None:
+    verification = AuditVerification.objects.create(requested_by="tessa.nguyen")
+    response = _login(client, auditor).get(reverse("audit:verification", args=[verification.pk]))
+    assert response.status_code == 302 and response["Location"] == LIST
