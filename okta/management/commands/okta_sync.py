@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -28,7 +29,7 @@ class Command(BaseCommand):
             total=run.total_estimate or None,
             unit="obj",
             disable=options["no_progress"],
-            file=self.stderr._out,
+            file=sys.stderr,
             dynamic_ncols=True,
         )
 
