@@ -604,14 +604,14 @@ class OktaClient:
         headers = {"kid": self._kid} if self._kid else None
         return jwt.encode(claims, self._signing_key, algorithm="RS256", headers=headers)
 
-    def _fetch_access_token(self) -> tuple[str, float]:
+    def _fetch_access_token(self, held: str | None) -> tuple[str, float]:
         data = {
             "grant_type": "client_credentials",
             "scope": " ".join(self.scopes),
             "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             "client_assertion": self._client_assertion(),
         }
-        response = self._send_once("POST", "/oauth2/v1/token", data=data, auth=False)
+        response = self._send_once("POST", "/oauth2/v1/token", data=data, auth=False, held=held)
         if response.status_code >= 400:
             raise OktaError.from_response(response)
         body = _json(response)
@@ -623,7 +623,7 @@ class OktaClient:
             raise _malformed("token response with a bad expires_in", response) from exc
         return body["access_token"], time.time() + expires_in
 
-    def _access_token(self) -> str:
+    def _access_token(self, held: str | None) -> str:
         store = self._tokens
         if store.expires_at - time.time() > TOKEN_REFRESH_MARGIN_SECONDS:
             return store.token
@@ -631,14 +631,16 @@ class OktaClient:
             store.load()
             if store.expires_at - time.time() > TOKEN_REFRESH_MARGIN_SECONDS:
                 return store.token
-            token, expires_at = self._fetch_access_token()
+            token, expires_at = self._fetch_access_token(held)
             store.save(token, expires_at)
             return token
 
-    def _auth_header(self) -> tuple[str, str]:
+    def _auth_header(self, held: str | None) -> tuple[str, str]:
+        """The Authorization header; a walk's token refresh goes out on the walk's own slot
+        (taking a second slot while holding one could wait forever on a full org)."""
         if self._ssws:
             return f"SSWS {self._ssws}", ""
-        token = self._access_token()
+        token = self._access_token(held)
         return f"Bearer {token}", token
 
     # --- transport ----------------------------------------------------------------------------
@@ -671,7 +673,7 @@ class OktaClient:
             headers: dict[str, str] = {}
             used_token = ""
             if auth:
-                headers["Authorization"], used_token = self._auth_header()
+                headers["Authorization"], used_token = self._auth_header(held)
             slot = None
             if self.governor is not None:
                 slot = self.governor.before(bucket, sleep=self.sleep, held=held)

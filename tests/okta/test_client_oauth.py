@@ -193,3 +193,19 @@ def test_jwk_private_key_sets_kid(mock: Any, key: rsa.RSAPrivateKey) -> None:
     mock.get("/api/v1/users/me").respond(200, json=USER)
     oauth_client(json.dumps(jwk)).get_user("me")
     assert jwt.get_unverified_header(server.forms[0]["client_assertion"])["kid"] == "key-1"
+
+
+def test_token_refresh_inside_a_walk_uses_the_walks_slot(mock: Any, pem: str) -> None:
+    from okta.governor import CacheGovernor
+
+    server = TokenServer()
+    mock.post("/oauth2/v1/token").mock(side_effect=server)
+    mock.get("/api/v1/groups").respond(200, json=[{"id": "00g1", "profile": {"name": "G"}}])
+    gov = CacheGovernor(cache=LocMemCache("oauth-walk", {}), concurrency_limit=1)
+
+    def no_waiting(seconds: float) -> None:
+        raise AssertionError("waited for a concurrency slot it already held")
+
+    client = OktaClient(ORG, client_id="0oaClient", private_key=pem, governor=gov, sleep=no_waiting)
+    assert [g.name for g in client.iter_groups()] == ["G"]
+    assert server.issued == 1 and gov.in_flight() == 0
