@@ -29,7 +29,7 @@ FINAL = ("SUCCEEDED", "FAILED")
 class Worker:
     """``celery worker`` with the benchmark's environment; ready when it says so in its log."""
 
-    def __init__(self, env: BenchEnv, concurrency: int = 4) -> None:
+    def __init__(self, env: BenchEnv, concurrency: int = 8) -> None:
         self.env = env
         self.log = BENCH_DIR / "logs" / "worker.log"
         self.process = env.popen(
