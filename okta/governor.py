@@ -119,6 +119,7 @@ class CacheGovernor:
         low_fraction: float = 0.5,
         sync_interval: float = 1.0,
         slot_ttl: int = 90,
+        slot_wait_max: float = 30.0,
         prefix: str = "okta:gov",
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -131,6 +132,7 @@ class CacheGovernor:
         self.low_fraction = low_fraction
         self.sync_interval = sync_interval
         self.slot_ttl = slot_ttl
+        self.slot_wait_max = slot_wait_max
         self.prefix = prefix
         self.clock = clock
         self._states: dict[str, BucketState] = {}
@@ -236,8 +238,14 @@ class CacheGovernor:
         return f"{self.prefix}:slot:{index}"
 
     def _acquire(self, sleep: Sleep, owner: str) -> str | None:
-        """Add a free slot key (SET NX with a TTL); wait with backoff while all are taken."""
+        """Add a free slot key (SET NX with a TTL); wait with backoff while all are taken.
+
+        The cap is soft: after ``slot_wait_max`` seconds the request goes without a slot
+        (Okta's own concurrency 429 is handled like any 429). Code that makes a call while
+        holding a walk's slot can therefore never wait on itself for long.
+        """
         wait = 0.02
+        waited = 0.0
         while True:
             start = random.randrange(self.concurrency_limit)
             for offset in range(self.concurrency_limit):
@@ -247,7 +255,12 @@ class CacheGovernor:
                     return None  # no cache: no org-wide cap, rather than no Okta calls
                 if added:
                     return key
-            sleep(random.uniform(wait / 2, wait))
+            if waited >= self.slot_wait_max:
+                log.warning("rate-limit governor: no free slot after %.0f s, going anyway", waited)
+                return None
+            delay = random.uniform(wait / 2, wait)
+            sleep(delay)
+            waited += delay
             wait = min(wait * 2, 1.0)
 
     def _touch(self, slot: str, now: float) -> None:

@@ -365,3 +365,14 @@ def test_seconds_until_reset_trusts_the_smaller_estimate() -> None:
     assert seconds_until_reset(now + 10, later, now + 20) == 0  # both say it has passed
     assert seconds_until_reset(now + 3600, date, now) == 61  # windows are per minute
     assert seconds_until_reset(now + 5, "not a date", now) == 5
+
+
+def test_governor_cap_is_soft_after_waiting_long() -> None:
+    clock = Clock()
+    gov = CacheGovernor(cache=new_cache(), concurrency_limit=1, slot_wait_max=5, clock=clock)
+    walk = gov.hold(sleep=clock.sleep)  # e.g. a walk whose consumer makes a call of its own
+    assert walk is not None
+    slot = gov.before("users", sleep=clock.sleep)
+    assert slot is None  # went without a slot rather than wait for itself forever
+    assert 5 <= sum(clock.sleeps) <= 7
+    gov.release(walk)
