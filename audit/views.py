@@ -18,8 +18,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import push_url
 from django_htmx.middleware import HtmxDetails
 
 from audit.chain import canonical_time, event_hash_matches, stream
@@ -84,7 +86,7 @@ def _event_page(queryset: Any, *, before: int | None, after: int | None) -> Even
     )
 
 
-def _query(params: dict[str, str], **paging: int) -> str:
+def _query(params: dict[str, str], **paging: int | str) -> str:
     return urlencode({**params, **paging})
 
 
@@ -111,7 +113,14 @@ def event_list(request: HtmxHttpRequest) -> HttpResponse:
     }
     # A history restore (back button, cache miss) wants the whole page, not the fragment.
     if request.htmx and not request.htmx.history_restore_request:
-        return render(request, "audit/event_list.html#results", context)
+        response = render(request, "audit/event_list.html#results", context)
+        # The address bar shows the filters that matter, not every empty field of the form.
+        paging = {
+            name: str(request.GET[name]) for name in ("before", "after") if request.GET.get(name)
+        }
+        query = _query(params, **paging) if form.is_valid() else request.GET.urlencode()
+        list_url = reverse("audit:list")
+        return push_url(response, f"{list_url}?{query}" if query else list_url)
     context["verification"] = AuditVerification.objects.first()
     return render(request, "audit/event_list.html", context)
 

@@ -468,3 +468,12 @@ def test_verification_status_without_htmx_goes_to_the_list(client: Client, audit
     verification = AuditVerification.objects.create(requested_by="tessa.nguyen")
     response = _login(client, auditor).get(reverse("audit:verification", args=[verification.pk]))
     assert response.status_code == 302 and response["Location"] == LIST
+
+
+def test_event_list_htmx_pushes_a_clean_address(client: Client, auditor: Any) -> None:
+    _login(client, auditor)
+    query = {"actor": "priya.patel", "action": "", "outcome": "", "q": "", "before": "9"}
+    response = client.get(LIST, query, headers={"HX-Request": "true"})
+    assert response["HX-Push-Url"] == "/audit/?actor=priya.patel&before=9"
+    empty = client.get(LIST, {"actor": ""}, headers={"HX-Request": "true"})
+    assert empty["HX-Push-Url"] == "/audit/"
