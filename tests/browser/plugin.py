@@ -19,10 +19,12 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -134,16 +136,21 @@ def child_env(**extra: str) -> dict[str, str]:
 def django_db_modify_db_settings(
     django_db_modify_db_settings_parallel_suffix: None,
     request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
+) -> Iterator[None]:
     needs_shared_db = any(
         item.get_closest_marker("browser") or item.get_closest_marker("worker")
         for item in request.session.items
     )
     database = settings.DATABASES["default"]
-    if needs_shared_db and database["ENGINE"] == "django.db.backends.sqlite3":
-        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
-        database.setdefault("TEST", {})["NAME"] = str(path)
+    if not (needs_shared_db and database["ENGINE"] == "django.db.backends.sqlite3"):
+        yield
+        return
+    # In memory when the machine has a tmpfs (every flush of a transactional test is cheap).
+    shm = Path("/dev/shm")
+    folder = Path(tempfile.mkdtemp(prefix="gatehouse-test-db-", dir=shm if shm.is_dir() else None))
+    database.setdefault("TEST", {})["NAME"] = str(folder / "test.sqlite3")
+    yield
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def database_url() -> str:
