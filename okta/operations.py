@@ -25,7 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -410,9 +410,13 @@ def _record(
         for name, value in fields.items():
             setattr(op, name, value)
         if outcome is not None and error is None and outcome.mirror is not None:
-            outcome.mirror()
+            try:
+                with transaction.atomic():
+                    outcome.mirror()
+            except DatabaseError:  # Okta said yes: record that; the next sync fixes the mirror
+                log.exception("operation %s: mirror update failed", op.pk)
         target_type, target_id = _target(op)
-        extra: dict[str, Any] = {"attempt": attempts}
+        extra: dict[str, Any] = {"attempt": attempts, "requested_by": op.actor}
         if error is not None:
             extra.update(
                 okta_status=error.status,

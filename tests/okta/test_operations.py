@@ -258,3 +258,24 @@ def test_operation_execute_refuses_inside_a_transaction() -> None:
     op = Operation.objects.create(kind=ADD, params=PARAMS)
     with pytest.raises(RuntimeError, match="inside a transaction"), transaction.atomic():
         operations.operation_execute(op.pk)
+
+
+def test_record_keeps_oktas_yes_when_the_mirror_update_fails() -> None:
+    from django.db import DatabaseError
+
+    op = Operation.objects.create(kind=ADD, params=PARAMS, actor="admin@acme.test")
+    token = operations._claim(op.pk)
+    assert token
+    op.refresh_from_db()
+
+    def broken_mirror() -> None:
+        raise DatabaseError("mirror table is unhappy")
+
+    recorded = operations._record(
+        op, token, operations.Outcome({}, mirror=broken_mirror, okta_status=204), None
+    )
+    assert recorded is not None
+    op.refresh_from_db()
+    assert op.status == OperationStatus.SUCCEEDED and op.okta_status == 204
+    event = AuditEvent.objects.get(action="okta.operation.succeeded")
+    assert event.detail["requested_by"] == "admin@acme.test"
