@@ -127,7 +127,7 @@ USER_ACTIONS = frozenset(
     }
 )
 # What a person may do to their own account; every other action on oneself is refused.
-SELF_SERVICE = {
+SELF_SERVICE: dict[str, set[str]] = {
     Action.PASSWORD_RESET: {"email"},
     Action.MFA_RESET: {"reset"},
     Action.SESSIONS_CLEAR: {"clear"},

@@ -1,0 +1,117 @@
+"""Identity tests run against the Okta sandbox: the mirror comes from a full sync of the acme
+seed, operations are executed by okta's own executor over real HTTP (we play the worker's part),
+and the sandbox's state is what we check.
+
+Named people (acme seed): maya (employee, reports to priya), priya (manager), john (Finance,
+reports to omar), jordan (helpdesk, HELP_DESK_ADMIN), sam (admin, SUPER_ADMIN), tessa (auditor);
+dana is made a second Gatehouse admin for two-person rules.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.apps import apps as django_apps
+
+from okta import operations
+from okta.client import OktaClient
+from okta.models import Operation, OperationStatus
+from okta.sandbox.seed import acme_group_id, acme_user_id
+from okta.sync import sync_run_execute, sync_run_start
+from portal.models import User
+
+LOGINS = {
+    "maya": "maya.chen@acme.com",
+    "priya": "priya.patel@acme.com",
+    "john": "john.doe@acme.com",
+    "omar": "omar.haddad@acme.com",
+    "jordan": "jordan.lee@acme.com",
+    "sam": "sam.rivera@acme.com",
+    "tessa": "tessa.nguyen@acme.com",
+    "dana": "dana.brooks@acme.com",
+}
+
+
+def ensure_default_policies() -> None:
+    migration = importlib.import_module("identity.migrations.0002_default_policies")
+    migration.create_defaults(django_apps, None)
+
+
+def account(login: str) -> User:
+    user, _ = User.objects.get_or_create(
+        username=login, defaults={"email": login, "okta_id": acme_user_id(login)}
+    )
+    return user
+
+
+class Acme:
+    def __init__(self, sandbox: Any) -> None:
+        self.sandbox = sandbox
+        dana = acme_user_id(LOGINS["dana"])
+        admins = acme_group_id("Gatehouse Admins")
+        assert sandbox.api("PUT", f"/api/v1/groups/{admins}/users/{dana}").status == 204
+        ensure_default_policies()
+        sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+        self.u = {name: account(login) for name, login in LOGINS.items()}
+        self.id = {name: acme_user_id(login) for name, login in LOGINS.items()}
+
+    def state(self, name_or_id: str) -> dict[str, Any]:
+        return self.sandbox.user_state(self.id.get(name_or_id, name_or_id))
+
+
+@pytest.fixture(autouse=True)
+def _process_local_cache(settings: Any) -> None:
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+@pytest.fixture
+def acme(okta_sandbox: Any, db: None) -> Acme:
+    return Acme(okta_sandbox)
+
+
+@pytest.fixture
+def okta(okta_sandbox: Any) -> Iterator[OktaClient]:
+    client = OktaClient(okta_sandbox.url, token=okta_sandbox.token, max_retries=0)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def no_broker(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Keep after-commit messages off the broker; tests play the worker's part."""
+    callbacks: list[tuple[str, int]] = []
+    monkeypatch.setattr(operations, "_queue", lambda pk, countdown=None: None)
+    monkeypatch.setattr(operations, "_send_callback", lambda t, pk: callbacks.append((t, pk)))
+    return callbacks
+
+
+@pytest.fixture
+def run_ops(
+    okta: OktaClient, no_broker: list[tuple[str, int]], django_capture_on_commit_callbacks: Any
+) -> Callable[[str], list[Operation]]:
+    """Execute every pending operation of a correlation (and the identity callbacks they
+    send), as the worker would; returns the operations as recorded."""
+    from identity import services
+
+    def run(correlation: str) -> list[Operation]:
+        for _ in range(3):  # callbacks may queue follow-up operations
+            pending = Operation.objects.filter(
+                correlation=correlation, status=OperationStatus.PENDING
+            ).order_by("id")
+            ids = list(pending.values_list("pk", flat=True))
+            if not ids:
+                break
+            for pk in ids:
+                with django_capture_on_commit_callbacks(execute=True):
+                    operations.operation_execute(pk, client=okta)
+            while no_broker:
+                task, pk = no_broker.pop(0)
+                if task == services.CALLBACK_TASK:
+                    with django_capture_on_commit_callbacks(execute=True):
+                        services.operation_finished(operation_id=pk)
+        return list(Operation.objects.filter(correlation=correlation).order_by("id"))
+
+    return run
