@@ -104,9 +104,7 @@ class LoginsForm(forms.Form):
 
 class BulkForm(forms.Form):
     department = forms.CharField(max_length=100, required=False)
-    status = forms.ChoiceField(
-        choices=[("", "any status"), *UserStatus.choices], required=False
-    )
+    status = forms.ChoiceField(choices=[("", "any status"), *UserStatus.choices], required=False)
     inactive_days = forms.IntegerField(
         min_value=1, max_value=3650, required=False, label="No sign-in for (days)"
     )

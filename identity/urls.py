@@ -12,9 +12,7 @@ urlpatterns = [
     path("people/<str:user_id>/profile/", views.person_profile, name="person_profile"),
     path("actions/<int:pk>/", views.action_detail, name="action_detail"),
     path("actions/<int:pk>/decide/", views.action_decide, name="action_decide"),
-    path(
-        "actions/<int:pk>/reveal/<int:operation_id>/", views.action_reveal, name="action_reveal"
-    ),
+    path("actions/<int:pk>/reveal/<int:operation_id>/", views.action_reveal, name="action_reveal"),
     path("approvals/", views.inbox, name="inbox"),
     path("admin/users/new/", views.user_create, name="user_create"),
     path("admin/groups/", views.groups, name="groups"),

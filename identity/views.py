@@ -29,7 +29,6 @@ from identity.services import ActionRefused
 from okta.models import (
     AdminRole,
     AppAssignment,
-    GroupMembership,
     OktaApp,
     OktaGroup,
     OktaUser,
@@ -433,7 +432,9 @@ def group_page(request: HttpRequest, group_id: str) -> HttpResponse:
         {
             "group": group,
             "members": members,
-            "rename_form": GroupForm(initial={"name": group.name, "description": group.description}),
+            "rename_form": GroupForm(
+                initial={"name": group.name, "description": group.description}
+            ),
             "logins_form": LoginsForm(),
             "results": [],
         },
@@ -521,7 +522,9 @@ def group_members(request: HttpRequest, group_id: str) -> HttpResponse:
             "members": OktaUser.objects.filter(memberships__group_id=group.pk).order_by(
                 "last_name", "first_name", "id"
             )[:500],
-            "rename_form": GroupForm(initial={"name": group.name, "description": group.description}),
+            "rename_form": GroupForm(
+                initial={"name": group.name, "description": group.description}
+            ),
             "logins_form": form,
             "results": results,
         },
@@ -586,9 +589,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
             )
         except ActionRefused as exc:
             form.add_error(None, exc.message)
-    return _render(
-        request, "identity/bulk.html", {"form": form, "preview": preview}, "preview"
-    )
+    return _render(request, "identity/bulk.html", {"form": form, "preview": preview}, "preview")
 
 
 def _get_run_for_admin(request: HttpRequest, pk: int) -> BulkRun:

@@ -12,7 +12,7 @@ from audit.models import AuditEvent
 from identity import services
 from identity.models import Action, ActionPolicy, ActionRequest, ActionStatus
 from identity.services import ActionRefused
-from okta.models import Operation, OperationStatus, OktaGroup, OktaUser
+from okta.models import OktaGroup, OktaUser, Operation, OperationStatus
 from okta.sandbox.seed import acme_app_id, acme_group_id
 from tests.identity.conftest import Acme
 
@@ -47,16 +47,15 @@ def test_password_reset_helpdesk_url_is_shown_once(acme: Acme, run_ops: Run) -> 
     (op,) = run_ops(req.correlation)
     assert op.status == OperationStatus.SUCCEEDED
     with pytest.raises(ActionRefused):  # someone else may not see it
-        services.action_reveal_secret(
-            actor=acme.u["sam"], request_id=req.pk, operation_id=op.pk
-        )
+        services.action_reveal_secret(actor=acme.u["sam"], request_id=req.pk, operation_id=op.pk)
     secrets = services.action_reveal_secret(
         actor=acme.u["jordan"], request_id=req.pk, operation_id=op.pk
     )
     assert secrets["reset_password_url"].startswith("http")
-    assert services.action_reveal_secret(
-        actor=acme.u["jordan"], request_id=req.pk, operation_id=op.pk
-    ) == {}
+    assert (
+        services.action_reveal_secret(actor=acme.u["jordan"], request_id=req.pk, operation_id=op.pk)
+        == {}
+    )
     assert not AuditEvent.objects.filter(detail__icontains=secrets["reset_password_url"]).exists()
 
 
@@ -110,7 +109,9 @@ def test_user_suspend_needs_a_second_admin(acme: Acme, run_ops: Run) -> None:
     (op,) = run_ops(req.correlation)
     assert op.status == OperationStatus.SUCCEEDED
     assert acme.state("john")["status"] == "SUSPENDED"
-    assert AuditEvent.objects.filter(action="identity.action.approved", actor="dana.brooks@acme.com")
+    assert AuditEvent.objects.filter(
+        action="identity.action.approved", actor="dana.brooks@acme.com"
+    )
     # and back
     req2 = submit(acme.u["dana"], Action.USER_SUSPEND, "unsuspend", acme.id["john"])
     services.action_decide(actor=acme.u["sam"], request_id=req2.pk, approve=True)
@@ -252,7 +253,12 @@ def test_user_create_with_groups_and_apps(acme: Acme, run_ops: Run) -> None:
 def test_user_create_refuses_app_group_and_duplicate_login(acme: Acme) -> None:
     base = {"email": "x@acme.com", "firstName": "X", "lastName": "Y"}
     with pytest.raises(ActionRefused, match="already exists"):
-        submit(acme.u["sam"], Action.USER_CREATE, "create", profile={**base, "login": "maya.chen@acme.com"})
+        submit(
+            acme.u["sam"],
+            Action.USER_CREATE,
+            "create",
+            profile={**base, "login": "maya.chen@acme.com"},
+        )
     builtin = OktaGroup.objects.exclude(type="OKTA_GROUP").first()
     assert builtin is not None
     with pytest.raises(ActionRefused, match="OKTA_GROUP"):
@@ -325,9 +331,7 @@ def test_group_manage_refuses_builtin_and_role_groups(acme: Acme) -> None:
 def test_policy_save_is_audited_and_validated(acme: Acme) -> None:
     policy = ActionPolicy.objects.get(action=Action.USER_UPDATE)
     with pytest.raises(ActionRefused):
-        services.action_policy_save(
-            actor=acme.u["maya"], policy=policy, changes={"enabled": False}
-        )
+        services.action_policy_save(actor=acme.u["maya"], policy=policy, changes={"enabled": False})
     with pytest.raises(ActionRefused, match="manager"):
         services.action_policy_save(
             actor=acme.u["sam"], policy=policy, changes={"self_service_fields": ["managerId"]}
