@@ -40,6 +40,7 @@ class Scale:
     page_seconds: float
     approvals: int
     provision_per_minute: int
+    worker_concurrency: int
 
 
 FULL = Scale(
@@ -53,6 +54,7 @@ FULL = Scale(
     page_seconds=12.0,
     approvals=1000,
     provision_per_minute=600,
+    worker_concurrency=8,
 )
 QUICK = Scale(
     org="acme",
@@ -65,6 +67,7 @@ QUICK = Scale(
     page_seconds=2.0,
     approvals=20,
     provision_per_minute=10_000,
+    worker_concurrency=2,
 )
 
 
@@ -172,7 +175,7 @@ def run_all(
         measure("pages", lambda: pages.run(env, data, scale.sessions, scale.page_seconds))
         measure("export", lambda: pages.export(env, data))
     if selected & {"provision", "provision_single"}:
-        with provision.Worker(env) as worker:
+        with provision.Worker(env, scale.worker_concurrency) as worker:
             measure("provision_single", lambda: provision.single(env, sandbox, worker))
             measure(
                 "provision",
