@@ -805,8 +805,8 @@ class OktaClient:
         while url:
             response = self._request("GET", url, params=query, held=held)
             body = _json(response)
-            if not isinstance(body, list):
-                raise _malformed(f"expected a list from {urlsplit(url).path}", response)
+            if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
+                raise _malformed(f"expected a list of objects from {urlsplit(url).path}", response)
             links = parse_links(response.headers.get_list("link"))
             next_url = links.get("next")
             if next_url:
@@ -943,9 +943,15 @@ class OktaClient:
         params: Mapping[str, Any] | None = {"limit": 100}
         while url:
             body = _obj_or_malformed(self._get_json(url, params), "role assignees")
-            for item in body.get("value") or []:
+            values = body.get("value") or []
+            if not isinstance(values, list):
+                raise OktaError("Okta sent a malformed role assignees list")
+            for item in values:
                 yield _req(_obj(item, "role assignee"), "id", "role assignee")
-            nxt = ((body.get("_links") or {}).get("next") or {}).get("href")
+            links = _obj(body.get("_links") or {}, "role assignees links")
+            nxt = _obj(links.get("next") or {}, "role assignees next link").get("href")
+            if nxt is not None and not isinstance(nxt, str):
+                raise OktaError("Okta sent a malformed role assignees next link")
             if nxt:
                 self._check_url(nxt)
             url, params = (nxt or None), None

@@ -267,6 +267,12 @@ def test_wrong_shape_in_200_raises_okta_error(client: OktaClient, mock: Any) -> 
     mock.get("/api/v1/groups").respond(200, json={"not": "a list"})
     with pytest.raises(OktaError, match="expected a list"):
         list(client.iter_groups())
+    mock.get("/api/v1/apps").respond(200, json=[{"id": "0oa1"}, "stray"])
+    with pytest.raises(OktaError, match="list of objects"):
+        list(client.app_pages())
+    mock.get("/api/v1/iam/assignees/users").respond(200, json={"value": [], "_links": ["next"]})
+    with pytest.raises(OktaError, match="malformed role assignees"):
+        list(client.iter_role_assignees())
 
 
 def test_bad_timestamp_raises_okta_error() -> None:
