@@ -38,6 +38,7 @@ from okta.models import (
     AppAssignment,
     GroupMembership,
     GroupType,
+    HookEvent,
     OktaApp,
     OktaGroup,
     OktaUser,
@@ -63,6 +64,7 @@ STALE_AFTER = timedelta(minutes=10)
 LOG_CURSOR = "system_log_since"
 # Okta's clocks and ours differ a little; incremental filters look back this much further.
 CLOCK_SKEW = timedelta(seconds=60)
+HOOK_EVENT_RETENTION = timedelta(days=7)
 
 LOG_EVENT_TYPES = (
     "group.user_membership.add",
@@ -1037,6 +1039,8 @@ def sync_incremental(
                 synced_at__lt=refreshed_at,
             ).delete()
         SyncCursor.objects.update_or_create(name=LOG_CURSOR, defaults={"value": _okta_time(until)})
+        # Event-hook deliveries are kept a while for deduplication (Okta retries within hours).
+        HookEvent.objects.filter(applied_at__lt=until - HOOK_EVENT_RETENTION).delete()
     except Exception as exc:
         log.exception("incremental sync %s failed", run.pk)
         progress.error(str(exc))

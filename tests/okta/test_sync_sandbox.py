@@ -296,3 +296,23 @@ def test_full_sync_login_taken_over_by_another_user_does_not_fail(
     assert run.status == SyncStatus.SUCCEEDED, run.errors
     assert OktaUser.objects.get(login=MAYA).id == okta_sandbox.user_id(MAYA)
     assert not OktaUser.objects.filter(pk="00ugoneuser0000000").exists()
+
+
+def test_incremental_sync_purges_old_applied_hook_events(okta_sandbox: SandboxServer) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from okta.models import HookEvent
+
+    run_sync()
+    old = HookEvent.objects.create(
+        uuid="old", event_type="x", payload={}, applied_at=timezone.now() - timedelta(days=8)
+    )
+    recent = HookEvent.objects.create(
+        uuid="recent", event_type="x", payload={}, applied_at=timezone.now() - timedelta(days=1)
+    )
+    pending = HookEvent.objects.create(uuid="pending", event_type="x", payload={})
+    run_sync("incremental")
+    assert set(HookEvent.objects.values_list("pk", flat=True)) == {recent.pk, pending.pk}
+    assert not HookEvent.objects.filter(pk=old.pk).exists()
