@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from okta.models import AdminRole, AppAssignment, GroupMembership, OktaApp, OktaGroup, OktaUser
 from portal.models import User
+from tests.fixtures.sandbox import SandboxServer
 from tests.portal.conftest import group_join, person_make
 
 pytestmark = pytest.mark.django_db
@@ -218,3 +219,25 @@ def test_user_detail_bad_keyset_token_is_ignored(
     response = admin_client.get("/directory/users/", {"after": "%%%not-base64"})
     assert response.status_code == 200
     assert len(response.context["users"]) == 50
+
+
+def test_directory_lists_stranger_is_forbidden(stranger_client: Client) -> None:
+    for url in ("/directory/groups/", "/directory/apps/"):
+        assert stranger_client.get(url).status_code == 403, url
+    assert stranger_client.get("/directory/users/x/events/").status_code == 404
+
+
+def test_user_events_lists_recent_system_log_events(
+    admin_client: Client, okta_sandbox: SandboxServer, settings: Any
+) -> None:
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    maya_id = okta_sandbox.user_id("maya.chen@acme.com")
+    OktaUser.objects.create(id=maya_id, login="maya.chen@acme.com", status="ACTIVE")
+    assert okta_sandbox.api("POST", f"/api/v1/users/{maya_id}/lifecycle/suspend").status == 200
+    response = admin_client.get(
+        f"/directory/users/{maya_id}/events/", headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    assert b"<html" not in response.content
+    assert b"user.lifecycle.suspend" in response.content
+    assert b"could not be reached" not in response.content

@@ -165,3 +165,25 @@ def test_sync_scope_update_empty_means_everything(sam: User) -> None:
     scope = Scope.load()
     assert scope.wants_group(OktaGroup(name="Anything", type=GroupType.BUILT_IN))
     assert scope.wants_user(OktaUser(status="STAGED"))
+
+
+def test_sync_page_admin_sees_runs_and_sync_button(admin_client: Client) -> None:
+    run = sync_run_start(actor="cli", kind="full")
+    response = admin_client.get("/admin/okta/sync/")
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert 'data-testid="sync-now"' in content
+    assert f'id="sync-run-{run.pk}"' in content  # the running one, polling
+    assert 'hx-trigger="every 1s"' in content
+
+
+def test_admin_posts_stranger_is_forbidden_and_nothing_changes(
+    client: Client, settings: Any
+) -> None:
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+    person = person_make("sam.stranger@acme.com")
+    client.force_login(User.objects.create_user(person.login, okta_id=person.id))
+    assert client.post("/admin/okta/scope/", {"user_statuses": ["ACTIVE"]}).status_code == 403
+    assert client.post("/admin/okta/event-hook/").status_code == 403
+    assert client.post("/admin/okta/", {"org_url": "https://x.okta.com"}).status_code == 403
+    assert not SyncScope.objects.exists()
