@@ -20,7 +20,7 @@ from tests.identity.conftest import Acme
 
 pytestmark = pytest.mark.django_db
 Run = Callable[[str], list[Operation]]
-HTMX = {"HTTP_HX_REQUEST": "true"}
+HTMX = {"HX-Request": "true"}
 
 
 def client_for(user: User) -> Client:
@@ -46,7 +46,7 @@ def test_my_account_self_reset_htmx_returns_result_fragment(
     response = client_for(acme.u["maya"]).post(
         reverse("identity:person_act", args=[acme.id["maya"]]),
         {"action": "password_reset", "variant": "email"},
-        **HTMX,
+        headers=HTMX,
     )
     assert response.status_code == 200
     text = response.content.decode()
@@ -77,7 +77,7 @@ def test_person_act_refusal_is_explained_and_changes_nothing(acme: Acme) -> None
     response = client_for(acme.u["jordan"]).post(
         reverse("identity:person_act", args=[acme.id["sam"]]),
         {"action": "password_reset", "variant": "url"},
-        **HTMX,
+        headers=HTMX,
     )
     assert response.status_code == 400
     assert "privileged" in response.content.decode()
@@ -86,7 +86,9 @@ def test_person_act_refusal_is_explained_and_changes_nothing(acme: Acme) -> None
 
 
 def test_people_search_htmx_fragment_and_employee_forbidden(acme: Acme) -> None:
-    response = client_for(acme.u["jordan"]).get(reverse("identity:people"), {"q": "john"}, **HTMX)
+    response = client_for(acme.u["jordan"]).get(
+        reverse("identity:people"), {"q": "john"}, headers=HTMX
+    )
     text = response.content.decode()
     assert response.status_code == 200 and '<div id="results">' in text and "<html" not in text
     assert "john.doe@acme.com" in text
@@ -112,9 +114,9 @@ def test_action_detail_stranger_404_and_owner_sees_okta_answer(acme: Acme, run_o
     text = jordan.get(url).content.decode()
     assert "Done" in text and "Show the one-time secret" in text
     op = Operation.objects.get(correlation=req.correlation)
-    revealed = jordan.post(reverse("identity:action_reveal", args=[req.pk, op.pk]), **HTMX)
+    revealed = jordan.post(reverse("identity:action_reveal", args=[req.pk, op.pk]), headers=HTMX)
     assert "reset_password_url" in revealed.content.decode()
-    again = jordan.post(reverse("identity:action_reveal", args=[req.pk, op.pk]), **HTMX)
+    again = jordan.post(reverse("identity:action_reveal", args=[req.pk, op.pk]), headers=HTMX)
     assert "already shown" in again.content.decode()
 
 
@@ -153,7 +155,7 @@ def test_admin_roles_report_page(acme: Acme) -> None:
     assert "sam.rivera@acme.com" in text and "jordan.lee@acme.com" in text
     assert "Gatehouse Helpdesk" in text
     fragment = client_for(acme.u["sam"]).get(
-        reverse("identity:admin_roles"), {"type": "SUPER_ADMIN"}, **HTMX
+        reverse("identity:admin_roles"), {"type": "SUPER_ADMIN"}, headers=HTMX
     )
     assert "<html" not in fragment.content.decode()
     assert "jordan.lee@acme.com" not in fragment.content.decode()
@@ -228,7 +230,7 @@ def test_group_page_create_then_add_eight_members(acme: Acme, run_ops: Run) -> N
     response = sam.post(
         reverse("identity:group_members", args=[group.pk]),
         {"logins": "\n".join(logins), "variant": "add"},
-        **HTMX,
+        headers=HTMX,
     )
     text = response.content.decode()
     assert "<html" not in text and text.count("queued") == 8
@@ -269,10 +271,10 @@ def test_bulk_preview_page_confirm_and_progress(acme: Acme, run_ops: Run) -> Non
     )
     run = BulkRun.objects.get()
     assert response.status_code == 302 and response["Location"].endswith(f"/runs/{run.pk}/")
-    progress = sam.get(reverse("identity:bulk_run", args=[run.pk]), **HTMX).content.decode()
+    progress = sam.get(reverse("identity:bulk_run", args=[run.pk]), headers=HTMX).content.decode()
     assert "0 of 8 done" in progress and 'hx-trigger="every 1s"' in progress
     run_ops(run.correlation)
-    progress = sam.get(reverse("identity:bulk_run", args=[run.pk]), **HTMX).content.decode()
+    progress = sam.get(reverse("identity:bulk_run", args=[run.pk]), headers=HTMX).content.decode()
     assert "8 of 8 done" in progress and "every 1s" not in progress
     assert progress.count("SUCCEEDED") == 8
 
@@ -300,7 +302,7 @@ def test_bulk_preview_of_5000_people_is_fast_with_constant_queries(
     sam.post(reverse("identity:bulk"), form)  # warm up templates
     started = time.monotonic()
     with django_assert_max_num_queries(15):
-        response = sam.post(reverse("identity:bulk"), form, **HTMX)
+        response = sam.post(reverse("identity:bulk"), form, headers=HTMX)
     elapsed = time.monotonic() - started
     assert "5000 changes" in response.content.decode()
     assert "and 4500 more rows" in response.content.decode()
