@@ -1,0 +1,75 @@
+"""Identity actions through a real Celery worker and the Okta sandbox: the outbox runs the
+operations, and identity's callback task follows a user creation with its app assignments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import transaction
+
+from identity import services
+from identity.models import Action
+from okta.models import Operation, OperationStatus
+from okta.sandbox.seed import acme_app_id, acme_group_id
+from tests.identity.conftest import Acme
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def all_done(correlation: str, count: int) -> bool:
+    statuses = list(
+        Operation.objects.filter(correlation=correlation).values_list("status", flat=True)
+    )
+    return len(statuses) == count and all(s == OperationStatus.SUCCEEDED for s in statuses)
+
+
+def test_user_create_with_apps_through_a_real_worker(celery_worker: Any, okta_sandbox: Any) -> None:
+    acme = Acme(okta_sandbox)
+    with transaction.atomic():
+        req = services.action_submit(
+            actor=acme.u["sam"],
+            action=Action.USER_CREATE,
+            variant="create",
+            params={
+                "profile": {
+                    "login": "wes.worker@acme.com",
+                    "email": "wes.worker@acme.com",
+                    "firstName": "Wes",
+                    "lastName": "Worker",
+                },
+                "activation": "email",
+                "group_ids": [acme_group_id("New Hires - April")],
+                "app_ids": [acme_app_id("Zoom"), acme_app_id("Notion")],
+            },
+        )
+    celery_worker.wait_for(
+        lambda: all_done(req.correlation, 3), timeout=60, what="the user and two assignments"
+    )
+    state = okta_sandbox.user_state("wes.worker@acme.com")
+    assert state["status"] == "PROVISIONED"  # activated by email: waits for the person
+    assert "New Hires - April" in state["groups"]
+    assert {"Zoom", "Notion"} <= set(state["apps"])
+
+
+def test_bulk_suspend_through_a_real_worker(celery_worker: Any, okta_sandbox: Any) -> None:
+    acme = Acme(okta_sandbox)
+    selection = {"department": "Finance", "status": "ACTIVE", "inactive_days": 60}
+    preview = services.bulk_preview(
+        actor=acme.u["sam"], action="suspend", params={}, selection=selection
+    )
+    with transaction.atomic():
+        run = services.bulk_confirm(
+            actor=acme.u["sam"],
+            action="suspend",
+            params={},
+            selection=selection,
+            preview_hash=preview.hash,
+        )
+    celery_worker.wait_for(
+        lambda: services.bulk_progress(run).finished, timeout=60, what="the bulk run"
+    )
+    assert services.bulk_progress(run).succeeded == 8
+    for row in preview.rows:
+        if not row.skip:
+            assert okta_sandbox.user_state(row.user_id)["status"] == "SUSPENDED"
