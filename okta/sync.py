@@ -434,7 +434,9 @@ def _user_row(data: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def _upsert_links(spec: _LinkTable, rows: Sequence[tuple[Any, ...]], stamp: datetime) -> None:
+def _upsert_links(
+    spec: _LinkTable, rows: Sequence[tuple[Any, ...]], stamp: datetime, *, seen: bool = False
+) -> None:
     """Insert or refresh ``rows`` (tuples without synced_at) in one statement per batch.
 
     Table and column names come from model metadata, never from input; values are parameters.
@@ -445,8 +447,8 @@ def _upsert_links(spec: _LinkTable, rows: Sequence[tuple[Any, ...]], stamp: date
     cols = ", ".join(q(c) for c in spec.columns)
     conflict = ", ".join(q(c) for c in spec.conflict)
     updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in spec.update)
-    if connection.vendor == "postgresql" and len(rows) >= COPY_MIN_ROWS:
-        _copy_upsert(spec, rows, stamp)
+    if connection.vendor == "postgresql" and (seen or len(rows) >= COPY_MIN_ROWS):
+        _copy_upsert(spec, rows, stamp, seen=seen)
         return
     value = connection.ops.adapt_datetimefield_value(stamp)
     placeholders = ", ".join(["%s"] * len(spec.columns))
@@ -458,7 +460,43 @@ def _upsert_links(spec: _LinkTable, rows: Sequence[tuple[Any, ...]], stamp: date
         cursor.executemany(sql, [(*row, value) for row in rows])
 
 
-def _copy_upsert(spec: _LinkTable, rows: Sequence[tuple[Any, ...]], stamp: datetime) -> None:
+def _seen_name(spec: _LinkTable) -> str:
+    return connection.ops.quote_name(f"seen_{spec.table}")
+
+
+def _seen_reset(spec: _LinkTable) -> None:
+    """PostgreSQL full sync: a temporary table of the keys this run has seen, so rows that did
+    not change are left alone (no update per row) and the sweep is an anti-join."""
+    q = connection.ops.quote_name
+    columns = ", ".join(f"{q(c)} {spec.db_type(c)}" for c in spec.conflict)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_seen_name(spec)} ({columns})")
+        cursor.execute(f"TRUNCATE {_seen_name(spec)}")
+
+
+def _seen_sweep(spec: _LinkTable, started: datetime, keep_owners: Sequence[str]) -> int:
+    """Delete rows that existed before the run, were not seen by it, and whose owner (first key
+    column) was read completely. Rows written meanwhile (event hooks) are newer than
+    ``started`` and stay."""
+    q = connection.ops.quote_name
+    table, seen = q(spec.table), _seen_name(spec)
+    matches = " AND ".join(f"s.{q(c)} = t.{q(c)}" for c in spec.conflict)
+    owner = q(spec.conflict[0])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} AS t WHERE t.synced_at < %s "  # noqa: S608
+            f"AND NOT (t.{owner} = ANY(%s)) "
+            f"AND NOT EXISTS (SELECT 1 FROM {seen} AS s WHERE {matches})",
+            [started, list(keep_owners)],
+        )
+        removed = cursor.rowcount
+        cursor.execute(f"TRUNCATE {seen}")
+    return int(removed)
+
+
+def _copy_upsert(
+    spec: _LinkTable, rows: Sequence[tuple[Any, ...]], stamp: datetime, *, seen: bool = False
+) -> None:
     q = connection.ops.quote_name
     cols = ", ".join(q(c) for c in spec.columns)
     data_cols = ", ".join(q(c) for c in spec.columns[:-1])
@@ -483,10 +521,23 @@ def _copy_upsert(spec: _LinkTable, rows: Sequence[tuple[Any, ...]], stamp: datet
                 f"WHERE t.{q(column)} = n.{q(column)} AND "
                 + " AND ".join(f"t.{q(c)} <> n.{q(c)}" for c in spec.conflict)
             )
+        action = f"DO UPDATE SET {updates}"
+        if seen:
+            cursor.execute(
+                f"INSERT INTO {_seen_name(spec)} ({conflict}) "  # noqa: S608
+                f"SELECT {conflict} FROM {temp}"
+            )
+            changing = [c for c in spec.update if c != "synced_at"]
+            if changing:
+                old = ", ".join(f"{q(spec.table)}.{q(c)}" for c in changing)
+                new = ", ".join(f"excluded.{q(c)}" for c in changing)
+                action += f" WHERE ({old}) IS DISTINCT FROM ({new})"
+            else:
+                action = "DO NOTHING"
         cursor.execute(
             f"INSERT INTO {q(spec.table)} ({cols}) "  # noqa: S608
             f"SELECT DISTINCT ON ({conflict}) {data_cols}, %s FROM {temp} "
-            f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
+            f"ON CONFLICT ({conflict}) {action}",
             [stamp],
         )
 
@@ -728,6 +779,8 @@ def _fetch_links(
     spec: _LinkTable,
     kind: str,
     progress: _Progress,
+    *,
+    seen: bool = False,
 ) -> _LinkOutcome:
     """Fetch each owner's member pages on a thread pool and write them as they arrive.
 
@@ -786,10 +839,10 @@ def _fetch_links(
                 continue
             buffer.extend(item)
             if len(buffer) >= WRITE_BATCH:
-                _upsert_links(spec, buffer, timezone.now())
+                _upsert_links(spec, buffer, timezone.now(), seen=seen)
                 progress.add(kind, len(buffer))
                 buffer = []
-        _upsert_links(spec, buffer, timezone.now())
+        _upsert_links(spec, buffer, timezone.now(), seen=seen)
         progress.add(kind, len(buffer))
     finally:
         stop.set()
@@ -850,7 +903,11 @@ def sync_full(
     run.total_estimate = _estimate_total()
     scope = Scope.load()
     started = run.started_at
+    track = connection.vendor == "postgresql"
     try:
+        if track:
+            _seen_reset(MEMBERSHIPS)
+            _seen_reset(ASSIGNMENTS)
         progress.phase("users")
         _sync_users(client, scope, progress)
         progress.phase("groups")
@@ -867,6 +924,7 @@ def sync_full(
             MEMBERSHIPS,
             "memberships",
             progress,
+            seen=track,
         )
         progress.phase("assignments")
         assigned = _fetch_links(
@@ -878,6 +936,7 @@ def sync_full(
             ASSIGNMENTS,
             "assignments",
             progress,
+            seen=track,
         )
         progress.phase("admin roles")
         try:
@@ -887,7 +946,7 @@ def sync_full(
             progress.error(f"admin roles: {exc}")
             roles_ok = False
         progress.phase("removing deleted")
-        removed = _sweep(started, members.failed, assigned.failed, roles_ok)
+        removed = _sweep(started, members.failed, assigned.failed, roles_ok, seen=track)
         run.counts["removed"] = removed
     except Exception as exc:
         log.exception("full sync %s failed", run.pk)
@@ -909,23 +968,32 @@ def sync_full(
 
 
 def _sweep(
-    started: datetime, failed_groups: list[str], failed_apps: list[str], roles_ok: bool
+    started: datetime,
+    failed_groups: list[str],
+    failed_apps: list[str],
+    roles_ok: bool,
+    *,
+    seen: bool = False,
 ) -> dict[str, int]:
     removed: dict[str, int] = {}
     with transaction.atomic():
         removed["users"] = OktaUser.objects.filter(synced_at__lt=started).delete()[0]
         removed["groups"] = OktaGroup.objects.filter(synced_at__lt=started).delete()[0]
         removed["apps"] = OktaApp.objects.filter(synced_at__lt=started).delete()[0]
-        removed["memberships"] = (
-            GroupMembership.objects.filter(synced_at__lt=started)
-            .exclude(group_id__in=failed_groups)
-            .delete()[0]
-        )
-        removed["assignments"] = (
-            AppAssignment.objects.filter(synced_at__lt=started)
-            .exclude(app_id__in=failed_apps)
-            .delete()[0]
-        )
+        if seen:
+            removed["memberships"] = _seen_sweep(MEMBERSHIPS, started, failed_groups)
+            removed["assignments"] = _seen_sweep(ASSIGNMENTS, started, failed_apps)
+        else:
+            removed["memberships"] = (
+                GroupMembership.objects.filter(synced_at__lt=started)
+                .exclude(group_id__in=failed_groups)
+                .delete()[0]
+            )
+            removed["assignments"] = (
+                AppAssignment.objects.filter(synced_at__lt=started)
+                .exclude(app_id__in=failed_apps)
+                .delete()[0]
+            )
         if roles_ok:
             removed["admin_roles"] = AdminRole.objects.filter(synced_at__lt=started).delete()[0]
     return removed
