@@ -477,3 +477,15 @@ def test_event_list_htmx_pushes_a_clean_address(client: Client, auditor: Any) ->
     assert response["HX-Push-Url"] == "/audit/?actor=priya.patel&before=9"
     empty = client.get(LIST, {"actor": ""}, headers={"HX-Request": "true"})
     assert empty["HX-Push-Url"] == "/audit/"
+
+
+def test_event_export_streams_rows_instead_of_loading_them_in_the_view(
+    client: Client, auditor: Any
+) -> None:
+    audit_record(action="request.submitted", target_id="early")
+    response = _login(client, auditor).get(reverse("audit:export", args=["jsonl"]))
+    assert response.streaming
+    # Nothing was read yet: an event written now is still part of the download.
+    audit_record(action="request.submitted", target_id="late")
+    ids = [json.loads(line)["target_id"] for line in _body(response).splitlines()]
+    assert ids[0] == "early" and ids[-1] == "late"
