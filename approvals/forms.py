@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from django.db.models import Q
 
 from approvals.models import (
     ApproverKind,
@@ -103,12 +104,11 @@ class CatalogItemForm(forms.ModelForm):
         label="Owners",
         help_text="Okta logins or ids, separated by commas.",
     )
-    approver_group = forms.ModelChoiceField(
-        queryset=OktaGroup.objects.none(),
+    approver_group = forms.CharField(
         required=False,
-        to_field_name="id",
-        widget=forms.TextInput(),
-        label="Approver group (Okta group id)",
+        max_length=255,
+        label="Approver group",
+        help_text="The Okta group's exact name or id.",
     )
 
     class Meta:
@@ -143,7 +143,21 @@ class CatalogItemForm(forms.ModelForm):
             )
             self.initial["owners"] = ", ".join(logins.get(o, o) for o in self.instance.owners)
         if self.instance.approver_group_id:
-            self.initial["approver_group"] = self.instance.approver_group_id
+            group = OktaGroup.objects.filter(pk=self.instance.approver_group_id).first()
+            self.initial["approver_group"] = (
+                group.name if group else self.instance.approver_group_id
+            )
+
+    def clean_approver_group(self) -> OktaGroup | None:
+        text = (self.cleaned_data.get("approver_group") or "").strip()
+        if not text:
+            return None
+        matches = list(OktaGroup.objects.filter(Q(pk=text) | Q(name=text))[:2])
+        if len(matches) != 1:
+            raise forms.ValidationError(
+                "No such group." if not matches else "Several groups have that name: give its id."
+            )
+        return matches[0]
 
 
 STAGE_CHOICES = [("", "— none —"), *ApproverKind.choices]

@@ -355,6 +355,7 @@ def test_admin_catalog_add_and_publish(people: People) -> None:
             "name": "Design",
             "description": "Figma and friends",
             "owners": "otto.berg@acme.com",
+            "approver_group": "Backend Approvers",
             "policy": "1",
             "risk": "LOW",
             "reason_required": "on",
@@ -365,6 +366,7 @@ def test_admin_catalog_add_and_publish(people: People) -> None:
     assert response.status_code == 302, response.content.decode()
     item = CatalogItem.objects.get()
     assert item.owners == [people.otto.id]
+    assert item.approver_group == people.approvers
     client.post(reverse("approvals:admin_item_publish", args=[item.pk]), {"published": "1"})
     item.refresh_from_db()
     assert item.published
