@@ -228,6 +228,8 @@ OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", "")
 OIDC_CREATE_USER = True
 OIDC_STORE_ID_TOKEN = False
 OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = env.int("OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS", 15 * 60)
+# PKCE (S256) on top of the client secret: a stolen authorization code is useless alone.
+OIDC_USE_PKCE = env.bool("OIDC_USE_PKCE", True)
 OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
 LOGIN_REDIRECT_URL_FAILURE = "/signin/refused/"
 # The demo's local provider offers one-click sign-in as these people (login = email).

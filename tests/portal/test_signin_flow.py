@@ -92,3 +92,12 @@ def test_signin_flow_returns_to_the_page_asked_for(
     response = sign_in(client, oidc, maya.id, start_url="/oidc/authenticate/?next=/healthz")
     assert response.status_code == 302
     assert response["Location"] == "/healthz"
+
+
+def test_signin_flow_sends_pkce_and_nonce(client: Client, oidc: OidcProvider) -> None:
+    start = client.get("/oidc/authenticate/")
+    query = urlsplit(start["Location"]).query
+    assert "code_challenge_method=S256" in query
+    assert "code_challenge=" in query
+    assert "nonce=" in query
+    assert "state=" in query
