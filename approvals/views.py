@@ -244,8 +244,15 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             stage=req.current_stage, okta_id=user.okta_id or "-", decided_at__isnull=True
         ).exists()
     )
+    waiting_on: list[str] = []
+    if req.is_pending:
+        ids = req.approvers.filter(stage=req.current_stage, decided_at__isnull=True).values_list(
+            "okta_id", flat=True
+        )
+        waiting_on = [str(u) for u in OktaUser.objects.filter(id__in=list(ids))]
     context = {
         "req": req,
+        "waiting_on": waiting_on,
         "events": events,
         "operations": operations,
         "grant": grant,

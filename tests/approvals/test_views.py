@@ -182,6 +182,7 @@ def test_request_detail_visible_to_requester_and_approver(
     req = submit(people, backend)
     mine = client_for(people, "maya").get(req.get_absolute_url()).content.decode()
     assert "Timeline" in mine and "Cancel this request" in mine
+    assert 'data-testid="waiting-on">Priya Patel<' in mine
     theirs = client_for(people, "priya").get(req.get_absolute_url()).content.decode()
     assert "Approve" in theirs and "Cancel this request" not in theirs
 
