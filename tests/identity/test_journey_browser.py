@@ -1,0 +1,91 @@
+"""Seed prompts in a real browser, with a real worker and the Okta sandbox (as sam, an admin):
+"Suspend every user in the Finance department who hasn't signed in for 60 days", "Create an
+OKTA_GROUP called 'Contractors-Q2' and add these 8 users", and "Show me all users with the
+HELP_DESK_ADMIN or SUPER_ADMIN role and which groups they belong to"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from identity.models import BulkRun
+from okta.models import OktaGroup, OktaUser
+from okta.sync import sync_run_execute, sync_run_start
+from tests.browser.conftest import (  # noqa: F401 - fixtures used by name
+    Gatehouse,
+    browser,
+    gatehouse,
+    page,
+    sign_in,
+)
+from tests.identity.conftest import ensure_default_policies
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _process_local_cache(settings: Any) -> None:
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+def test_admin_seed_prompts_in_the_browser(
+    page: Page,  # noqa: F811 - the browser fixtures imported above
+    gatehouse: Gatehouse,  # noqa: F811
+    sign_in: Callable[[Page, str], None],  # noqa: F811
+    celery_worker: Any,
+) -> None:
+    ensure_default_policies()
+    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sign_in(page, "sam.rivera@acme.com")
+
+    # 1. Suspend every Finance user who hasn't signed in for 60 days.
+    page.get_by_role("button", name="Identity admin", exact=True).click()
+    page.get_by_role("link", name="Bulk operations").click()
+    page.get_by_label("Department").fill("Finance")
+    page.get_by_label("Status").select_option("ACTIVE")
+    page.get_by_label("No sign-in for (days)").fill("60")
+    page.get_by_label("Action").select_option("suspend")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.get_by_test_id("preview-summary")).to_contain_text("8 changes")
+    page.get_by_role("button", name="Confirm 8 changes").click()
+    expect(page.get_by_test_id("bulk-progress")).to_contain_text("8 of 8 done", timeout=60_000)
+    expect(page.get_by_test_id("bulk-progress")).to_contain_text("8 succeeded")
+    run = BulkRun.objects.get()
+    for item in run.items.all():
+        assert gatehouse.okta.user_state(item.user_id)["status"] == "SUSPENDED"
+
+    # 2. Create Contractors-Q2 and add eight people.
+    page.get_by_role("button", name="Identity admin", exact=True).click()
+    page.get_by_role("link", name="Groups").click()
+    page.get_by_label("Name").fill("Contractors-Q2")
+    page.get_by_role("button", name="Create group").click()
+    expect(page.get_by_test_id("action-outcome")).to_have_text("Done", timeout=60_000)
+    group = OktaGroup.objects.get(name="Contractors-Q2")
+    assert group.type == "OKTA_GROUP"
+    logins = list(
+        OktaUser.objects.filter(department="Marketing", status="ACTIVE")
+        .order_by("login")
+        .values_list("login", flat=True)[:8]
+    )
+    page.goto(f"{gatehouse.url}/identity/admin/groups/{group.pk}/")
+    page.get_by_label("People (logins or emails").fill("\n".join(logins))
+    page.get_by_role("button", name="Add members").click()
+    expect(page.get_by_test_id("member-results").locator("li")).to_have_count(8)
+    celery_worker.wait_for(
+        lambda: all(
+            "Contractors-Q2" in gatehouse.okta.user_state(login)["groups"] for login in logins
+        ),
+        timeout=60,
+        what="eight people added to Contractors-Q2",
+    )
+
+    # 3. Who holds HELP_DESK_ADMIN or SUPER_ADMIN, and in which groups?
+    page.get_by_role("button", name="Identity admin", exact=True).click()
+    page.get_by_role("link", name="Admin roles report").click()
+    report = page.get_by_test_id("admin-roles-report")
+    expect(report).to_contain_text("sam.rivera@acme.com")
+    expect(report).to_contain_text("jordan.lee@acme.com")
+    expect(report).to_contain_text("Gatehouse Helpdesk")
