@@ -51,7 +51,8 @@ from okta.models import (
     OperationKind,
     OperationStatus,
 )
-from okta.operations import operation_enqueue, operation_retry
+from okta.operations import OperationInvalid, operation_retry
+from okta.operations import operation_enqueue as _operation_enqueue
 from portal.models import User
 from portal.roles import Role, has_role
 
@@ -61,6 +62,14 @@ CALLBACK_TASK = "approvals.operation_finished"
 # Okta users who can sign in and act; anyone else is skipped when resolving approvers.
 ACTING_STATUSES = ("ACTIVE", "PASSWORD_EXPIRED", "LOCKED_OUT", "RECOVERY")
 GRANTABLE_SUBJECT_STATUSES = (*ACTING_STATUSES, "PROVISIONED", "STAGED")
+
+
+def operation_enqueue(**kwargs: Any) -> Operation:
+    """okta's enqueue, with its refusal turned into a message for people (nothing written)."""
+    try:
+        return _operation_enqueue(**kwargs)
+    except OperationInvalid as exc:
+        raise ApprovalError(f"Gatehouse cannot send this change to Okta: {exc}") from exc
 
 
 class ApprovalError(Exception):
@@ -836,9 +845,12 @@ def grants_revoke_due(*, now: datetime | None = None) -> int:
     due = list(Grant.objects.due(now).values_list("pk", flat=True)[:1000])
     started = 0
     for pk in due:
-        with transaction.atomic():
-            grant = Grant.objects.select_related("item", "request").get(pk=pk)
-            started += _grant_start_revoke(grant, actor="system", reason="expired")
+        try:
+            with transaction.atomic():
+                grant = Grant.objects.select_related("item", "request").get(pk=pk)
+                started += _grant_start_revoke(grant, actor="system", reason="expired")
+        except ApprovalError:
+            logger.exception("grant %s could not be revoked", pk)
     return started
 
 

@@ -530,3 +530,16 @@ def test_failed_revocation_is_shown_and_retried_by_admin(
     finish(op)
     grant.refresh_from_db()
     assert grant.status == GrantStatus.REVOKED
+
+
+def test_decide_with_an_unusable_okta_id_is_refused_and_changes_nothing(people: People) -> None:
+    group = group_make("Odd")
+    OktaGroupModel = type(group)
+    OktaGroupModel.objects.filter(pk=group.pk).update(id="00g-not-an-id")
+    item = item_make("Odd item", group=OktaGroupModel.objects.get(pk="00g-not-an-id"))
+    req = submit(people, item)
+    with pytest.raises(services.ApprovalError, match="cannot send this change to Okta"):
+        decide(people, req, "priya")
+    req.refresh_from_db()
+    assert req.status == RequestStatus.PENDING
+    assert not Decision.objects.exists() and not Operation.objects.exists()
