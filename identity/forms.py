@@ -38,7 +38,12 @@ class ProfileForm(forms.Form):
             )
 
     def profile(self) -> dict[str, str]:
-        return {k: v for k, v in self.cleaned_data.items() if v != self.fields[k].initial}
+        """The fields that were posted and differ from their current value."""
+        return {
+            k: v
+            for k, v in self.cleaned_data.items()
+            if k in self.data and v != self.fields[k].initial
+        }
 
 
 class PersonSearchForm(forms.Form):

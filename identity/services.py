@@ -255,9 +255,12 @@ def allowed_variants(actor: User, target: OktaUser) -> list[tuple[str, str, str]
     """(action, variant, label) the actor may ask for on this person, as policy allows."""
     mine = relations(actor, target)
     is_self = Requester.SELF in mine
+    privileged = not is_self and is_privileged(target.pk)
     out = []
     for policy in _enabled_policies():
         if policy.action not in USER_ACTIONS or not set(policy.requesters) & mine:
+            continue
+        if privileged and not policy.allow_privileged_targets:
             continue
         if is_self:
             variants = SELF_SERVICE.get(policy.action, set())

@@ -340,3 +340,33 @@ def test_policy_save_is_audited_and_validated(acme: Acme) -> None:
         actor=acme.u["sam"], policy=policy, changes={"self_service_fields": ["title"]}
     )
     assert AuditEvent.objects.filter(action="identity.policy.updated", target_id="user_update")
+
+
+def test_manager_approval_policy_routes_to_the_persons_manager(acme: Acme, run_ops: Run) -> None:
+    ActionPolicy.objects.filter(action=Action.MFA_RESET).update(approval="manager")
+    req = submit(acme.u["jordan"], Action.MFA_RESET, "reset", acme.id["maya"])
+    assert req.status == ActionStatus.PENDING and req.approver_okta_id == acme.id["priya"]
+    assert list(services.pending_for(acme.u["priya"])) == [req]
+    assert not services.pending_for(acme.u["omar"]).exists()
+    with pytest.raises(ActionRefused):
+        services.action_decide(actor=acme.u["omar"], request_id=req.pk, approve=True)
+    services.action_decide(actor=acme.u["priya"], request_id=req.pk, approve=True)
+    (op,) = run_ops(req.correlation)
+    assert op.status == OperationStatus.SUCCEEDED
+    # self-service stays approval-free unless the policy says otherwise
+    own = submit(acme.u["maya"], Action.MFA_RESET, "reset", acme.id["maya"])
+    assert own.status == ActionStatus.QUEUED
+
+
+def test_allowed_variants_hide_what_policy_refuses(acme: Acme) -> None:
+    jordan_on_sam = services.allowed_variants(
+        acme.u["jordan"], OktaUser.objects.get(pk=acme.id["sam"])
+    )
+    assert jordan_on_sam == []  # sam is a SUPER_ADMIN
+    maya_self = {
+        v
+        for _, v, _ in services.allowed_variants(
+            acme.u["maya"], OktaUser.objects.get(pk=acme.id["maya"])
+        )
+    }
+    assert maya_self == {"email", "reset", "clear", "update"}

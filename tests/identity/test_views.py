@@ -331,3 +331,13 @@ def test_bulk_run_second_admin_page(acme: Acme, no_broker: list[Any]) -> None:
     assert ops.count() == 8 and set(ops.values_list("status", flat=True)) == {
         OperationStatus.PENDING
     }
+
+
+def test_my_profile_form_changes_only_self_service_fields(acme: Acme, no_broker: list[Any]) -> None:
+    response = client_for(acme.u["maya"]).post(
+        reverse("identity:person_profile", args=[acme.id["maya"]]),
+        {"mobilePhone": "+1 555 0101"},
+    )
+    assert response.status_code == 302
+    op = Operation.objects.get(kind="user.update")
+    assert op.params["profile"] == {"mobilePhone": "+1 555 0101"}
