@@ -709,6 +709,8 @@ def _sync_users(
     progress: _Progress,
     since: datetime | None = None,
     kept: list[str] | None = None,
+    *,
+    seen: bool = False,
 ) -> list[str]:
     """Upsert users (their ids go to ``kept`` if given); returns ids that Okta listed but the
     scope leaves out."""
@@ -720,7 +722,7 @@ def _sync_users(
     def flush() -> None:
         if use_copy:
             if pending:
-                _copy_upsert(USERS, pending, timezone.now())
+                _copy_upsert(USERS, pending, timezone.now(), seen=seen)
         else:
             _upsert_users(pending)
         progress.add("users", len(pending))
@@ -906,10 +908,10 @@ def sync_full(
     track = connection.vendor == "postgresql"
     try:
         if track:
-            _seen_reset(MEMBERSHIPS)
-            _seen_reset(ASSIGNMENTS)
+            for spec in (USERS, MEMBERSHIPS, ASSIGNMENTS):
+                _seen_reset(spec)
         progress.phase("users")
-        _sync_users(client, scope, progress)
+        _sync_users(client, scope, progress, seen=track)
         progress.phase("groups")
         groups, _ = _sync_groups(client, scope, progress)
         progress.phase("apps")
@@ -977,7 +979,10 @@ def _sweep(
 ) -> dict[str, int]:
     removed: dict[str, int] = {}
     with transaction.atomic():
-        removed["users"] = OktaUser.objects.filter(synced_at__lt=started).delete()[0]
+        if seen:
+            removed["users"] = _seen_sweep(USERS, started, [])
+        else:
+            removed["users"] = OktaUser.objects.filter(synced_at__lt=started).delete()[0]
         removed["groups"] = OktaGroup.objects.filter(synced_at__lt=started).delete()[0]
         removed["apps"] = OktaApp.objects.filter(synced_at__lt=started).delete()[0]
         if seen:

@@ -316,3 +316,20 @@ def test_incremental_sync_purges_old_applied_hook_events(okta_sandbox: SandboxSe
     run_sync("incremental")
     assert set(HookEvent.objects.values_list("pk", flat=True)) == {recent.pk, pending.pk}
     assert not HookEvent.objects.filter(pk=old.pk).exists()
+
+
+def test_full_sync_again_updates_changed_users_and_assignments(
+    okta_sandbox: SandboxServer,
+) -> None:
+    run_sync()
+    maya_id = okta_sandbox.user_id(MAYA)
+    unchanged = OktaUser.objects.exclude(pk=maya_id).order_by("id").first()
+    assert unchanged is not None
+    changed = okta_sandbox.api(
+        "POST", f"/api/v1/users/{maya_id}", {"profile": {"title": "Principal Engineer"}}
+    )
+    assert changed.status == 200
+    run = run_sync()
+    assert run.status == SyncStatus.SUCCEEDED
+    assert OktaUser.objects.get(pk=maya_id).title == "Principal Engineer"
+    assert OktaUser.objects.get(pk=unchanged.pk).title == unchanged.title
