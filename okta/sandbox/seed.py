@@ -92,7 +92,7 @@ NAMED_PEOPLE: list[tuple[str, str, str, str, str, str | None, list[str], str | N
         "Software Engineer",
         "Engineering",
         "priya.patel@acme.com",
-        ["Engineering", "Engineering - Backend"],
+        ["Engineering", "Engineering - Frontend"],
         None,
     ),
     (

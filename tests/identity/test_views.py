@@ -33,7 +33,7 @@ def test_my_account_shows_profile_groups_and_self_service(acme: Acme) -> None:
     page = client_for(acme.u["maya"]).get(reverse("identity:my_account"))
     assert page.status_code == 200
     text = page.content.decode()
-    assert "maya.chen@acme.com" in text and "Engineering - Backend" in text
+    assert "maya.chen@acme.com" in text and "Engineering - Frontend" in text
     assert "Notion" in text  # her app
     for label in ("Email a password reset link", "Reset MFA factors", "Sign out everywhere"):
         assert label in text
@@ -306,6 +306,7 @@ def test_bulk_preview_of_5000_people_is_fast_with_constant_queries(
     elapsed = time.monotonic() - started
     assert "5000 changes" in response.content.decode()
     assert "and 4500 more rows" in response.content.decode()
+    print(f"preview of 5000 people: {elapsed:.3f}s")
     assert elapsed < 2.0, elapsed  # under a second on an idle machine; shared CI is slower
 
 

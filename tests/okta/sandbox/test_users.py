@@ -375,7 +375,7 @@ def test_users_clear_sessions_is_204_and_logged(okta: Any) -> None:
 
 def test_users_groups_lists_the_users_groups(okta: Any) -> None:
     names = {g["profile"]["name"] for g in okta("GET", f"/api/v1/users/{MAYA}/groups").body}
-    assert names == {"Everyone", "Engineering", "Engineering - Backend"}
+    assert names == {"Everyone", "Engineering", "Engineering - Frontend"}
 
 
 def test_users_roles_lists_admin_roles(okta: Any) -> None:
