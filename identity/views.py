@@ -532,6 +532,14 @@ def group_members(request: HttpRequest, group_id: str) -> HttpResponse:
     )
 
 
+@require_GET
+@login_required
+def apps(request: HttpRequest) -> HttpResponse:
+    _require_admin(request)
+    rows = OktaApp.objects.only("id", "label", "status").order_by("label")[:2000]
+    return render(request, "identity/apps.html", {"rows": rows})
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def app_page(request: HttpRequest, app_id: str) -> HttpResponse:
