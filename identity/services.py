@@ -617,6 +617,8 @@ def action_decide(
             raise ActionRefused("This action was already decided.")
         if not can_decide(actor, req):
             raise ActionRefused("You may not decide this action.")
+        if approve:
+            _recheck(req)
         req.status = ActionStatus.QUEUED if approve else ActionStatus.DENIED
         req.decided_by = actor.username
         req.decided_at = timezone.now()
@@ -634,6 +636,25 @@ def action_decide(
         if approve:
             _dispatch(req, actor)
     return req
+
+
+def _recheck(req: ActionRequest) -> None:
+    """What may have changed while the action waited: the policy, the person's state."""
+    policy = policy_for(req.action)
+    if not policy.enabled:
+        raise ActionRefused(f"{policy} has been turned off since it was asked for.")
+    if not req.target_user_id or req.action not in USER_ACTIONS:
+        return
+    target = OktaUser.objects.filter(pk=req.target_user_id).first()
+    if target is None:
+        raise ActionRefused("The person is no longer in the directory: deny this action.")
+    problem = _status_problem(req.action, req.variant, target)
+    if problem:
+        raise ActionRefused(f"No longer possible: {problem} Deny this action.")
+    if not policy.allow_privileged_targets and is_privileged(target.pk):
+        raise ActionRefused(
+            f"{target} now holds a privileged admin role; policy protects them. Deny this action."
+        )
 
 
 def operation_finished(*, operation_id: int) -> None:

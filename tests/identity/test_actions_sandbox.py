@@ -370,3 +370,43 @@ def test_allowed_variants_hide_what_policy_refuses(acme: Acme) -> None:
         )
     }
     assert maya_self == {"email", "reset", "clear", "update"}
+
+
+def test_approval_rechecks_the_person_who_became_privileged(acme: Acme) -> None:
+    from okta.models import AdminRole
+
+    req = submit(acme.u["sam"], Action.USER_SUSPEND, "suspend", acme.id["john"])
+    AdminRole.objects.create(user_id=acme.id["john"], type="ORG_ADMIN")
+    with pytest.raises(ActionRefused, match="privileged"):
+        services.action_decide(actor=acme.u["dana"], request_id=req.pk, approve=True)
+    req.refresh_from_db()
+    assert req.status == ActionStatus.PENDING
+    assert not Operation.objects.filter(correlation=req.correlation).exists()
+    services.action_decide(actor=acme.u["dana"], request_id=req.pk, approve=False)
+
+
+def test_group_owner_may_change_only_their_group(acme: Acme, run_ops: Run) -> None:
+    from approvals.models import CatalogItem, ItemKind, Policy
+    from tests.approvals.conftest import ensure_default_policies as approvals_policies
+
+    approvals_policies()
+    leads = acme_group_id("Backend Leads")
+    CatalogItem.objects.create(
+        kind=ItemKind.GROUP,
+        group_id=leads,
+        name="Backend Leads",
+        policy=Policy.objects.get(name="Manager approval"),
+        owners=[acme.id["priya"]],
+        published=True,
+    )
+    req = submit(acme.u["priya"], Action.GROUP_MEMBERSHIP, "add", acme.id["john"], group_id=leads)
+    run_ops(req.correlation)
+    assert "Backend Leads" in acme.state("john")["groups"]
+    with pytest.raises(ActionRefused, match="Policy does not let you"):
+        submit(
+            acme.u["priya"],
+            Action.GROUP_MEMBERSHIP,
+            "add",
+            acme.id["john"],
+            group_id=acme_group_id("VPN Users"),
+        )
