@@ -1,0 +1,123 @@
+"""Two admins confirming at once give one decision and one set of Okta operations.
+
+Meant for PostgreSQL (row locks through ``select_for_update``):
+DATABASE_URL=postgres://postgres@127.0.0.1:5432/gh_identity .venv/bin/pytest tests/identity
+On SQLite the IMMEDIATE transactions serialise the two writers the same way.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection, connections
+
+from identity import services
+from identity.models import Action, ActionPolicy, ActionStatus, BulkStatus
+from okta import operations as okta_operations
+from okta.models import GroupMembership, Operation
+from okta.sandbox.seed import acme_group_id
+from tests.identity.conftest import Acme, account
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def refused_cleanly(message: str, expected: str) -> bool:
+    """PostgreSQL waits on the row lock, then the loser sees the new state; SQLite's in-memory
+    test database refuses the second writer with a table lock instead. Either way the loser
+    changed nothing, which the caller checks."""
+    if connection.vendor == "sqlite" and "locked" in message:
+        return True
+    return expected in message
+
+
+@pytest.fixture
+def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    sent: list[int] = []
+    monkeypatch.setattr(okta_operations, "_queue", lambda pk, countdown=None: sent.append(pk))
+    return sent
+
+
+def both_at_once(action: Callable[[str], Any], who: tuple[str, str]) -> dict[str, str]:
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def run(name: str) -> None:
+        try:
+            barrier.wait(timeout=10)
+            action(name)
+            outcomes[name] = "ok"
+        except services.ActionRefused as exc:
+            outcomes[name] = exc.message
+        except Exception as exc:  # surfaced in the assertions
+            outcomes[name] = repr(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in who]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return outcomes
+
+
+@pytest.fixture
+def three_admins(okta_sandbox: Any) -> Acme:
+    acme = Acme(okta_sandbox)
+    GroupMembership.objects.create(
+        group_id=acme_group_id("Gatehouse Admins"), user_id=acme.id["tessa"]
+    )
+    acme.u["tessa"] = account("tessa.nguyen@acme.com")
+    return acme
+
+
+def test_two_second_admins_at_once_give_one_decision(three_admins: Acme, queued: list[int]) -> None:
+    acme = three_admins
+    req = services.action_submit(
+        actor=acme.u["sam"],
+        action=Action.USER_SUSPEND,
+        variant="suspend",
+        target_user_id=acme.id["john"],
+    )
+    outcomes = both_at_once(
+        lambda name: services.action_decide(actor=acme.u[name], request_id=req.pk, approve=True),
+        ("dana", "tessa"),
+    )
+    assert list(outcomes.values()).count("ok") == 1, outcomes
+    loser = next(v for v in outcomes.values() if v != "ok")
+    assert refused_cleanly(loser, "already decided"), outcomes
+    req.refresh_from_db()
+    assert req.status == ActionStatus.QUEUED
+    op = Operation.objects.get(correlation=req.correlation)
+    assert queued == [op.pk]
+
+
+def test_two_bulk_confirmations_at_once_start_one_run(
+    three_admins: Acme, queued: list[int]
+) -> None:
+    acme = three_admins
+    ActionPolicy.objects.filter(action=Action.USER_SUSPEND).update(bulk_confirm_threshold=1)
+    selection = {"department": "Finance", "status": "ACTIVE", "inactive_days": 60}
+    preview = services.bulk_preview(
+        actor=acme.u["sam"], action="suspend", params={}, selection=selection
+    )
+    run = services.bulk_confirm(
+        actor=acme.u["sam"],
+        action="suspend",
+        params={},
+        selection=selection,
+        preview_hash=preview.hash,
+    )
+    assert run.status == BulkStatus.AWAITING_CONFIRMATION
+    outcomes = both_at_once(
+        lambda name: services.bulk_second_confirm(actor=acme.u[name], run_id=run.pk),
+        ("dana", "tessa"),
+    )
+    assert list(outcomes.values()).count("ok") == 1, outcomes
+    loser = next(v for v in outcomes.values() if v != "ok")
+    assert refused_cleanly(loser, "not waiting"), outcomes
+    assert Operation.objects.filter(correlation=run.correlation).count() == 8
+    assert len(queued) == 8
