@@ -62,6 +62,20 @@ def _app_choices() -> list[tuple[str, str]]:
     return list(OktaApp.objects.order_by("label").values_list("id", "label")[:2000])
 
 
+def _catalog_choices(kind: str) -> list[tuple[str, str]]:
+    """Published catalog groups (OKTA_GROUP) or apps; the whole directory when nothing is
+    published yet (a fresh install)."""
+    from approvals.models import CatalogItem, ItemKind
+
+    items = CatalogItem.objects.filter(published=True)
+    if kind == "group":
+        rows = items.filter(kind=ItemKind.GROUP, group__type=GroupType.OKTA_GROUP)
+        found = list(rows.order_by("name").values_list("group_id", "name"))
+        return found or _group_choices()
+    found = list(items.filter(kind=ItemKind.APP).order_by("name").values_list("app_id", "name"))
+    return found or _app_choices()
+
+
 class UserCreateForm(forms.Form):
     login = forms.EmailField(max_length=100)
     email = forms.EmailField(max_length=100)
@@ -82,8 +96,8 @@ class UserCreateForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["groups"].choices = _group_choices()  # type: ignore[attr-defined]
-        self.fields["apps"].choices = _app_choices()  # type: ignore[attr-defined]
+        self.fields["groups"].choices = _catalog_choices("group")  # type: ignore[attr-defined]
+        self.fields["apps"].choices = _catalog_choices("app")  # type: ignore[attr-defined]
 
 
 class GroupForm(forms.Form):

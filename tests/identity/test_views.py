@@ -357,3 +357,14 @@ def test_app_page_assigns_by_login_htmx(acme: Acme, run_ops: Run) -> None:
     run_ops(ActionRequest.objects.get(action="app_assignment").correlation)
     assert "Zoom" in acme.state("john")["apps"]
     assert client_for(acme.u["jordan"]).get(reverse("identity:app", args=[zoom])).status_code == 403
+
+
+def test_user_create_form_offers_the_catalog(acme: Acme) -> None:
+    from approvals.demo import demo_catalog_publish
+    from tests.approvals.conftest import ensure_default_policies as approvals_policies
+
+    approvals_policies()
+    assert demo_catalog_publish() >= 1
+    text = client_for(acme.u["sam"]).get(reverse("identity:user_create")).content.decode()
+    assert ">Engineering - Backend</option>" in text and ">Notion</option>" in text
+    assert ">Contractors</option>" not in text and ">Zoom</option>" not in text
