@@ -576,7 +576,9 @@ def app_page(request: HttpRequest, app_id: str) -> HttpResponse:
 @login_required
 def bulk(request: HttpRequest) -> HttpResponse:
     actor = _require_admin(request)
-    form = BulkForm(request.POST or request.GET or None)
+    form = (
+        BulkForm(request.POST) if request.method == "POST" else BulkForm(initial=request.GET.dict())
+    )
     preview = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -610,7 +612,15 @@ def _get_run_for_admin(request: HttpRequest, pk: int) -> BulkRun:
 def bulk_run(request: HttpRequest, pk: int) -> HttpResponse:
     run = _get_run_for_admin(request, pk)
     progress = services.bulk_progress(run)
-    items = list(BulkItem.objects.filter(run=run).order_by("id")[:500])
+    failed_only = request.GET.get("failed") == "1"
+    items_qs = BulkItem.objects.filter(run=run)
+    if failed_only:
+        items_qs = items_qs.filter(
+            operation_id__in=Operation.objects.filter(
+                correlation=run.correlation, status="FAILED"
+            ).values("pk")
+        )
+    items = list(items_qs.order_by("id")[:500])
     ops = Operation.objects.in_bulk([i.operation_id for i in items if i.operation_id])
     rows = [(i, ops.get(i.operation_id or 0)) for i in items]
     return _render(
@@ -621,6 +631,7 @@ def bulk_run(request: HttpRequest, pk: int) -> HttpResponse:
             "progress": progress,
             "rows": rows,
             "awaiting": run.status == BulkStatus.AWAITING_CONFIRMATION,
+            "failed_only": failed_only,
         },
         "progress",
     )

@@ -368,3 +368,32 @@ def test_user_create_form_offers_the_catalog(acme: Acme) -> None:
     text = client_for(acme.u["sam"]).get(reverse("identity:user_create")).content.decode()
     assert ">Engineering - Backend</option>" in text and ">Notion</option>" in text
     assert ">Contractors</option>" not in text and ">Zoom</option>" not in text
+
+
+def test_bulk_run_page_filters_failures_and_bulk_form_takes_a_group(
+    acme: Acme, no_broker: list[Any]
+) -> None:
+    group = acme_group_id("New Hires - April")
+    sam = client_for(acme.u["sam"])
+    page = sam.get(reverse("identity:bulk"), {"group_id": group}).content.decode()
+    assert f'<option value="{group}" selected>' in page
+    selection = {"group_id": group}
+    preview = services.bulk_preview(
+        actor=acme.u["sam"], action="sessions_clear", params={}, selection=selection
+    )
+    run = services.bulk_confirm(
+        actor=acme.u["sam"],
+        action="sessions_clear",
+        params={},
+        selection=selection,
+        preview_hash=preview.hash,
+    )
+    first = run.items.order_by("id").first()
+    assert first is not None
+    Operation.objects.filter(pk=first.operation_id).update(
+        status=OperationStatus.FAILED, error_code="E0000007", error_summary="Not found"
+    )
+    url = reverse("identity:bulk_run", args=[run.pk])
+    failed = sam.get(url, {"failed": "1"}).content.decode()
+    assert failed.count("E0000007: Not found") == 1 and first.label in failed
+    assert sam.get(url).content.decode().count("<tr>") == preview.changing + 1
