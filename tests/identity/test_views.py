@@ -389,7 +389,7 @@ def test_bulk_run_page_filters_failures_and_bulk_form_takes_a_group(
         preview_hash=preview.hash,
     )
     first = run.items.order_by("id").first()
-    assert first is not None
+    assert first is not None and first.operation_id is not None
     Operation.objects.filter(pk=first.operation_id).update(
         status=OperationStatus.FAILED, error_code="E0000007", error_summary="Not found"
     )
