@@ -1,0 +1,134 @@
+"""A small world for the security suites: one person per portal role, and one object of each
+kind the URLconf can address, all belonging to maya (the employee) so that "another employee"
+(stan) must see none of them.
+
+Roles: anonymous, employee (maya), other (stan, another employee), manager (priya, maya's
+manager), approver (omar, in the item's approver group), helpdesk (hal), admin (ada),
+auditor (tess). Everything lives in the directory mirror; no Okta is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+
+from approvals import services as approvals_services
+from approvals.models import AccessRequest, CatalogItem, Grant, Policy, RequestStatus
+from audit.models import AuditEvent, AuditVerification
+from identity.models import ActionRequest, ActionStatus, BulkRun, BulkStatus
+from okta.models import Operation, SyncRun
+from portal.models import User
+from tests.approvals.conftest import People, account_for, group_make, item_make, join, person_make
+
+ROLES = ("anonymous", "employee", "other", "manager", "approver", "helpdesk", "admin", "auditor")
+ROLE_PEOPLE = {
+    "employee": "maya",
+    "other": "stan",
+    "manager": "priya",
+    "approver": "omar",
+    "helpdesk": "hal",
+    "admin": "ada",
+    "auditor": "tess",
+}
+
+
+@dataclass
+class World:
+    people: People
+    users: dict[str, User]
+    item: CatalogItem
+    app_item: CatalogItem
+    request: AccessRequest
+    grant: Grant
+    policy: Policy
+    sync_run: SyncRun
+    event: AuditEvent
+    verification: AuditVerification
+    action: ActionRequest
+    operation: Operation
+    bulk_run: BulkRun
+    ids: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, role: str, **kwargs: Any) -> Client:
+        client = Client(**kwargs)
+        if role != "anonymous":
+            client.force_login(self.users[role])
+        return client
+
+
+def world_make() -> World:
+    people = People()
+    hal = person_make("hal.desk@acme.com", department="IT")
+    join(hal, group_make(settings.GATEHOUSE_HELPDESK_GROUP))
+    tess = person_make("tess.audit@acme.com", department="Finance")
+    join(tess, group_make(settings.GATEHOUSE_AUDITOR_GROUP))
+    people.u["hal"] = account_for(hal)
+    people.u["tess"] = account_for(tess)
+    users = {role: people.u[name] for role, name in ROLE_PEOPLE.items()}
+
+    item = item_make(owners=[people.otto.id], approver_group=people.approvers)
+    app_item = item_make("Figma", kind="APP", approver_group=people.approvers)
+    request = approvals_services.access_request_submit(
+        requester=people.u["maya"], item=item, reason="on-call", duration_days=30
+    )
+    done = approvals_services.access_request_submit(
+        requester=people.u["maya"], item=app_item, reason="design reviews", duration_days=30
+    )
+    AccessRequest.objects.filter(pk=done.pk).update(status=RequestStatus.COMPLETED)
+    grant = Grant.objects.create(
+        request=done,
+        item=app_item,
+        subject=people.maya,
+        expires_at=timezone.now() + timedelta(days=3),
+    )
+    sync_run = SyncRun.objects.create(
+        kind="full", status="SUCCEEDED", triggered_by="ada", started_at=timezone.now()
+    )
+    verification = AuditVerification.objects.create()
+    action = ActionRequest.objects.create(
+        action="reset_password",
+        requested_by=people.u["maya"].username,
+        requested_by_okta_id=people.maya.id,
+        target_user_id=people.maya.id,
+        target_label=str(people.maya),
+        status=ActionStatus.QUEUED,
+    )
+    operation = Operation.objects.create(
+        kind="user.unlock",
+        params={"user_id": people.maya.id},
+        correlation=action.correlation,
+        status="SUCCEEDED",
+    )
+    bulk_run = BulkRun.objects.create(
+        action="suspend",
+        preview_hash="0" * 64,
+        status=BulkStatus.AWAITING_CONFIRMATION,
+        requested_by=people.u["ada"].username,
+        requested_by_okta_id=people.ada.id,
+    )
+    return World(
+        people=people,
+        users=users,
+        item=item,
+        app_item=app_item,
+        request=request,
+        grant=grant,
+        policy=item.policy,
+        sync_run=sync_run,
+        event=AuditEvent.objects.order_by("pk").first(),  # type: ignore[arg-type]
+        verification=verification,
+        action=action,
+        operation=operation,
+        bulk_run=bulk_run,
+    )
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    return world_make()
