@@ -818,10 +818,13 @@ class Preview:
     changing: int
     skipped: int
     threshold: int
+    approval: str = Approval.NONE
 
     @property
     def needs_second_admin(self) -> bool:
-        return self.changing > self.threshold
+        """Above the policy's size, or for an action whose policy wants any approval (bulk
+        must not be a way around the two-person rule of a single suspend)."""
+        return self.changing > self.threshold or self.approval != Approval.NONE
 
     def shown(self) -> list[PreviewRow]:
         return self.rows[:PREVIEW_ROWS]
@@ -947,6 +950,7 @@ def bulk_preview(
         changing=changing,
         skipped=len(rows) - changing,
         threshold=policy.bulk_confirm_threshold,
+        approval=policy.approval,
     )
 
 

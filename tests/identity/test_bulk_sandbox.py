@@ -24,7 +24,8 @@ def test_bulk_suspend_finance_not_signed_in_for_60_days(acme: Acme, run_ops: Run
     preview = services.bulk_preview(
         actor=acme.u["sam"], action="suspend", params={}, selection=FINANCE_STALE
     )
-    assert preview.changing == 8 and not preview.needs_second_admin
+    # suspend's policy wants a second admin: in bulk too, whatever the size
+    assert preview.changing == 8 and preview.needs_second_admin
     ids = [r.user_id for r in preview.rows if not r.skip]
     run = services.bulk_confirm(
         actor=acme.u["sam"],
@@ -33,6 +34,9 @@ def test_bulk_suspend_finance_not_signed_in_for_60_days(acme: Acme, run_ops: Run
         selection=FINANCE_STALE,
         preview_hash=preview.hash,
     )
+    assert run.status == BulkStatus.AWAITING_CONFIRMATION
+    assert not Operation.objects.exists() and acme.state(ids[0])["status"] == "ACTIVE"
+    run = services.bulk_second_confirm(actor=acme.u["dana"], run_id=run.pk)
     assert run.status == BulkStatus.RUNNING
     ops = run_ops(run.correlation)
     assert len(ops) == 8 and all(o.status == OperationStatus.SUCCEEDED for o in ops)
@@ -86,14 +90,18 @@ def test_bulk_stale_preview_is_refused_and_changes_nothing(acme: Acme) -> None:
 
 
 def test_bulk_above_threshold_needs_a_second_admin(acme: Acme, run_ops: Run) -> None:
-    ActionPolicy.objects.filter(action=Action.USER_SUSPEND).update(bulk_confirm_threshold=5)
+    small = services.bulk_preview(
+        actor=acme.u["sam"], action="sessions_clear", params={}, selection=FINANCE_STALE
+    )
+    assert small.changing == 8 and not small.needs_second_admin  # no approval, under 50
+    ActionPolicy.objects.filter(action=Action.SESSIONS_CLEAR).update(bulk_confirm_threshold=5)
     preview = services.bulk_preview(
-        actor=acme.u["sam"], action="suspend", params={}, selection=FINANCE_STALE
+        actor=acme.u["sam"], action="sessions_clear", params={}, selection=FINANCE_STALE
     )
     assert preview.needs_second_admin
     run = services.bulk_confirm(
         actor=acme.u["sam"],
-        action="suspend",
+        action="sessions_clear",
         params={},
         selection=FINANCE_STALE,
         preview_hash=preview.hash,

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from identity.models import BulkRun
 from okta.models import OktaGroup, OktaUser
+from okta.sandbox.seed import acme_group_id, acme_user_id
 from okta.sync import sync_run_execute, sync_run_start
 from tests.browser.conftest import (  # noqa: F401 - fixtures used by name
     Gatehouse,
@@ -37,6 +38,9 @@ def test_admin_seed_prompts_in_the_browser(
     sign_in: Callable[[Page, str], None],  # noqa: F811
     celery_worker: Any,
 ) -> None:
+    # jordan (helpdesk) is also a Gatehouse admin here: the second admin suspend needs.
+    admins, jordan = acme_group_id("Gatehouse Admins"), acme_user_id("jordan.lee@acme.com")
+    assert gatehouse.okta.api("PUT", f"/api/v1/groups/{admins}/users/{jordan}").status == 204
     ensure_default_policies()
     sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
     sign_in(page, "sam.rivera@acme.com")
@@ -50,12 +54,22 @@ def test_admin_seed_prompts_in_the_browser(
     page.get_by_label("Action").select_option("suspend")
     page.get_by_role("button", name="Preview").click()
     expect(page.get_by_test_id("preview-summary")).to_contain_text("8 changes")
+    expect(page.get_by_test_id("second-admin-needed")).to_be_visible()
     page.get_by_role("button", name="Confirm 8 changes").click()
+    expect(page.get_by_test_id("awaiting")).to_contain_text("Waiting for a second admin")
+    run_url = page.url
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, "jordan.lee@acme.com")
+    page.goto(run_url)
+    page.get_by_role("button", name="Confirm as second admin").click()
     expect(page.get_by_test_id("bulk-progress")).to_contain_text("8 of 8 done", timeout=60_000)
     expect(page.get_by_test_id("bulk-progress")).to_contain_text("8 succeeded")
     run = BulkRun.objects.get()
     for item in run.items.all():
         assert gatehouse.okta.user_state(item.user_id)["status"] == "SUSPENDED"
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, "sam.rivera@acme.com")
 
     # 2. Create Contractors-Q2 and add eight people.
     page.get_by_role("button", name="Identity admin", exact=True).click()

@@ -251,14 +251,14 @@ def test_bulk_preview_page_confirm_and_progress(acme: Acme, run_ops: Run) -> Non
         "department": "Finance",
         "status": "ACTIVE",
         "inactive_days": "60",
-        "action": "suspend",
+        "action": "sessions_clear",
     }
     preview = sam.post(reverse("identity:bulk"), form)
     text = preview.content.decode()
     assert "8 changes" in text
     preview_hash = services.bulk_preview(
         actor=acme.u["sam"],
-        action="suspend",
+        action="sessions_clear",
         params={},
         selection={"department": "Finance", "status": "ACTIVE", "inactive_days": 60},
     ).hash

@@ -66,6 +66,8 @@ def test_bulk_suspend_through_a_real_worker(celery_worker: Any, okta_sandbox: An
             selection=selection,
             preview_hash=preview.hash,
         )
+    with transaction.atomic():  # suspend needs a second admin, in bulk too
+        services.bulk_second_confirm(actor=acme.u["dana"], run_id=run.pk)
     celery_worker.wait_for(
         lambda: services.bulk_progress(run).finished, timeout=60, what="the bulk run"
     )
