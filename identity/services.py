@@ -286,7 +286,7 @@ def is_privileged(user_id: str) -> bool:
 # --- checks ------------------------------------------------------------------------------------
 
 
-def _changeable_group(group_id: str, *, actor: User) -> OktaGroup:
+def _changeable_group(group_id: str) -> OktaGroup:
     group = OktaGroup.objects.filter(pk=group_id).first()
     if group is None:
         raise ActionRefused("That group is not in the directory.", field="group_id")
@@ -376,7 +376,7 @@ def _plan(
         return Plan([(kind, {**base, "profile": profile})], f"{label}: {', '.join(profile)}")
     if action == Action.GROUP_MEMBERSHIP:
         assert target is not None
-        group = _changeable_group(str(params.get("group_id", "")), actor=actor)
+        group = _changeable_group(str(params.get("group_id", "")))
         if group.name in _portal_role_groups() and actor.okta_id and target.pk == actor.okta_id:
             raise ActionRefused("Nobody may change their own Gatehouse admin roles.")
         member = GroupMembership.objects.filter(group_id=group.pk, user_id=target.pk).exists()
@@ -461,7 +461,7 @@ def _plan_group(actor: User, variant: str, kind: str, params: Mapping[str, Any])
             raise ActionRefused(f"A group called “{name}” already exists.", field="name")
     if variant == "create":
         return Plan([(kind, {"name": name, "description": description})], f"Create {name}")
-    group = _changeable_group(str(params.get("group_id", "")), actor=actor)
+    group = _changeable_group(str(params.get("group_id", "")))
     if group.name in _portal_role_groups():
         raise ActionRefused(
             f"“{group.name}” grants Gatehouse roles: rename or delete it in Okta itself."
@@ -844,7 +844,7 @@ def _bulk_targets(
         raise ActionRefused("Only admins run bulk operations.")
     targets: list[tuple[str, str]] = []
     if action in ("group_add", "group_remove"):
-        group = _changeable_group(str(params.get("group_id", "")), actor=actor)
+        group = _changeable_group(str(params.get("group_id", "")))
         if group.name in _portal_role_groups():
             raise ActionRefused("Gatehouse role groups are not changed in bulk.", field="group_id")
         targets = [(group.pk, group.name)]
