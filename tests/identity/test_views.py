@@ -397,3 +397,44 @@ def test_bulk_run_page_filters_failures_and_bulk_form_takes_a_group(
     failed = sam.get(url, {"failed": "1"}).content.decode()
     assert failed.count("E0000007: Not found") == 1 and first.label in failed
     assert sam.get(url).content.decode().count("<tr>") == preview.changing + 1
+
+
+@pytest.mark.parametrize("name", ["people", "admin_roles", "bulk_runs", "groups", "inbox"])
+def test_list_pages_use_a_constant_number_of_queries(
+    acme: Acme, name: str, django_assert_max_num_queries: Any
+) -> None:
+    sam = client_for(acme.u["sam"])
+    sam.get(reverse(f"identity:{name}"))  # sessions, roles cache
+    with django_assert_max_num_queries(12):
+        assert sam.get(reverse(f"identity:{name}")).status_code == 200
+
+
+def test_person_page_query_count_does_not_grow_with_history(
+    acme: Acme, no_broker: list[Any]
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    sam = client_for(acme.u["sam"])
+    url = reverse("identity:person", args=[acme.id["john"]])
+
+    def ask(times: int) -> None:
+        for _ in range(times):
+            services.action_submit(
+                actor=acme.u["jordan"],
+                action=Action.SESSIONS_CLEAR,
+                variant="clear",
+                target_user_id=acme.id["john"],
+            )
+
+    def count() -> int:
+        sam.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            page = sam.get(url)
+        assert page.status_code == 200
+        return len(queries)
+
+    ask(1)
+    few = count()
+    ask(5)
+    assert count() == few
