@@ -12,6 +12,11 @@ conftest, so any test module may use them):
   ``live_server``) so the worker sees their rows; ``celery_worker.wait_for(...)`` polls.
 - the test database is a file (not SQLite's in-memory default) whenever the session holds a test
   marked ``browser`` or ``worker``, so subprocesses can open it.
+- browser tests (``@pytest.mark.browser``): ``browser`` (one headless Chromium per test process,
+  however many modules import the fixture: Playwright's sync API cannot start twice), ``page``
+  (a fresh context per test; on failure a screenshot and the HTML land in var/test-artifacts/),
+  ``gatehouse`` (live server URL + OIDC provider + Okta sandbox) and
+  ``sign_in(page, "maya.chen@acme.com")`` (or an Okta id), which clicks through the provider.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -37,6 +43,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import pytest
 from django.conf import settings
 from django.db import connections
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from portal.management.oidc_claims import acme_refused_people, claims_file_write
 
@@ -396,3 +403,102 @@ def celery_worker(
 def json_get(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=5) as response:  # loopback only
         return json.loads(response.read())
+
+
+# --- browser tests --------------------------------------------------------------------------
+
+ARTIFACTS = REPO / "var" / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+_chromium: dict[str, Any] = {}
+
+
+def shared_browser() -> Browser:
+    """The process's one headless Chromium, started on first use, closed at session end."""
+    if "browser" in _chromium:
+        return _chromium["browser"]
+    executable = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not Path(executable).exists():
+        raise RuntimeError(f"Chromium not found at {executable}: install it or set CHROMIUM_PATH")
+    # Playwright's sync API keeps an event loop marked running in this thread; Django's ORM
+    # refuses to run beside one unless told that this (test-only) use is safe.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    playwright: Playwright = sync_playwright().start()
+    _chromium["playwright"] = playwright
+    _chromium["browser"] = playwright.chromium.launch(
+        executable_path=executable, headless=True, args=CHROMIUM_ARGS
+    )
+    return _chromium["browser"]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    browser = _chromium.pop("browser", None)
+    playwright = _chromium.pop("playwright", None)
+    if browser is not None:
+        browser.close()
+    if playwright is not None:
+        playwright.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+def browser() -> Browser:
+    return shared_browser()
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    yield tab
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+        try:
+            tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+            (ARTIFACTS / f"{name}.html").write_text(tab.content())
+        except Exception as exc:  # a crashed page must not hide the test's own failure
+            print(f"could not save the failure screenshot: {exc}")
+    context.close()
+
+
+@dataclass
+class Gatehouse:
+    """The running system a browser test talks to."""
+
+    url: str
+    oidc: OidcProvider
+    okta: Any  # the okta_sandbox fixture's object (url, token, control helpers)
+
+
+@pytest.fixture
+def gatehouse(live_server: Any, oidc: OidcProvider, okta_sandbox: Any) -> Gatehouse:
+    return Gatehouse(url=live_server.url, oidc=oidc, okta=okta_sandbox)
+
+
+@pytest.fixture
+def sign_in(gatehouse: Gatehouse) -> Callable[[Page, str], None]:
+    """Sign in as a person (login or Okta id) by clicking through the OIDC provider."""
+
+    def go(page: Page, who: str) -> None:
+        sub = who if "@" not in who else gatehouse.oidc.sub_for(who)
+        page.goto(f"{gatehouse.url}/login/")
+        page.get_by_test_id("sign-in").click()
+        page.get_by_role("button", name=f"Authorize as {sub}").click()
+        page.wait_for_url(f"{gatehouse.url}/**")
+
+    return go
