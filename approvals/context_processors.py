@@ -8,4 +8,7 @@ def inbox(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not getattr(user, "okta_id", None):
         return {"inbox_count": 0}
-    return {"inbox_count": AccessRequest.objects.waiting_for(user.okta_id).count()}
+    from approvals.inbox import extra_waiting_count
+
+    count = AccessRequest.objects.waiting_for(user.okta_id).count()
+    return {"inbox_count": count + extra_waiting_count(user)}

@@ -23,6 +23,7 @@ from approvals.forms import (
     PolicyForm,
     RequestForm,
 )
+from approvals.inbox import inbox_sections
 from approvals.models import (
     OPEN_STATUSES,
     AccessRequest,
@@ -352,10 +353,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     rows = _inbox_rows(user)
     total = AccessRequest.objects.waiting_for(user.okta_id).count()
+    sections = [(section, section.rows(user)) for section in inbox_sections()]
     return render(
         request,
         _partial(request, "approvals/inbox.html", "list"),
-        {"rows": rows, "total": total, "form": DecisionForm()},
+        {"rows": rows, "total": total, "form": DecisionForm(), "sections": sections},
     )
 
 

@@ -35,6 +35,8 @@ from portal.models import User
 from tests.approvals.conftest import ensure_default_policies
 
 MAYA = acme_user_id("maya.chen@acme.com")
+# maya starts in Engineering - Frontend (acme seed): she asks for Backend.
+BACKEND = "Engineering - Backend"
 FRONTEND = "Engineering - Frontend"
 
 
@@ -42,7 +44,7 @@ def account(login: str) -> User:
     return User.objects.create(username=login, email=login, okta_id=acme_user_id(login))
 
 
-def mirror_and_catalog(group_name: str = FRONTEND) -> CatalogItem:
+def mirror_and_catalog(group_name: str = BACKEND) -> CatalogItem:
     ensure_default_policies()
     run = sync_run_start(actor="test", kind="full")
     sync_run_execute(run_id=run.pk)
@@ -104,7 +106,7 @@ def test_approved_request_is_fulfilled_then_revoked_in_okta(
 ) -> None:
     item = mirror_and_catalog()
     maya, priya = account("maya.chen@acme.com"), account("priya.patel@acme.com")
-    assert FRONTEND not in groups_in_okta(okta, MAYA)
+    assert BACKEND not in groups_in_okta(okta, MAYA)
     req = services.access_request_submit(
         requester=maya, item=item, reason="pairing with frontend", duration_days=7
     )
@@ -116,7 +118,7 @@ def test_approved_request_is_fulfilled_then_revoked_in_okta(
     assert no_broker == [("approvals.operation_finished", op.pk)]
     req.refresh_from_db()
     assert req.status == RequestStatus.COMPLETED
-    assert FRONTEND in groups_in_okta(okta, MAYA)
+    assert BACKEND in groups_in_okta(okta, MAYA)
     assert GroupMembership.objects.filter(group_id=item.group_id, user_id=MAYA).exists()
     assert op.okta_request_id in req.events.get(kind="okta_done").text
 
@@ -130,7 +132,7 @@ def test_approved_request_is_fulfilled_then_revoked_in_okta(
     )
     grant.refresh_from_db()
     assert grant.status == GrantStatus.REVOKED
-    assert FRONTEND not in groups_in_okta(okta, MAYA)
+    assert BACKEND not in groups_in_okta(okta, MAYA)
     assert not GroupMembership.objects.filter(group_id=item.group_id, user_id=MAYA).exists()
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert {
@@ -185,7 +187,7 @@ def test_journey_through_a_real_worker(celery_worker: Any, okta_sandbox: Any) ->
         what=f"request {req.pk} to complete",
     )
     with OktaClient(okta_sandbox.url, token=okta_sandbox.token) as okta:
-        assert FRONTEND in groups_in_okta(okta, MAYA)
+        assert BACKEND in groups_in_okta(okta, MAYA)
         grant = Grant.objects.get(request_id=req.pk)
         Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now())
         assert services.grants_revoke_due() == 1
@@ -194,14 +196,14 @@ def test_journey_through_a_real_worker(celery_worker: Any, okta_sandbox: Any) ->
             timeout=60,
             what=f"grant {grant.pk} to be revoked",
         )
-        assert FRONTEND not in groups_in_okta(okta, MAYA)
+        assert BACKEND not in groups_in_okta(okta, MAYA)
 
 
 @pytest.mark.django_db
 def test_demo_catalog_publishes_starters_once(okta_sandbox: Any) -> None:
     from approvals.demo import demo_catalog_publish
 
-    mirror_and_catalog()  # publishes Engineering - Frontend itself
+    mirror_and_catalog(FRONTEND)  # publishes Engineering - Frontend itself
     created = demo_catalog_publish()
     assert created >= 5
     assert demo_catalog_publish() == 0
@@ -234,4 +236,4 @@ def test_transient_okta_failure_keeps_request_open_until_retry_succeeds(
     assert op.status == OperationStatus.SUCCEEDED and op.attempts == 2
     req.refresh_from_db()
     assert req.status == RequestStatus.COMPLETED
-    assert FRONTEND in groups_in_okta(okta, MAYA)
+    assert BACKEND in groups_in_okta(okta, MAYA)

@@ -438,3 +438,16 @@ def test_person_page_query_count_does_not_grow_with_history(
     few = count()
     ask(5)
     assert count() == few
+
+
+def test_pending_actions_show_in_the_approvals_inbox_and_badge(acme: Acme) -> None:
+    req = services.action_submit(
+        actor=acme.u["sam"],
+        action=Action.USER_SUSPEND,
+        variant="suspend",
+        target_user_id=acme.id["john"],
+    )
+    page = client_for(acme.u["dana"]).get(reverse("approvals:inbox")).content.decode()
+    assert f"identity-row-{req.pk}" in page and 'data-testid="inbox-count">1' in page
+    sam_page = client_for(acme.u["sam"]).get(reverse("approvals:inbox")).content.decode()
+    assert f"identity-row-{req.pk}" not in sam_page
