@@ -127,6 +127,12 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", "gatehouse"),
+            # Bounded waits: a Redis that stops answering must not hang Okta calls (the
+            # rate-limit governor then paces on local state).
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("REDIS_SOCKET_TIMEOUT", 2.0),
+                "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", 2.0),
+            },
         }
     }
 else:
