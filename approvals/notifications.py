@@ -109,3 +109,15 @@ def notify_grant(grant_id: int, event: str) -> None:
         },
         _emails_for_okta_ids([grant.subject_id]),
     )
+
+
+def notify_people(
+    *, subject: str, template: str, context: dict[str, object], okta_ids: Iterable[str]
+) -> int:
+    """Email Okta people by id (other apps' approvals, e.g. identity actions); returns how many
+    messages went out. Mail trouble is logged, never raised."""
+    return _send(subject, template, context, _emails_for_okta_ids(okta_ids))
+
+
+def inbox_link() -> str:
+    return _link(reverse("approvals:inbox"))

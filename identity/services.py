@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -562,7 +564,55 @@ def action_submit(
         )
         if approval == Approval.NONE:
             _dispatch(req, actor)
+        else:
+            transaction.on_commit(partial(notify_approvers, req.pk))
     return req
+
+
+def _approver_ids(req: ActionRequest) -> list[str]:
+    if req.approval == Approval.MANAGER:
+        return [req.approver_okta_id]
+    admins = GroupMembership.objects.filter(group__name=settings.GATEHOUSE_ADMIN_GROUP)
+    return list(
+        admins.exclude(user_id__in=[req.requested_by_okta_id, req.target_user_id]).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def _link(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def notify_approvers(request_id: int) -> int:
+    """Email the people who may decide a pending action (after commit)."""
+    from approvals.notifications import inbox_link, notify_people
+
+    req = ActionRequest.objects.get(pk=request_id)
+    return notify_people(
+        subject=f"[Gatehouse] Approval needed: {req.params.get('summary', req.action)}",
+        template="identity/email/approval_needed.txt",
+        context={
+            "req": req,
+            "link": _link(reverse("identity:action_detail", args=[req.pk])),
+            "inbox": inbox_link(),
+        },
+        okta_ids=_approver_ids(req),
+    )
+
+
+def notify_requester(request_id: int) -> int:
+    """Tell the person who asked how their action was decided (after commit)."""
+    from approvals.notifications import notify_people
+
+    req = ActionRequest.objects.get(pk=request_id)
+    verb = "denied" if req.status == ActionStatus.DENIED else "approved"
+    return notify_people(
+        subject=f"[Gatehouse] {verb.title()}: {req.params.get('summary', req.action)}",
+        template="identity/email/decided.txt",
+        context={"req": req, "link": _link(reverse("identity:action_detail", args=[req.pk]))},
+        okta_ids=[req.requested_by_okta_id],
+    )
 
 
 def _dispatch(req: ActionRequest, actor: Any) -> list[Operation]:
@@ -635,6 +685,7 @@ def action_decide(
         )
         if approve:
             _dispatch(req, actor)
+        transaction.on_commit(partial(notify_requester, req.pk))
     return req
 
 

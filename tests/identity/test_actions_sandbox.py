@@ -410,3 +410,17 @@ def test_group_owner_may_change_only_their_group(acme: Acme, run_ops: Run) -> No
             acme.id["john"],
             group_id=acme_group_id("VPN Users"),
         )
+
+
+def test_approvers_and_requester_are_emailed(
+    acme: Acme, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any, no_broker: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        req = submit(acme.u["sam"], Action.USER_SUSPEND, "suspend", acme.id["john"])
+    (mail,) = mailoutbox
+    assert "Approval needed: Suspend" in mail.subject
+    assert mail.to == ["dana.brooks@acme.com"]  # the admins but sam himself
+    assert f"/identity/actions/{req.pk}/" in mail.body
+    with django_capture_on_commit_callbacks(execute=True):
+        services.action_decide(actor=acme.u["dana"], request_id=req.pk, approve=False)
+    assert mailoutbox[1].to == ["sam.rivera@acme.com"] and "Denied" in mailoutbox[1].subject
