@@ -1,10 +1,11 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
+from approvals import dashboard
 from portal import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", dashboard.home, name="home"),
     path("login/", views.login, name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
     path("signin/refused/", views.signin_refused, name="signin_refused"),

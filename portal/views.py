@@ -1,7 +1,4 @@
-from typing import cast
-
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -9,7 +6,6 @@ from django.views.decorators.http import require_GET
 
 from okta.models import OktaUser
 from portal.auth import REFUSAL_SESSION_KEY
-from portal.models import User
 
 
 def _demo_people() -> list[dict[str, str]]:
@@ -56,14 +52,6 @@ def login(request: HttpRequest) -> HttpResponse:
 def signin_refused(request: HttpRequest) -> HttpResponse:
     reason = request.session.pop(REFUSAL_SESSION_KEY, "")
     return render(request, "portal/signin_refused.html", {"reason": reason}, status=403)
-
-
-@require_GET
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    user = cast(User, request.user)
-    person = OktaUser.objects.filter(pk=user.okta_id).first() if user.okta_id else None
-    return render(request, "portal/home.html", {"person": person})
 
 
 @require_GET

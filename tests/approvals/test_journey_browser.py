@@ -50,7 +50,7 @@ def test_request_approve_fulfil_expire_journey(
     assert demo_catalog_publish() >= 1
 
     sign_in(page, "maya.chen@acme.com")
-    page.get_by_role("link", name="Catalog").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Catalog").click()
     page.get_by_label("Search").fill("backend")
     expect(page.locator("#results")).not_to_contain_text("VPN Users")
     page.get_by_role("link", name=f"Request access to {BACKEND}").click()
@@ -62,7 +62,7 @@ def test_request_approve_fulfil_expire_journey(
 
     sign_in(page, "priya.patel@acme.com")
     expect(page.get_by_test_id("inbox-count")).to_contain_text("1")
-    page.get_by_role("link", name="Inbox").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Inbox").click()
     row = page.locator(f"#inbox-row-{req.pk}")
     row.get_by_label("Comment").fill("Welcome aboard")
     row.get_by_role("button", name=f"Approve #{req.pk}").click()
@@ -76,7 +76,7 @@ def test_request_approve_fulfil_expire_journey(
     page.get_by_role("button", name="Sign out").click()
 
     sign_in(page, "maya.chen@acme.com")
-    page.get_by_role("link", name="My access").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My access").click()
     expect(page.locator(f"#group-{backend_id}")).to_contain_text("UTC")  # ends on a date
     grant = Grant.objects.get(request=req)
     Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now())

@@ -50,7 +50,7 @@ def test_auditor_filters_the_trail_and_verifies_it(
     )
 
     sign_in(page, "tessa.nguyen@acme.com")
-    page.get_by_role("link", name="Audit").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Audit").click()
     expect(page.get_by_role("heading", name="Audit trail")).to_be_visible()
     expect(page.locator("#audit-results")).to_contain_text("maya.chen@acme.com")
 

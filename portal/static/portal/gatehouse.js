@@ -1,0 +1,42 @@
+// Keep keyboard and screen-reader users oriented after HTMX swaps (no inline scripts: CSP).
+(function () {
+  "use strict";
+  // In order of preference: an explicit target, the first field with an error, a message.
+  var PREFERRED = ["[data-focus-after-swap]", "[aria-invalid=true]", ".is-invalid", ".alert", "[role=status]", "h1, h2, h3"];
+
+  function focusInside(root) {
+    if (!root || !root.isConnected) { return; }
+    var target = null;
+    for (var i = 0; i < PREFERRED.length && !target; i++) { target = root.querySelector(PREFERRED[i]); }
+    target = target || root;
+    if (!target.hasAttribute("tabindex") && !target.matches("a, button, input, select, textarea")) {
+      target.setAttribute("tabindex", "-1");
+    }
+    target.focus({ preventScroll: false });
+    target.classList.add("gh-flash");
+    window.setTimeout(function () { target.classList.remove("gh-flash"); }, 1300);
+  }
+
+  var hadFocus = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    hadFocus = target && (target === document.activeElement || target.contains(document.activeElement)) ? target.id : null;
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    // Only move focus when the element the person was using has been replaced and focus fell
+    // back to <body>; background refreshes (polling, the inbox badge) must never steal focus.
+    var id = hadFocus;
+    hadFocus = null;
+    if (!id || (document.activeElement && document.activeElement !== document.body)) { return; }
+    focusInside(document.getElementById(id) || event.detail.elt);
+  });
+
+  // A request that fails outright (network, 500) should not be silent.
+  document.addEventListener("htmx:responseError", function (event) {
+    var box = document.getElementById("htmx-error");
+    if (!box) { return; }
+    box.textContent = "Something went wrong (" + event.detail.xhr.status + "). Reload the page and try again.";
+    box.classList.remove("d-none");
+  });
+})();
