@@ -174,19 +174,19 @@ def run_all(
         data = seed.portal_data(env, scale.access_requests, scale.audit_events)
         measure("pages", lambda: pages.run(env, data, scale.sessions, scale.page_seconds))
         measure("export", lambda: pages.export(env, data))
-    if selected & {"provision", "provision_single"}:
+    if "provision_single" in selected:
         with provision.Worker(env, scale.worker_concurrency) as worker:
             measure("provision_single", lambda: provision.single(env, sandbox, worker))
-            measure(
-                "provision",
-                lambda: provision.many(
-                    env,
-                    sandbox,
-                    worker,
-                    count=scale.approvals,
-                    per_minute=scale.provision_per_minute,
-                ),
-            )
+    measure(
+        "provision",
+        lambda: provision.many(
+            env,
+            sandbox,
+            count=scale.approvals,
+            per_minute=scale.provision_per_minute,
+            concurrency=scale.worker_concurrency,
+        ),
+    )
 
 
 def say(text: str) -> None:
