@@ -10,6 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from identity import services
@@ -199,6 +201,16 @@ def _after_action(request: HttpRequest, req: ActionRequest) -> HttpResponse:
     return redirect("identity:action_detail", pk=req.pk)
 
 
+def _back(request: HttpRequest, default: str) -> str:
+    """The page the form was on, if it is one of ours."""
+    referer = request.META.get("HTTP_REFERER", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return referer
+    return default
+
+
 def _refused(request: HttpRequest, exc: ActionRefused, back: str) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         return render(
@@ -213,7 +225,7 @@ def _refused(request: HttpRequest, exc: ActionRefused, back: str) -> HttpRespons
 def person_act(request: HttpRequest, user_id: str) -> HttpResponse:
     target = _get_person_for_actor(request, user_id)
     form = ActionForm(request.POST)
-    back = request.META.get("HTTP_REFERER") or "identity:my_account"
+    back = _back(request, reverse("identity:my_account"))
     if not form.is_valid():
         return _refused(request, ActionRefused("That request was not understood."), back)
     try:
@@ -237,7 +249,7 @@ def person_profile(request: HttpRequest, user_id: str) -> HttpResponse:
     form = ProfileForm(
         request.POST, fields=list(services.PROFILE_FIELDS), initial_profile=_profile_of(target)
     )
-    back = request.META.get("HTTP_REFERER") or "identity:my_account"
+    back = _back(request, reverse("identity:my_account"))
     if not form.is_valid():
         return _refused(request, ActionRefused("Check the profile values."), back)
     try:

@@ -451,3 +451,14 @@ def test_pending_actions_show_in_the_approvals_inbox_and_badge(acme: Acme) -> No
     assert f"identity-row-{req.pk}" in page and 'data-testid="inbox-count">1' in page
     sam_page = client_for(acme.u["sam"]).get(reverse("approvals:inbox")).content.decode()
     assert f"identity-row-{req.pk}" not in sam_page
+
+
+def test_refusal_never_redirects_off_site(acme: Acme) -> None:
+    response = client_for(acme.u["maya"]).post(
+        reverse("identity:person_act", args=[acme.id["maya"]]),
+        {"action": "user_suspend", "variant": "suspend"},
+        headers={"Referer": "https://evil.example/phish"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("identity:my_account")
+    assert not ActionRequest.objects.exists()
