@@ -14,7 +14,26 @@ from okta.models import GroupType, OktaApp, OktaGroup, UserStatus
 _ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
 
 
-class ActionForm(forms.Form):
+class BootstrapForm(forms.Form):
+    """Bootstrap classes on every widget (the templates loop over fields)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.style()
+
+    def style(self) -> None:
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, (forms.CheckboxInput, forms.CheckboxSelectMultiple)):
+                continue
+            css = "form-select" if isinstance(widget, forms.Select) else "form-control"
+            widget.attrs.setdefault(
+                "class",
+                f"{css} form-control-sm" if css == "form-control" else f"{css} form-select-sm",
+            )
+
+
+class ActionForm(BootstrapForm):
     action = forms.CharField(max_length=30)
     variant = forms.CharField(max_length=30)
     group_id = forms.CharField(max_length=32, required=False)
@@ -25,7 +44,7 @@ class ActionForm(forms.Form):
         return {k: data[k] for k in ("group_id", "app_id") if data.get(k)}
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(BootstrapForm):
     """Only the fields given by ``fields`` are shown; blank ones are left unchanged."""
 
     def __init__(self, *args: Any, fields: list[str], initial_profile: dict[str, Any], **kw: Any):
@@ -36,6 +55,7 @@ class ProfileForm(forms.Form):
                 required=False,
                 initial=initial_profile.get(name, ""),
             )
+        self.style()
 
     def profile(self) -> dict[str, str]:
         """The fields that were posted and differ from their current value."""
@@ -46,7 +66,7 @@ class ProfileForm(forms.Form):
         }
 
 
-class PersonSearchForm(forms.Form):
+class PersonSearchForm(BootstrapForm):
     q = forms.CharField(max_length=100, required=False, label="Search people")
 
 
@@ -76,7 +96,7 @@ def _catalog_choices(kind: str) -> list[tuple[str, str]]:
     return found or _app_choices()
 
 
-class UserCreateForm(forms.Form):
+class UserCreateForm(BootstrapForm):
     login = forms.EmailField(max_length=100)
     email = forms.EmailField(max_length=100)
     first_name = forms.CharField(max_length=50)
@@ -100,12 +120,12 @@ class UserCreateForm(forms.Form):
         self.fields["apps"].choices = _catalog_choices("app")  # type: ignore[attr-defined]
 
 
-class GroupForm(forms.Form):
+class GroupForm(BootstrapForm):
     name = forms.CharField(max_length=255)
     description = forms.CharField(max_length=1024, required=False, widget=forms.Textarea)
 
 
-class LoginsForm(forms.Form):
+class LoginsForm(BootstrapForm):
     logins = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
         label="People (logins or emails, one per line or comma-separated)",
@@ -121,7 +141,7 @@ class LoginsForm(forms.Form):
         return found
 
 
-class BulkForm(forms.Form):
+class BulkForm(BootstrapForm):
     department = forms.CharField(max_length=100, required=False)
     status = forms.ChoiceField(choices=[("", "any status"), *UserStatus.choices], required=False)
     inactive_days = forms.IntegerField(
@@ -164,7 +184,7 @@ class BulkForm(forms.Form):
         return {}
 
 
-class PolicyForm(forms.Form):
+class PolicyForm(BootstrapForm):
     enabled = forms.BooleanField(required=False)
     requesters = forms.MultipleChoiceField(
         choices=Requester.choices, required=False, widget=forms.CheckboxSelectMultiple
@@ -182,7 +202,7 @@ class PolicyForm(forms.Form):
     bulk_confirm_threshold = forms.IntegerField(min_value=0, max_value=1_000_000)
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(BootstrapForm):
     outcome = forms.ChoiceField(choices=[("approve", "Approve"), ("deny", "Deny")])
     comment = forms.CharField(max_length=2000, required=False)
 

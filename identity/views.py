@@ -167,7 +167,7 @@ def _person_context(request: HttpRequest, person: OktaUser) -> dict[str, Any]:
     return {
         "person": person,
         "actions": services.allowed_variants(user, person),
-        "roles": AdminRole.objects.filter(user_id=person.pk).order_by("type"),
+        "admin_roles": AdminRole.objects.filter(user_id=person.pk).order_by("type"),
         "groups": OktaGroup.objects.filter(memberships__user_id=person.pk).order_by("name"),
         "apps": AppAssignment.objects.filter(user_id=person.pk)
         .select_related("app")
