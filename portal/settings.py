@@ -305,6 +305,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", "UTC")
 USE_I18N = False
 USE_TZ = True
+# ISO dates and 24-hour times on every page (portal/formats/en/formats.py).
+FORMAT_MODULE_PATH = "portal.formats"
 
 LOGGING = {
     "version": 1,
