@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Self, TypeVar
@@ -383,6 +384,14 @@ class Page:
     items: list[Json]
     next_url: str | None
     after: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A concurrency slot a caller holds across walks; ``key`` is None when the governor let
+    the caller go without one (no governor, no cache, or the soft cap's wait ran out)."""
+
+    key: str | None
 
 
 PageStream = Generator[Page, None, None]
@@ -776,14 +785,38 @@ class OktaClient:
 
     # --- pagination ---------------------------------------------------------------------------
 
+    @contextmanager
+    def slot(self) -> Iterator[Slot]:
+        """One concurrency slot held across many walks (a fetch thread's whole run).
+
+        Pass it to ``iter_pages(..., slot=...)``: a thread walking thousands of short lists
+        then takes and gives back one slot in all, not one per list (each is a cache round
+        trip or three).
+        """
+        held = Slot(self.governor.hold(sleep=self.sleep) if self.governor else None)
+        try:
+            yield held
+        finally:
+            if self.governor is not None:
+                self.governor.release(held.key)
+
     def iter_pages(
-        self, path: str, params: Mapping[str, Any] | None = None, *, stop_on_empty: bool = True
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        stop_on_empty: bool = True,
+        slot: Slot | None = None,
     ) -> PageStream:
         """Pages of raw JSON objects, following ``rel="next"`` until the list ends.
 
         Holds one page at a time. A page with no items ends the walk (System Log polling hands
-        out a next link forever); a next link pointing at the same URL also ends it.
+        out a next link forever); a next link pointing at the same URL also ends it. The walk
+        holds one concurrency slot: its own, or the caller's ``slot`` (see ``slot()``).
         """
+        if slot is not None:
+            yield from self._walk_pages(path, params, stop_on_empty=stop_on_empty, held=slot.key)
+            return
         held = self.governor.hold(sleep=self.sleep) if self.governor else None
         try:
             yield from self._walk_pages(path, params, stop_on_empty=stop_on_empty, held=held)
@@ -1346,6 +1379,7 @@ __all__ = [
     "OktaError",
     "Page",
     "Role",
+    "Slot",
     "User",
     "get_client",
     "parse_links",

@@ -14,8 +14,10 @@ every process sees the same picture:
 
 Cost on the hot path: each process keeps a local copy of every bucket and exchanges it with
 the cache at most once a second (immediately after a 429); a paginated walk holds one
-concurrency slot for the whole walk. A sync of 12,000 requests thus makes a few hundred cache
-round trips, not tens of thousands.
+concurrency slot for the whole walk, and a sync's fetch thread one for all the walks it makes
+(``OktaClient.slot()``): a slot costs three round trips, and most member lists are one page.
+A full sync of 12,000 requests thus makes a few hundred cache round trips, not tens of
+thousands.
 """
 
 from __future__ import annotations
@@ -108,7 +110,9 @@ class CacheGovernor:
 
     ``low_fraction``: below this share of the bucket's limit, calls are spread over the time to
     the reset. ``sync_interval``: how stale the local copy of a bucket may get. ``slot_ttl``:
-    how long a slot outlives a worker that died holding it.
+    how long a slot outlives a worker that died holding it. ``cache_retry_seconds``: how long a
+    failed cache is bypassed (calls then pace on local state only). Every cache call is bounded
+    by the cache's own timeouts (settings give Redis socket timeouts).
     """
 
     def __init__(
@@ -120,6 +124,7 @@ class CacheGovernor:
         sync_interval: float = 1.0,
         slot_ttl: int = 90,
         slot_wait_max: float = 30.0,
+        cache_retry_seconds: float = 5.0,
         prefix: str = "okta:gov",
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -133,6 +138,8 @@ class CacheGovernor:
         self.sync_interval = sync_interval
         self.slot_ttl = slot_ttl
         self.slot_wait_max = slot_wait_max
+        self.cache_retry_seconds = cache_retry_seconds
+        self._cache_down_until = 0.0
         self.prefix = prefix
         self.clock = clock
         self._states: dict[str, BucketState] = {}
@@ -149,11 +156,18 @@ class CacheGovernor:
             return state
 
     def _cache(self, name: str, *args: Any, default: Any = None) -> Any:
-        """One cache round trip. A broken cache must not stop Okta calls: pace locally."""
+        """One cache round trip. A broken cache must not stop Okta calls: pace locally.
+
+        After a failure the cache is left alone for ``cache_retry_seconds``, so a cache that
+        fails slowly (a timeout per call) costs one timeout, not one per request.
+        """
+        if time.monotonic() < self._cache_down_until:
+            return default
         try:
             return getattr(self.cache, name)(*args)
         except Exception:
             log.warning("rate-limit governor: cache %s failed", name, exc_info=True)
+            self._cache_down_until = time.monotonic() + self.cache_retry_seconds
             return default
 
     def _key(self, bucket: str) -> str:

@@ -50,7 +50,7 @@ from okta.models import (
 )
 
 if TYPE_CHECKING:
-    from okta.client import OktaClient, User
+    from okta.client import OktaClient, Slot, User
 
 log = logging.getLogger(__name__)
 
@@ -803,10 +803,15 @@ def _fetch_links(
                 continue
         raise _Stopped
 
-    def fetch(owner_id: str) -> None:
+    todo: queue.SimpleQueue[str] = queue.SimpleQueue()
+    for owner_id in owner_ids:
+        todo.put(owner_id)
+
+    def fetch(owner_id: str, slot: Slot) -> None:
         for attempt in range(1, GROUP_ATTEMPTS + 1):
             try:
-                for page in client.iter_pages(path.format(id=owner_id), {"limit": limit}):
+                pages = client.iter_pages(path.format(id=owner_id), {"limit": limit}, slot=slot)
+                for page in pages:
                     put([to_row(owner_id, d) for d in page.items])
                 return
             except _Stopped:
@@ -818,8 +823,19 @@ def _fetch_links(
                 else:
                     time.sleep(0.2)
 
+    def work() -> None:
+        # One concurrency slot per thread for all its owners: most member lists are one page,
+        # and a slot per list would cost more cache round trips than the lists cost requests.
+        with client.slot() as slot:
+            while not stop.is_set():
+                try:
+                    owner_id = todo.get_nowait()
+                except queue.Empty:
+                    return
+                fetch(owner_id, slot)
+
     def feed(pool: ThreadPoolExecutor) -> None:
-        futures = [pool.submit(fetch, owner_id) for owner_id in owner_ids]
+        futures = [pool.submit(work) for _ in range(MEMBER_FETCH_THREADS)]
         for future in futures:
             with suppress(Exception):
                 future.result()

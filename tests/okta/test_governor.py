@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import itertools
+import socket
 import threading
 import time
 import uuid
@@ -376,3 +377,53 @@ def test_governor_cap_is_soft_after_waiting_long() -> None:
     assert slot is None  # went without a slot rather than wait for itself forever
     assert 5 <= sum(clock.sleeps) <= 7
     gov.release(walk)
+
+
+def test_governor_bypasses_a_hung_cache_after_one_timeout() -> None:
+    """A Redis that accepts connections and never answers costs one socket timeout, then the
+    governor paces locally for a while instead of waiting on every request."""
+    from django.core.cache.backends.redis import RedisCache
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    port = silent.getsockname()[1]
+    try:
+        cache = RedisCache(
+            f"redis://127.0.0.1:{port}/0",
+            {"OPTIONS": {"socket_timeout": 0.3, "socket_connect_timeout": 0.3}},
+        )
+        gov = CacheGovernor(cache=cache, cache_retry_seconds=30)
+        started = time.monotonic()
+        slots = []
+        for _ in range(20):
+            slot = gov.before("users", sleep=time.sleep)
+            gov.record("users", 200, {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "99"})
+            gov.after("users", slot)
+            slots.append(slot)
+        walk = gov.hold(sleep=time.sleep)
+        gov.release(walk)
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+    assert slots == [None] * 20 and walk is None  # went without the org-wide cap
+    assert elapsed < 2.0, elapsed  # one timeout, not one per call
+
+
+def test_client_slot_is_shared_by_many_walks() -> None:
+    """A fetch thread holds one slot for all its member lists: a few cache round trips for the
+    lot, not three per list."""
+    cache = CountingCache(new_cache())
+    gov = CacheGovernor(cache=cache, concurrency_limit=4)
+    with respx.mock(base_url=ORG) as mock:
+        mock.get(url__regex=r"/api/v1/groups/00g\d+/users").respond(200, json=[{"id": "00u1"}])
+        client = OktaClient(ORG, token="t", governor=gov)
+        with client.slot() as slot:
+            assert slot.key is not None and gov.in_flight() == 1
+            for n in range(50):
+                pages = list(client.iter_pages(f"/api/v1/groups/00g{n}/users", slot=slot))
+                assert [p.items for p in pages] == [[{"id": "00u1"}]]
+            assert gov.in_flight() == 1  # the walks took no slot of their own
+        assert gov.in_flight() == 0
+    round_trips = [c for c in cache.calls if c != "get_many"]  # in_flight() itself
+    assert len(round_trips) <= 8, round_trips

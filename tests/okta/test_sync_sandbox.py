@@ -333,3 +333,31 @@ def test_full_sync_again_updates_changed_users_and_assignments(
     assert run.status == SyncStatus.SUCCEEDED
     assert OktaUser.objects.get(pk=maya_id).title == "Principal Engineer"
     assert OktaUser.objects.get(pk=unchanged.pk).title == unchanged.title
+
+
+def test_full_sync_member_fetch_threads_hold_one_slot_each(
+    okta_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Concurrency slots cost cache round trips: each member-fetch thread takes one for all
+    the member lists it reads, rather than one per list."""
+    from okta.governor import CacheGovernor
+    from okta.sync import MEMBER_FETCH_THREADS
+
+    taken: list[str] = []
+    real = CacheGovernor._cache
+
+    def counted(self: CacheGovernor, name: str, *args: Any, default: Any = None) -> Any:
+        answer = real(self, name, *args, default=default)
+        if name == "add" and answer:
+            taken.append(args[0])
+        return answer
+
+    monkeypatch.setattr(CacheGovernor, "_cache", counted)
+    run = run_sync()
+    assert run.status == SyncStatus.SUCCEEDED, run.errors
+    walks = OktaGroup.objects.count() + OktaApp.objects.count()
+    slots_taken = len(taken)
+    # Two fetch phases (members, assignments), the users, groups and apps walks, and a slot
+    # per admin-role request; one slot per list would be more than one per group and app.
+    assert slots_taken <= 2 * MEMBER_FETCH_THREADS + 8 < walks, (slots_taken, walks)
+    assert GroupMembership.objects.filter(user__login=MAYA).exists()
