@@ -30,12 +30,18 @@ class CatalogFilterForm(forms.Form):
 
 class RequestForm(forms.Form):
     subject = forms.ChoiceField(label="Who needs it")
-    duration = forms.ChoiceField(label="For how long", required=False)
+    duration = forms.ChoiceField(
+        label="For how long",
+        required=False,
+        help_text="Time-bound access is removed on its end date; you can ask to extend it.",
+    )
     reason = forms.CharField(
         label="Why do you need it?",
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         max_length=2000,
+        help_text="Your approvers decide from this: name the project, ticket or task.",
+        error_messages={"required": "Say why you need it: approvers cannot decide without it."},
     )
 
     def __init__(self, *args: Any, item: CatalogItem, subjects: list[OktaUser], **kwargs: Any):
