@@ -65,7 +65,7 @@ class ScopeForm(forms.Form):
     group_types = forms.MultipleChoiceField(
         choices=GroupType.choices,
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         help_text="None ticked: every type.",
     )
     group_name_patterns = forms.CharField(
@@ -76,7 +76,7 @@ class ScopeForm(forms.Form):
     user_statuses = forms.MultipleChoiceField(
         choices=UserStatus.choices,
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         help_text="None ticked: every status Okta lists by default (all but DEPROVISIONED).",
     )
 
