@@ -88,7 +88,7 @@ def world_make() -> World:
         expires_at=timezone.now() + timedelta(days=3),
     )
     sync_run = SyncRun.objects.create(
-        kind="full", status="SUCCEEDED", triggered_by="ada", started_at=timezone.now()
+        kind="full", status="succeeded", triggered_by="ada", started_at=timezone.now()
     )
     verification = AuditVerification.objects.create()
     action = ActionRequest.objects.create(
