@@ -1035,14 +1035,6 @@ def bulk_confirm(
             requested_by=actor.username,
             requested_by_okta_id=actor.okta_id or "",
         )
-        BulkItem.objects.bulk_create(
-            [
-                BulkItem(run=run, user_id=r.user_id, label=r.label, change=r.change)
-                for r in preview.rows
-                if not r.skip
-            ],
-            batch_size=1000,
-        )
         audit_record(
             action="identity.bulk.confirmed",
             actor=actor,
@@ -1064,6 +1056,7 @@ def bulk_confirm(
 
 
 def _bulk_dispatch(run: BulkRun, preview: Preview, actor: Any) -> None:
+    """One operation per change, then one item per change pointing at it (two bulk inserts)."""
     rows = [r for r in preview.rows if not r.skip and r.op is not None]
     ops = operations_enqueue(
         items=[
@@ -1073,10 +1066,24 @@ def _bulk_dispatch(run: BulkRun, preview: Preview, actor: Any) -> None:
         ],
         actor=actor,
     )
-    items = list(run.items.order_by("id"))
-    for item, op in zip(items, ops, strict=True):
-        item.operation_id = op.pk
-    BulkItem.objects.bulk_update(items, ["operation_id"], batch_size=1000)
+    BulkItem.objects.bulk_create(
+        [
+            BulkItem(run=run, user_id=r.user_id, label=r.label, change=r.change, operation_id=op.pk)
+            for r, op in zip(rows, ops, strict=True)
+        ],
+        batch_size=1000,
+    )
+
+
+def bulk_run_preview(run: BulkRun) -> Preview:
+    """The run's selection as it stands now, seen by the admin who started it (what a second
+    admin confirms)."""
+    requester = User.objects.filter(username=run.requested_by).first()
+    if requester is None:
+        raise ActionRefused("The admin who started this run is gone: start again.")
+    return bulk_preview(
+        actor=requester, action=run.action, params=run.params, selection=run.selection
+    )
 
 
 def bulk_second_confirm(*, actor: User, run_id: int) -> BulkRun:
@@ -1089,10 +1096,7 @@ def bulk_second_confirm(*, actor: User, run_id: int) -> BulkRun:
             raise ActionRefused("This run is not waiting for a confirmation.")
         if not is_admin(actor) or actor.username == run.requested_by:
             raise ActionRefused("A second admin, not the one who started it, must confirm.")
-        requester = User.objects.filter(username=run.requested_by).first()
-        preview = bulk_preview(
-            actor=requester or actor, action=run.action, params=run.params, selection=run.selection
-        )
+        preview = bulk_run_preview(run)
         if preview.hash != run.preview_hash:
             raise ActionRefused(
                 "The directory changed since the preview: nothing was done. Start again."

@@ -635,6 +635,12 @@ def bulk_run(request: HttpRequest, pk: int) -> HttpResponse:
     items = list(items_qs.order_by("id")[:500])
     ops = Operation.objects.in_bulk([i.operation_id for i in items if i.operation_id])
     rows = [(i, ops.get(i.operation_id or 0)) for i in items]
+    preview = None
+    if run.status == BulkStatus.AWAITING_CONFIRMATION:
+        try:
+            preview = services.bulk_run_preview(run)
+        except ActionRefused as exc:
+            messages.error(request, exc.message)
     return _render(
         request,
         "identity/bulk_run.html",
@@ -644,6 +650,7 @@ def bulk_run(request: HttpRequest, pk: int) -> HttpResponse:
             "rows": rows,
             "awaiting": run.status == BulkStatus.AWAITING_CONFIRMATION,
             "failed_only": failed_only,
+            "preview": preview,
         },
         "progress",
     )

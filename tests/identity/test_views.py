@@ -323,7 +323,9 @@ def test_bulk_run_second_admin_page(acme: Acme, no_broker: list[Any]) -> None:
         preview_hash=preview.hash,
     )
     page = client_for(acme.u["sam"]).get(reverse("identity:bulk_run", args=[run.pk]))
-    assert "Waiting for a second admin" in page.content.decode()
+    text = page.content.decode()
+    assert "Waiting for a second admin" in text and 'data-testid="awaiting-preview"' in text
+    assert text.count("<td>Suspend</td>") == 8
     client_for(acme.u["sam"]).post(reverse("identity:bulk_run_confirm", args=[run.pk]))
     assert not Operation.objects.filter(correlation=run.correlation).exists()
     client_for(acme.u["dana"]).post(reverse("identity:bulk_run_confirm", args=[run.pk]))
