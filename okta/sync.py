@@ -57,7 +57,12 @@ log = logging.getLogger(__name__)
 WRITE_BATCH = 5000
 COPY_MIN_ROWS = 200  # below this, one INSERT ... ON CONFLICT is cheaper than a COPY round
 MEMBER_FETCH_THREADS = 8
-QUEUE_PAGES = 32
+# Pages waiting for the writer. Most member pages are a small group's whole list; the queue
+# must absorb what the fetch threads read while one WRITE_BATCH is written, or fetching (the
+# bound: Okta's answer time) stalls on every write. Worst case ~256k small tuples (~50 MB).
+QUEUE_PAGES = 256
+# List pages (users: 200 a page) read ahead of the writer, for the same reason.
+PREFETCH_PAGES = 32
 GROUP_ATTEMPTS = 2
 HEARTBEAT_SECONDS = 2.0
 STALE_AFTER = timedelta(minutes=10)
@@ -542,7 +547,7 @@ def _copy_upsert(
         )
 
 
-def _prefetched[T](items: Iterable[T], depth: int = 8) -> Iterator[T]:
+def _prefetched[T](items: Iterable[T], depth: int = PREFETCH_PAGES) -> Iterator[T]:
     """Iterate ``items`` on a background thread, ``depth`` ahead of the consumer, so fetching
     the next pages overlaps writing this one. Exceptions reach the consumer."""
     buffer: queue.Queue[Any] = queue.Queue(maxsize=depth)
