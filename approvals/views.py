@@ -51,7 +51,8 @@ def _htmx(request: HttpRequest) -> bool:
 def _next_or(request: HttpRequest, default: str) -> str:
     """A same-site ``next`` from the form, never a link elsewhere."""
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
+    # Only paths: redirect() would try a bare word such as "0" as a URL name and fail.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
