@@ -199,6 +199,8 @@ class Command(BaseCommand):
             self.wait_for("oidc", self.oidc_ready, 30)
             if not options["no_sync"]:
                 self.first_sync(env)
+                # A starter catalog, so the request → approve → fulfil journey works at once.
+                call_command("approvals_demo_catalog", verbosity=0)
             self.spawn(
                 "web",
                 [py, manage, "runserver", f"{HOST}:{WEB_PORT}", "--noreload", "--skip-checks"],
