@@ -260,6 +260,8 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "grant": grant,
         "can_decide": can_decide,
         "can_cancel": req.can_be_cancelled_by(user),
+        # Someone else's request is reached from the inbox: the nav and breadcrumb say so.
+        "nav_section": "approvals:my_requests" if req.is_party(user) else "approvals:inbox",
         "can_retry": services.is_admin(user) and req.status == RequestStatus.FAILED,
         "is_admin": services.is_admin(user),
         "decision_form": DecisionForm(),

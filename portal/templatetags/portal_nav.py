@@ -38,8 +38,8 @@ def _view_name(request: Any) -> str:
 def nav_current(context: dict[str, Any], *patterns: str) -> SafeString:
     """``aria-current="page"`` when the current view is one of ``patterns`` (a trailing ``*``
     matches a prefix, e.g. ``"okta:user_*"``); screen readers announce it and the CSS shows it."""
-    request = context.get("request")
-    view_name = _view_name(request)
+    # A view may name the section itself (a request page reached from the inbox).
+    view_name = context.get("nav_section") or _view_name(context.get("request"))
     if not view_name or not _matches(view_name, patterns):
         return mark_safe("")
     return mark_safe(' aria-current="page"')

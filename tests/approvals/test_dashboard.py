@@ -125,3 +125,16 @@ def test_home_query_count_is_constant(people: People) -> None:
         )
     assert count("maya") == few_maya
     assert count("priya") == few_priya
+
+
+def test_request_page_marks_inbox_for_approver_and_my_requests_for_requester(
+    people: People, backend: CatalogItem
+) -> None:
+    req = submit(people, backend)
+    url = reverse("approvals:request_detail", args=[req.pk])
+    approver_page = client_for(people, "priya").get(url).content.decode()
+    assert 'href="/inbox/" aria-current="page"' in approver_page
+    assert '<a href="/inbox/">Inbox</a></li>' in approver_page  # the breadcrumb
+    requester_page = client_for(people, "maya").get(url).content.decode()
+    assert 'href="/requests/" aria-current="page">My requests</a>' in requester_page
+    assert 'href="/inbox/" aria-current="page"' not in requester_page
