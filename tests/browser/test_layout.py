@@ -1,0 +1,68 @@
+"""Pages as a person sees them in a real browser: the nav says where you are, nothing is wider
+than a phone, and focus stays with the content an HTMX swap replaced."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from approvals.demo import demo_catalog_publish
+from okta.sync import sync_run_execute, sync_run_start
+from tests.approvals.conftest import ensure_default_policies
+from tests.browser.conftest import (  # noqa: F401 - fixtures used by name
+    Gatehouse,
+    browser,
+    gatehouse,
+    page,
+    sign_in,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE_PAGES = ["/", "/catalog/", "/requests/", "/access/", "/inbox/", "/directory/users/"]
+
+
+@pytest.fixture(autouse=True)
+def _process_local_cache(settings: Any) -> None:
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+@pytest.fixture
+def synced(gatehouse: Gatehouse) -> Gatehouse:  # noqa: F811
+    ensure_default_policies()
+    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    demo_catalog_publish()
+    return gatehouse
+
+
+def test_layout_phone_pages_fit_and_nav_marks_current(
+    page: Page,  # noqa: F811
+    synced: Gatehouse,
+    sign_in: Callable[[Page, str], None],  # noqa: F811
+) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, "sam.rivera@acme.com")
+    for path in PHONE_PAGES:
+        page.goto(f"{synced.url}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width}px wide on a 390px phone"
+    page.goto(f"{synced.url}/catalog/")
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.locator('[aria-current="page"]')).to_have_text("Catalog")
+
+
+def test_layout_htmx_next_page_keeps_focus_in_results(
+    page: Page,  # noqa: F811
+    synced: Gatehouse,
+    sign_in: Callable[[Page, str], None],  # noqa: F811
+) -> None:
+    sign_in(page, "jordan.lee@acme.com")
+    page.goto(f"{synced.url}/directory/users/")
+    page.get_by_role("link", name="Next page").focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/directory/users/\?after="), timeout=10_000)
+    page.wait_for_function("document.activeElement && document.activeElement.closest('#results')")
