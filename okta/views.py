@@ -209,7 +209,13 @@ def user_detail(request: HttpRequest, user_id: str) -> HttpResponse:
     return render(
         request,
         "okta/user_detail.html",
-        {"person": person, "groups": groups, "apps": apps, "admin_roles": roles, "manager": manager},
+        {
+            "person": person,
+            "groups": groups,
+            "apps": apps,
+            "admin_roles": roles,
+            "manager": manager,
+        },
     )
 
 
