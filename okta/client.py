@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import jwt
+import orjson
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from okta.governor import Governor, bucket_for, seconds_until_reset
@@ -1277,7 +1278,8 @@ def _json(response: httpx.Response) -> Any:
     if not response.content:
         raise _malformed("empty body", response)
     try:
-        return response.json()
+        # orjson: a full sync parses 1.25 million objects; this is its largest CPU cost.
+        return orjson.loads(response.content)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _malformed("body is not JSON", response) from exc
 

@@ -16,7 +16,6 @@ index), so starting a second one fails in the database, whatever process or mach
 from __future__ import annotations
 
 import fnmatch
-import json
 import logging
 import queue
 import threading
@@ -28,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
@@ -429,7 +429,7 @@ def _user_row(data: dict[str, Any]) -> tuple[Any, ...]:
         _s(profile.get("title"), 150),
         _s(profile.get("managerId"), 32),
         _s(profile.get("employeeNumber"), 50),
-        json.dumps(profile),
+        orjson.dumps(profile).decode(),
         data.get("created") or None,
         data.get("activated") or None,
         data.get("statusChanged") or None,
