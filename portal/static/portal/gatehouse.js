@@ -32,6 +32,13 @@
     focusInside(document.getElementById(id) || event.detail.elt);
   });
 
+  // Irreversible actions ask first: <form data-confirm="Give up X? ...">.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form && form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); event.stopImmediatePropagation(); }
+  }, true);
+
   // A request that fails outright (network, 500) should not be silent.
   document.addEventListener("htmx:responseError", function (event) {
     var box = document.getElementById("htmx-error");
