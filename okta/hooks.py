@@ -39,7 +39,13 @@ def hook_parse(body: bytes) -> list[dict[str, Any]]:
     """The events of a delivery, or HookPayloadError naming the first problem found."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        # What the database's JSON cannot hold is refused here, not by a 500 on insert:
+        # NaN/Infinity, lone surrogates and NUL characters (PostgreSQL's jsonb rejects them).
+        text = json.dumps(data, allow_nan=False, ensure_ascii=False)
+        text.encode("utf-8")  # a lone surrogate raises UnicodeEncodeError
+        if "\\u0000" in text:
+            raise ValueError("NUL character")
+    except (ValueError, UnicodeError):
         raise HookPayloadError("The body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise HookPayloadError("The body must be a JSON object.")
