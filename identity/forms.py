@@ -44,6 +44,22 @@ class ActionForm(BootstrapForm):
         return {k: data[k] for k in ("group_id", "app_id") if data.get(k)}
 
 
+# How Okta's profile attribute names read to a person.
+PROFILE_LABELS = {
+    "firstName": "First name",
+    "lastName": "Last name",
+    "displayName": "Display name",
+    "nickName": "Nickname",
+    "title": "Job title",
+    "department": "Department",
+    "mobilePhone": "Mobile phone",
+    "primaryPhone": "Primary phone",
+    "city": "City",
+    "email": "Email",
+    "managerId": "Manager (Okta user id)",
+}
+
+
 class ProfileForm(BootstrapForm):
     """Only the fields given by ``fields`` are shown; blank ones are left unchanged."""
 
@@ -52,6 +68,7 @@ class ProfileForm(BootstrapForm):
         for name in fields:
             self.fields[name] = forms.CharField(
                 max_length=PROFILE_FIELDS.get(name, 100),
+                label=PROFILE_LABELS.get(name, name),
                 required=False,
                 initial=initial_profile.get(name, ""),
             )
