@@ -509,7 +509,12 @@ def _copy_upsert(
     conflict = ", ".join(q(c) for c in spec.conflict)
     updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in spec.update)
     temp = q(f"tmp_{spec.table}")
+    own_transaction = not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
+        if own_transaction:
+            # A sync batch need not wait for its WAL to reach disk: after a crash the run is
+            # redone anyway. (Never inside a caller's transaction: its commit must be durable.)
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {temp} ({temp_cols}) ON COMMIT DELETE ROWS"
         )
