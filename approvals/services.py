@@ -780,6 +780,30 @@ def _request_operation_finished(op: Operation, request_id: int) -> None:
         transaction.on_commit(partial(notifications.notify_requester, req.pk, "completed"))
 
 
+def access_requests_reconcile(*, grace: timedelta | None = None) -> int:
+    """Finish requests whose operations are all final but whose callback never arrived (a
+    worker killed between recording Okta's answer and running the callback, a message lost
+    with the broker); returns how many were moved on. Safe to run any time (beat runs it)."""
+    grace = grace or timedelta(seconds=getattr(settings, "OKTA_OPERATION_LOST_GRACE", 120))
+    cutoff = timezone.now() - grace
+    stuck = AccessRequest.objects.filter(
+        status__in=(RequestStatus.APPROVED, RequestStatus.FULFILLING), decided_at__lte=cutoff
+    ).values_list("pk", flat=True)
+    moved = 0
+    for request_id in list(stuck[:1000]):
+        ops = list(Operation.objects.filter(correlation=f"request:{request_id}").order_by("id"))
+        latest = list({o.kind: o for o in ops}.values())
+        if not latest or any(not o.is_final for o in latest):
+            continue  # the okta reaper looks after operations still pending or running
+        if any(o.finished_at and o.finished_at > cutoff for o in latest):
+            continue  # its callback may still be on its way
+        _request_operation_finished(latest[-1], request_id)
+        moved += 1
+    if moved:
+        logger.info("finished %d requests whose operation callback was lost", moved)
+    return moved
+
+
 def access_request_retry(
     *, actor: User, request_id: int, http_request: HttpRequest | None = None
 ) -> AccessRequest:

@@ -26,3 +26,9 @@ def revoke_due_grants() -> int:
 @shared_task(name="approvals.remind_expiring")
 def remind_expiring() -> int:
     return services.grants_remind_expiring()
+
+
+@shared_task(name="approvals.reconcile_fulfilment")
+def reconcile_fulfilment() -> int:
+    """Beat: finish requests whose operation callback was lost."""
+    return services.access_requests_reconcile()
