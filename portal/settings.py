@@ -332,6 +332,10 @@ CELERY_BEAT_SCHEDULE.update(
         "approvals-expire-pending": {"task": "approvals.expire_pending", "schedule": 300.0},
         "approvals-revoke-due-grants": {"task": "approvals.revoke_due_grants", "schedule": 60.0},
         "approvals-remind-expiring": {"task": "approvals.remind_expiring", "schedule": 3600.0},
+        "approvals-reconcile-fulfilment": {
+            "task": "approvals.reconcile_fulfilment",
+            "schedule": 60.0,
+        },
     }
 )
 
