@@ -103,11 +103,21 @@ class OktaApp(models.Model):
 
 
 class GroupMembership(models.Model):
+    # No single-column indexes: (group, user) and (user, group) cover every lookup, and each
+    # extra index (with its *_like twin on PostgreSQL) slows the sync's bulk inserts.
     group = models.ForeignKey(
-        OktaGroup, on_delete=models.DO_NOTHING, db_constraint=False, related_name="memberships"
+        OktaGroup,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="memberships",
     )
     user = models.ForeignKey(
-        OktaUser, on_delete=models.DO_NOTHING, db_constraint=False, related_name="memberships"
+        OktaUser,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="memberships",
     )
     synced_at = models.DateTimeField(auto_now=True)
 
@@ -121,11 +131,20 @@ class GroupMembership(models.Model):
 class AppAssignment(models.Model):
     """A user's assignment to an app; ``scope`` GROUP means it comes through a group."""
 
+    # As for memberships: the two composite indexes cover every lookup.
     app = models.ForeignKey(
-        OktaApp, on_delete=models.DO_NOTHING, db_constraint=False, related_name="assignments"
+        OktaApp,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="assignments",
     )
     user = models.ForeignKey(
-        OktaUser, on_delete=models.DO_NOTHING, db_constraint=False, related_name="app_assignments"
+        OktaUser,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="app_assignments",
     )
     scope = models.CharField(max_length=10, default="USER")
     status = models.CharField(max_length=30, blank=True)
