@@ -204,7 +204,8 @@ def _after_action(request: HttpRequest, req: ActionRequest) -> HttpResponse:
 def _back(request: HttpRequest, default: str) -> str:
     """The page the form was on, if it is one of ours."""
     referer = request.META.get("HTTP_REFERER", "")
-    if referer and url_has_allowed_host_and_scheme(
+    # A bare word (no slash) would be taken by redirect() for a URL name and fail.
+    if "/" in referer and url_has_allowed_host_and_scheme(
         referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return referer

@@ -464,3 +464,14 @@ def test_refusal_never_redirects_off_site(acme: Acme) -> None:
     assert response.status_code == 302
     assert response["Location"] == reverse("identity:my_account")
     assert not ActionRequest.objects.exists()
+
+
+def test_person_act_bad_referer_falls_back_to_my_account(acme: Acme) -> None:
+    maya = acme.u["maya"]
+    response = client_for(maya).post(
+        reverse("identity:person_act", args=[maya.okta_id]),
+        {"action": "no-such-action"},
+        HTTP_REFERER="0",
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("identity:my_account")
