@@ -122,6 +122,13 @@ def _after(fields: Sequence[str], values: Sequence[str]) -> Q:
     return condition
 
 
+def _query_without_cursor(request: HttpRequest) -> str:
+    """The page's query string minus ``after``, for the "next page" link to extend."""
+    query = request.GET.copy()
+    query.pop("after", None)
+    return query.urlencode()
+
+
 def _keyset_page(qs: QuerySet[Any], fields: Sequence[str], after: str) -> tuple[list[Any], str]:
     """One page of ``qs`` ordered by ``fields``, and the ``after`` token of the next page."""
     key = _decode_key(after, len(fields))
@@ -175,12 +182,15 @@ def user_list(request: HttpRequest) -> HttpResponse:
     if data.get("department"):
         qs = qs.filter(department__iexact=data["department"])
     users, next_token = _keyset_page(qs, USER_KEY, data.get("after", ""))
-    query = request.GET.copy()
-    query.pop("after", None)
     return _render(
         request,
         "okta/user_list.html",
-        {"form": form, "users": users, "next_token": next_token, "query": query.urlencode()},
+        {
+            "form": form,
+            "users": users,
+            "next_token": next_token,
+            "query": _query_without_cursor(request),
+        },
         "results",
     )
 
@@ -253,12 +263,15 @@ def group_list(request: HttpRequest) -> HttpResponse:
     if data.get("q"):
         qs = qs.filter(name__istartswith=data["q"])
     groups, next_token = _keyset_page(qs, ("name", "id"), data.get("after", ""))
-    query = request.GET.copy()
-    query.pop("after", None)
     return _render(
         request,
         "okta/group_list.html",
-        {"form": form, "groups": groups, "next_token": next_token, "query": query.urlencode()},
+        {
+            "form": form,
+            "groups": groups,
+            "next_token": next_token,
+            "query": _query_without_cursor(request),
+        },
         "results",
     )
 
@@ -274,8 +287,6 @@ def group_detail(request: HttpRequest, group_id: str) -> HttpResponse:
         qs = _search_users(qs, data["q"])
     members, next_token = _keyset_page(qs, USER_KEY, data.get("after", ""))
     count = GroupMembership.objects.filter(group_id=group.id).count()
-    query = request.GET.copy()
-    query.pop("after", None)
     return _render(
         request,
         "okta/group_detail.html",
@@ -285,7 +296,7 @@ def group_detail(request: HttpRequest, group_id: str) -> HttpResponse:
             "members": members,
             "member_count": count,
             "next_token": next_token,
-            "query": query.urlencode(),
+            "query": _query_without_cursor(request),
         },
         "results",
     )
@@ -300,12 +311,15 @@ def app_list(request: HttpRequest) -> HttpResponse:
     if data.get("q"):
         qs = qs.filter(label__istartswith=data["q"])
     apps, next_token = _keyset_page(qs, ("label", "id"), data.get("after", ""))
-    query = request.GET.copy()
-    query.pop("after", None)
     return _render(
         request,
         "okta/app_list.html",
-        {"form": form, "apps": apps, "next_token": next_token, "query": query.urlencode()},
+        {
+            "form": form,
+            "apps": apps,
+            "next_token": next_token,
+            "query": _query_without_cursor(request),
+        },
         "results",
     )
 
@@ -321,8 +335,6 @@ def app_detail(request: HttpRequest, app_id: str) -> HttpResponse:
         qs = _search_users(qs, data["q"])
     users, next_token = _keyset_page(qs, USER_KEY, data.get("after", ""))
     count = AppAssignment.objects.filter(app_id=app.id).count()
-    query = request.GET.copy()
-    query.pop("after", None)
     return _render(
         request,
         "okta/app_detail.html",
@@ -332,7 +344,7 @@ def app_detail(request: HttpRequest, app_id: str) -> HttpResponse:
             "users": users,
             "user_count": count,
             "next_token": next_token,
-            "query": query.urlencode(),
+            "query": _query_without_cursor(request),
         },
         "results",
     )

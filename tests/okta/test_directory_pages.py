@@ -144,6 +144,18 @@ def test_user_list_keyset_pages_cover_everyone_once(
     assert len(set(seen)) == 130
 
 
+def test_user_list_next_link_keeps_the_search_and_replaces_the_cursor(
+    admin_client: Client, crowd: list[OktaUser]
+) -> None:
+    first = admin_client.get("/directory/users/", {"q": "person"})
+    second = admin_client.get(
+        "/directory/users/", {"q": "person", "after": first.context["next_token"]}
+    )
+    assert second.context["query"] == "q=person"
+    link = f'href="?q=person&amp;after={second.context["next_token"]}"'
+    assert link in second.content.decode()
+
+
 def test_user_list_query_count_is_constant_across_pages(
     admin_client: Client, crowd: list[OktaUser], django_assert_num_queries: Any
 ) -> None:
