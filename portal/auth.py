@@ -193,6 +193,10 @@ def account_link(*, person: OktaUser) -> User:
         user = User(okta_id=person.id)
         user.set_unusable_password()
     clash = User.objects.filter(username__iexact=person.login).exclude(pk=user.pk).first()
+    if clash is not None and clash.okta_id == person.id:
+        # The same person's first sign-in in another tab made the account after our lookup:
+        # the caller's retry looks again and finds it.
+        raise IntegrityError("the account was created concurrently")
     if clash is not None:
         raise SignInRefused(
             "login_reused",
