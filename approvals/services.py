@@ -780,10 +780,22 @@ def _request_operation_finished(op: Operation, request_id: int) -> None:
         transaction.on_commit(partial(notifications.notify_requester, req.pk, "completed"))
 
 
+def _lost_callback(ops: list[Operation], cutoff: datetime) -> Operation | None:
+    """The operation to finish with when ``ops`` (one correlation's, oldest first) are all
+    final and were final before ``cutoff``, so their callback should have arrived by now."""
+    latest = list({o.kind: o for o in ops}.values())
+    if not latest or any(not o.is_final for o in latest):
+        return None  # the okta reaper looks after operations still pending or running
+    if any(o.finished_at and o.finished_at > cutoff for o in latest):
+        return None  # its callback may still be on its way
+    return max(latest, key=lambda o: o.pk)
+
+
 def access_requests_reconcile(*, grace: timedelta | None = None) -> int:
-    """Finish requests whose operations are all final but whose callback never arrived (a
-    worker killed between recording Okta's answer and running the callback, a message lost
-    with the broker); returns how many were moved on. Safe to run any time (beat runs it)."""
+    """Finish requests and grant removals whose operations are all final but whose callback
+    never arrived (a worker killed between recording Okta's answer and running the callback,
+    a message lost with the broker); returns how many were moved on. Safe to run any time
+    (beat runs it)."""
     grace = grace or timedelta(seconds=getattr(settings, "OKTA_OPERATION_LOST_GRACE", 120))
     cutoff = timezone.now() - grace
     stuck = AccessRequest.objects.filter(
@@ -792,15 +804,22 @@ def access_requests_reconcile(*, grace: timedelta | None = None) -> int:
     moved = 0
     for request_id in list(stuck[:1000]):
         ops = list(Operation.objects.filter(correlation=f"request:{request_id}").order_by("id"))
-        latest = list({o.kind: o for o in ops}.values())
-        if not latest or any(not o.is_final for o in latest):
-            continue  # the okta reaper looks after operations still pending or running
-        if any(o.finished_at and o.finished_at > cutoff for o in latest):
-            continue  # its callback may still be on its way
-        _request_operation_finished(latest[-1], request_id)
-        moved += 1
+        op = _lost_callback(ops, cutoff)
+        if op is not None:
+            _request_operation_finished(op, request_id)
+            moved += 1
+    # A grant only leaves ACTIVE together with its removal operation (one transaction), so a
+    # lost callback leaves it REVOKING. A removal retried by an admin is a newer operation of
+    # the same correlation: the latest one decides.
+    revoking = Grant.objects.filter(status=GrantStatus.REVOKING).values_list("pk", flat=True)
+    for grant_id in list(revoking[:1000]):
+        ops = list(Operation.objects.filter(correlation=f"grant:{grant_id}").order_by("id"))
+        op = _lost_callback(ops[-1:], cutoff)
+        if op is not None:
+            _grant_operation_finished(op, grant_id)
+            moved += 1
     if moved:
-        logger.info("finished %d requests whose operation callback was lost", moved)
+        logger.info("finished %d requests or grant removals whose callback was lost", moved)
     return moved
 
 

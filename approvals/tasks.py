@@ -30,5 +30,5 @@ def remind_expiring() -> int:
 
 @shared_task(name="approvals.reconcile_fulfilment")
 def reconcile_fulfilment() -> int:
-    """Beat: finish requests whose operation callback was lost."""
+    """Beat: finish requests and grant removals whose operation callback was lost."""
     return services.access_requests_reconcile()

@@ -147,6 +147,43 @@ def test_approved_request_is_fulfilled_then_revoked_in_okta(
 
 
 @pytest.mark.django_db
+def test_reconcile_finishes_grant_removal_whose_callback_was_lost(
+    okta_sandbox: Any,
+    okta: OktaClient,
+    no_broker: list[tuple[str, int]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    item = mirror_and_catalog()
+    maya, priya = account("maya.chen@acme.com"), account("priya.patel@acme.com")
+    req = services.access_request_submit(requester=maya, item=item, reason="x", duration_days=7)
+    services.access_request_decide(actor=priya, request_id=req.pk, outcome="APPROVE")
+    run_operation(
+        Operation.objects.get(correlation=req.correlation), okta, django_capture_on_commit_callbacks
+    )
+    grant = Grant.objects.get(request_id=req.pk)
+    Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert services.grants_revoke_due() == 1
+    # The worker removes maya in Okta, then dies before the callback message is sent.
+    op = Operation.objects.get(correlation=grant.correlation)
+    with django_capture_on_commit_callbacks(execute=True):
+        operations.operation_execute(op.pk, client=okta)
+    assert BACKEND not in groups_in_okta(okta, MAYA)
+    grant.refresh_from_db()
+    assert grant.status == GrantStatus.REVOKING
+    assert services.access_requests_reconcile() == 0  # within the grace: it may still come
+
+    Operation.objects.filter(pk=op.pk).update(finished_at=timezone.now() - timedelta(minutes=10))
+    assert services.access_requests_reconcile() == 1
+    grant.refresh_from_db()
+    assert grant.status == GrantStatus.REVOKED and grant.revoked_at is not None
+    assert AuditEvent.objects.filter(
+        action="grant.revoked", target_id=str(grant.pk), outcome="success"
+    ).exists()
+    assert req.events.filter(kind="revoked").count() == 1
+    assert services.access_requests_reconcile() == 0  # once
+
+
+@pytest.mark.django_db
 def test_okta_refusal_fails_request_with_okta_message(
     okta_sandbox: Any,
     okta: OktaClient,
