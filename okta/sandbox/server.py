@@ -37,7 +37,7 @@ from starlette.routing import Route
 
 from okta.sandbox import seed
 from okta.sandbox.api import ROUTES, json_body, json_response
-from okta.sandbox.errors import OktaError, error_body, validation
+from okta.sandbox.errors import CATALOG, OktaError, error_body, validation
 from okta.sandbox.store import Obj, Org, dumps
 
 log = logging.getLogger("okta.sandbox")
@@ -80,25 +80,52 @@ def bucket_of(path: str) -> str:
     return "/api/v1"
 
 
+# Codes a refusal may answer with: Okta's permanent (4xx) errors the sandbox knows, not 429.
+REFUSAL_CODES = sorted(
+    code for code, (status, _) in CATALOG.items() if 400 <= status < 500 and status != 429
+)
+
+
 @dataclass
 class FaultRule:
+    """One injected fault, for requests whose path starts with ``path_prefix`` (and whose method
+    is ``method``, when set).
+
+    Transient faults are drawn at random (``seed`` makes the draws repeatable): ``drop_rate``
+    closes the connection unanswered, ``error_rate`` answers ``error_status`` (5xx), ``rate_429``
+    a 429; ``latency_ms`` delays every matching request. A refusal (``refuse_code``) answers
+    every matching request with that permanent Okta error instead: its status from Okta's
+    catalog, ``refuse_detail`` filling the summary's ``{0}``, ``refuse_causes`` as errorCauses.
+    ``count`` spends the rule after it has acted on that many requests; without it the rule
+    holds until the faults are cleared.
+    """
+
     latency_ms: float = 0
     error_rate: float = 0.0
     error_status: int = 500
     rate_429: float = 0.0
     drop_rate: float = 0.0
+    refuse_code: str = ""
+    refuse_detail: str = ""
+    refuse_causes: list[str] = field(default_factory=list)
     path_prefix: str = ""
     method: str = ""
+    count: int | None = None
     seed: int | None = None
+    fired: int = 0
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
     @classmethod
     def from_json(cls, data: Obj, default_seed: int | None = None) -> FaultRule:
         allowed = {"latency_ms", "error_rate", "error_status", "rate_429", "drop_rate"}
-        allowed |= {"path_prefix", "method", "seed"}
+        allowed |= {"refuse_code", "refuse_detail", "refuse_causes"}
+        allowed |= {"path_prefix", "method", "count", "seed"}
         unknown = set(data) - allowed
         if unknown:
             raise validation("faults", *[f"{k}: unknown fault setting" for k in sorted(unknown)])
+        causes = data.get("refuse_causes") or []
+        if not isinstance(causes, list) or not all(isinstance(c, str) for c in causes):
+            raise validation("faults", "refuse_causes: must be a list of strings")
         try:
             rule = cls(
                 latency_ms=float(data.get("latency_ms") or 0),
@@ -106,8 +133,12 @@ class FaultRule:
                 error_status=int(data.get("error_status") or 500),
                 rate_429=float(data.get("rate_429") or 0),
                 drop_rate=float(data.get("drop_rate") or 0),
+                refuse_code=str(data.get("refuse_code") or ""),
+                refuse_detail=str(data.get("refuse_detail") or ""),
+                refuse_causes=causes,
                 path_prefix=str(data.get("path_prefix") or ""),
                 method=str(data.get("method") or "").upper(),
+                count=None if data.get("count") is None else int(data["count"]),
                 seed=default_seed if data.get("seed") is None else int(data["seed"]),
             )
         except (TypeError, ValueError) as exc:
@@ -117,6 +148,17 @@ class FaultRule:
                 raise validation("faults", "rates must be between 0 and 1")
         if rule.error_status not in (500, 502, 503, 504):
             raise validation("faults", "error_status must be 500, 502, 503 or 504")
+        if rule.refuse_code:
+            if rule.refuse_code not in REFUSAL_CODES:
+                raise validation("faults", f"refuse_code must be one of {', '.join(REFUSAL_CODES)}")
+            if rule.error_rate or rule.rate_429 or rule.drop_rate:
+                raise validation(
+                    "faults", "refuse_code refuses every matching request: no rates beside it"
+                )
+        elif rule.refuse_detail or rule.refuse_causes:
+            raise validation("faults", "refuse_detail and refuse_causes need a refuse_code")
+        if rule.count is not None and rule.count < 1:
+            raise validation("faults", "count must be at least 1 (leave it out: until cleared)")
         rule.rng = random.Random(rule.seed)
         return rule
 
@@ -127,13 +169,34 @@ class FaultRule:
             "error_status": self.error_status,
             "rate_429": self.rate_429,
             "drop_rate": self.drop_rate,
+            "refuse_code": self.refuse_code,
+            "refuse_detail": self.refuse_detail,
+            "refuse_causes": self.refuse_causes,
             "path_prefix": self.path_prefix,
             "method": self.method,
+            "count": self.count,
+            "fired": self.fired,
             "seed": self.seed,
         }
 
     def matches(self, path: str, method: str) -> bool:
+        if self.count is not None and self.fired >= self.count:
+            return False
         return path.startswith(self.path_prefix) and (not self.method or self.method == method)
+
+    def draw(self) -> str:
+        """What this rule does to one matching request: "drop", "error", "429", "refuse" or ""."""
+        if self.refuse_code:
+            return "refuse"
+        draw = self.rng.random()
+        for fault, rate in (("drop", self.drop_rate), ("error", self.error_rate)):
+            if draw < rate:
+                return fault
+            draw -= rate
+        return "429" if draw < self.rate_429 else ""
+
+    def refusal(self) -> OktaError:
+        return OktaError(self.refuse_code, self.refuse_detail, list(self.refuse_causes))
 
 
 @dataclass
@@ -293,22 +356,27 @@ class Sandbox:
             for rule in self.faults:
                 if not rule.matches(path, method):
                     continue
+                fault = rule.draw()
+                if fault or rule.latency_ms:
+                    rule.fired += 1
                 if rule.latency_ms:
                     await asyncio.sleep(rule.latency_ms / 1000)
-                draw = rule.rng.random()
-                if draw < rule.drop_rate:
+                if fault == "drop":
                     self.counters["dropped"] += 1
                     _drop_connection(send)
                     return
-                draw -= rule.drop_rate
-                if draw < rule.error_rate:
+                if fault == "error":
                     self.counters["server_errors"] += 1
                     await _respond(send, rule.error_status, _error("E0000009"), headers)
                     return
-                draw -= rule.error_rate
-                if draw < rule.rate_429:
+                if fault == "429":
                     self.counters["rate_limited"] += 1
                     await _respond(send, 429, _error("E0000047"), _zero_remaining(headers))
+                    return
+                if fault == "refuse":
+                    self.counters["refused"] += 1
+                    refusal = rule.refusal()
+                    await _respond(send, refusal.status, refusal.body(), headers)
                     return
             if remaining < 0:
                 self.counters["rate_limited"] += 1
@@ -709,6 +777,7 @@ async def control_counters(request: Request) -> Response:
             "concurrency_limited": sandbox.counters["concurrency_limited"],
             "server_errors": sandbox.counters["server_errors"],
             "dropped": sandbox.counters["dropped"],
+            "refused": sandbox.counters["refused"],
             "writes": sandbox.counters["writes"],
             "hook_deliveries": sandbox.counters["hook_deliveries"],
             "inflight": sandbox._inflight,

@@ -1,5 +1,6 @@
 """Rate limits (per bucket, per minute; concurrency) and injected faults (latency, 5xx, 429,
-dropped connections), deterministic under a seed."""
+dropped connections, deterministic under a seed; permanent refusals with Okta's 4xx errors),
+each holding until cleared or spent after ``count`` requests."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from okta.sandbox.seed import acme_user_id
+from okta.sandbox.seed import acme_group_id, acme_user_id
 
 MAYA = acme_user_id("maya.chen@acme.com")
 
@@ -142,3 +143,100 @@ def test_faults_without_their_own_seed_use_the_server_seed() -> None:
     first = FaultRule.from_json({"error_rate": 0.5}, default_seed=7)
     second = FaultRule.from_json({"error_rate": 0.5}, default_seed=7)
     assert [first.rng.random() for _ in range(5)] == [second.rng.random() for _ in range(5)]
+
+
+def test_faults_refusal_answers_a_permanent_okta_error_and_changes_nothing(
+    okta: Any, okta_sandbox: Any
+) -> None:
+    backend = acme_group_id("Engineering - Backend")
+    okta_sandbox.set_faults(
+        refuse_code="E0000006", method="PUT", path_prefix=f"/api/v1/groups/{backend}/users"
+    )
+    refused = okta("PUT", f"/api/v1/groups/{backend}/users/{MAYA}")
+    assert refused.status == 403
+    assert refused.body["errorCode"] == "E0000006"
+    assert refused.body["errorSummary"] == (
+        "You do not have permission to perform the requested action"
+    )
+    assert refused.body["errorId"].startswith("oae")
+    assert refused.headers["x-okta-request-id"]
+    assert int(refused.headers["x-rate-limit-remaining"]) >= 0
+    assert "Engineering - Backend" not in okta_sandbox.user_state(MAYA)["groups"]
+    # Outside the rule's path and method, answers are normal.
+    assert okta("GET", f"/api/v1/groups/{backend}/users").status == 200
+    counters = okta_sandbox.counters()
+    assert counters["refused"] == 1
+    assert counters["writes"] == 0
+
+
+def test_faults_refusal_carries_detail_and_error_causes(okta: Any, okta_sandbox: Any) -> None:
+    okta_sandbox.set_faults(
+        refuse_code="E0000001",
+        refuse_detail="login: An object with this field already exists",
+        refuse_causes=[
+            "login: An object with this field already exists in the current organization"
+        ],
+        method="POST",
+        path_prefix="/api/v1/users",
+    )
+    profile = {"firstName": "New", "lastName": "Person", "email": "new@acme.com"}
+    refused = okta("POST", "/api/v1/users", {"profile": {**profile, "login": "new@acme.com"}})
+    assert refused.status == 400
+    assert refused.body["errorCode"] == "E0000001"
+    assert refused.body["errorSummary"] == (
+        "Api validation failed: login: An object with this field already exists"
+    )
+    assert refused.body["errorCauses"] == [
+        {
+            "errorSummary": "login: An object with this field already exists in the current organization"
+        }
+    ]
+    assert okta_sandbox.api("GET", "/api/v1/users/new@acme.com").status == 404
+
+
+def test_faults_refusal_holds_until_cleared(okta_sandbox: Any) -> None:
+    backend = acme_group_id("Engineering - Backend")
+    okta_sandbox.set_faults(refuse_code="E0000006", method="PUT")
+    path = f"/api/v1/groups/{backend}/users/{MAYA}"
+    assert [okta_sandbox.api("PUT", path).status for _ in range(3)] == [403, 403, 403]
+    okta_sandbox.clear_faults()
+    assert okta_sandbox.api("PUT", path).status == 204
+    assert "Engineering - Backend" in okta_sandbox.user_state(MAYA)["groups"]
+
+
+def test_faults_count_spends_a_rule_after_that_many_requests(okta_sandbox: Any) -> None:
+    backend = acme_group_id("Engineering - Backend")
+    okta_sandbox.set_faults(
+        rules=[
+            {"refuse_code": "E0000038", "method": "PUT", "count": 2},
+            {"error_rate": 1.0, "path_prefix": "/api/v1/apps", "count": 1},
+        ]
+    )
+    path = f"/api/v1/groups/{backend}/users/{MAYA}"
+    assert [okta_sandbox.api("PUT", path).status for _ in range(3)] == [403, 403, 204]
+    assert [okta_sandbox.api("GET", "/api/v1/apps").status for _ in range(2)] == [500, 200]
+    rules = okta_sandbox.control("GET", "faults")["rules"]
+    assert [(rule["count"], rule["fired"]) for rule in rules] == [(2, 2), (1, 1)]
+    counters = okta_sandbox.counters()
+    assert (counters["refused"], counters["server_errors"]) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"refuse_code": "E0000047"},  # a 429 is transient, not a refusal
+        {"refuse_code": "E0000009"},  # a 500 too
+        {"refuse_code": "E9999999"},
+        {"refuse_code": "E0000006", "error_rate": 0.5},
+        {"refuse_detail": "no code"},
+        {"refuse_code": "E0000001", "refuse_causes": "not a list"},
+        {"refuse_code": "E0000006", "count": 0},
+        {"error_rate": 1.0, "count": "many"},
+    ],
+    ids=str,
+)
+def test_faults_bad_refusal_settings_are_refused(okta_sandbox: Any, rule: dict[str, Any]) -> None:
+    response = okta_sandbox._call("POST", "/__sandbox__/faults", rule, auth=False)
+    assert response.status == 400
+    assert response.body["errorCode"] == "E0000001"
+    assert okta_sandbox.control("GET", "faults") == {"rules": []}
