@@ -704,8 +704,10 @@ def operations(request: HttpRequest) -> HttpResponse:
             else None
         )
         rows.append({"op": o, "req": req, "grant": grant})
+    # While Okta is still being asked (a retry just pressed), the table refreshes itself.
+    polling = any(not o.is_final for o in ops)
     return render(
         request,
         _partial(request, "approvals/operations.html", "table"),
-        {"rows": rows, "page": page, "status": status},
+        {"rows": rows, "page": page, "status": status, "polling": polling},
     )

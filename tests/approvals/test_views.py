@@ -431,6 +431,30 @@ def test_operations_queue_lists_request_operations(people: People, backend: Cata
     assert body.lstrip().startswith('<div id="ops"') and "No operations." in body
 
 
+def test_operations_queue_refreshes_itself_only_while_okta_is_being_asked(
+    people: People, backend: CatalogItem
+) -> None:
+    req = services.access_request_decide(
+        actor=people.u["priya"], request_id=submit(people, backend).pk, outcome="APPROVE"
+    )
+    op = Operation.objects.get(correlation=req.correlation)
+    # A retried operation: pending again, still showing what Okta said last time.
+    Operation.objects.filter(pk=op.pk).update(
+        status="PENDING", okta_status=403, error_code="E0000006", error_summary="No permission"
+    )
+    client = client_for(people, "ada")
+    pending = client.get(reverse("approvals:operations"), headers=HTMX).content.decode()
+    assert 'hx-trigger="every 3s"' in pending
+    assert 'hx-get="/manage/operations/"' in pending
+    assert "Last answer:" in pending and "E0000006 No permission" in pending
+    Operation.objects.filter(pk=op.pk).update(
+        status="SUCCEEDED", okta_status=204, error_code="", error_summary=""
+    )
+    done = client.get(reverse("approvals:operations")).content.decode()
+    assert "every 3s" not in done
+    assert "Last answer:" not in done and "Succeeded" in done
+
+
 def test_request_form_prefills_the_only_subject(people: People, backend: CatalogItem) -> None:
     page = client_for(people, "maya").get(reverse("approvals:request_new", args=[backend.pk]))
     assert f'type="hidden" name="subject" value="{people.maya.id}"' in page.content.decode()

@@ -4,6 +4,10 @@
   first stage and omar (an approver-group member) the second; the worker fulfils both in Okta;
   maya sees them in "My access";
 - priya denies a request with a reason, and maya reads the reason on her request;
+- Okta refuses an approved request for good (the sandbox answers 403 E0000006): maya reads
+  Okta's message, an admin finds the failure on the dashboard and in the operation queue, the
+  refusal is lifted, the admin presses Retry, the worker fulfils, maya has the access, and the
+  audit trail says failed, retried, then completed;
 - an auditor filters the trail to one request and exports what the filter shows.
 """
 
@@ -26,7 +30,8 @@ from approvals.models import (
     PolicyStage,
     RequestStatus,
 )
-from okta.models import GroupMembership, OktaApp, OktaGroup
+from audit.models import AuditEvent
+from okta.models import GroupMembership, OktaApp, OktaGroup, Operation, OperationStatus
 from okta.sandbox.seed import acme_app_id, acme_group_id, acme_user_id
 from okta.sync import sync_run_execute, sync_run_start
 from tests.approvals.conftest import ensure_default_policies
@@ -43,6 +48,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 MAYA = "maya.chen@acme.com"
 PRIYA = "priya.patel@acme.com"
 OMAR = "omar.haddad@acme.com"
+SAM = "sam.rivera@acme.com"  # a Gatehouse admin
 BACKEND = "Engineering - Backend"
 APP = "Salesforce"  # maya (Engineering) does not have it
 
@@ -52,16 +58,18 @@ def _process_local_cache(settings: Any) -> None:
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
-def catalog(policy_name: str = "Manager then approver group") -> tuple[CatalogItem, CatalogItem]:
-    """Mirror acme; publish Engineering - Backend and Notion under a two-stage policy
-    (manager, then a member of the "Journey approvers" group, which omar is in)."""
+def catalog(
+    policy_name: str = "Manager then approver group",
+    stages: tuple[str, ...] = (ApproverKind.MANAGER, ApproverKind.APPROVER_GROUP),
+) -> tuple[CatalogItem, CatalogItem]:
+    """Mirror acme; publish Engineering - Backend and Salesforce under a policy whose stages
+    are ``stages``: by default two (manager, then a member of the "Journey approvers" group,
+    which omar is in)."""
     ensure_default_policies()
     sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
     policy, _ = Policy.objects.get_or_create(name=policy_name)
-    PolicyStage.objects.get_or_create(policy=policy, position=1, approvers=ApproverKind.MANAGER)
-    PolicyStage.objects.get_or_create(
-        policy=policy, position=2, approvers=ApproverKind.APPROVER_GROUP
-    )
+    for position, kind in enumerate(stages, start=1):
+        PolicyStage.objects.get_or_create(policy=policy, position=position, approvers=kind)
     approvers = OktaGroup.objects.create(id="00gjourneyapprover0", name="Journey approvers")
     GroupMembership.objects.create(group=approvers, user_id=acme_user_id(OMAR))
     common = {
@@ -188,3 +196,100 @@ def test_auditor_filters_the_trail_and_exports_it(
     assert rows, "the export is empty"
     assert all(MAYA in " ".join(row.values()) for row in rows)
     assert any(BACKEND in " ".join(row.values()) for row in rows)
+
+
+def test_admin_retries_a_failed_request_after_okta_stops_refusing(
+    page: Page,  # noqa: F811
+    gatehouse: Gatehouse,  # noqa: F811
+    sign_in: Callable[[Page, str], None],  # noqa: F811
+    celery_worker: Any,
+) -> None:
+    maya_id, backend_id = acme_user_id(MAYA), acme_group_id(BACKEND)
+    catalog("Journey manager approval", stages=(ApproverKind.MANAGER,))
+    # Okta refuses, permanently, to add anyone to the group: no retry of the worker can help.
+    gatehouse.okta.set_faults(
+        refuse_code="E0000006", method="PUT", path_prefix=f"/api/v1/groups/{backend_id}/users"
+    )
+    sign_in(page, MAYA)
+    req = ask(page, BACKEND, "Joining the payments backend team")
+    sign_out(page)
+    sign_in(page, PRIYA)
+    decide_in_inbox(page, req, "Approve", "Manager: yes")
+    sign_out(page)
+    celery_worker.wait_for(
+        lambda: AccessRequest.objects.get(pk=req.pk).status == RequestStatus.FAILED,
+        timeout=120,
+        what=f"request {req.pk} to fail",
+    )
+    op = Operation.objects.get(correlation=f"request:{req.pk}")
+    assert (op.status, op.okta_status, op.error_code) == (OperationStatus.FAILED, 403, "E0000006")
+    assert op.attempts == 1  # a permanent refusal is not retried by the worker
+    assert gatehouse.okta.counters()["refused"] == 1
+
+    okta_message = "You do not have permission to perform the requested action"
+    sign_in(page, MAYA)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My requests").click()
+    expect(page.locator(f"#request-{req.pk}")).to_contain_text("Failed")
+    page.locator(f"#request-{req.pk}").get_by_role("link", name=BACKEND).click()
+    expect(page.get_by_test_id("request-status")).to_contain_text("Failed")
+    refusal = page.get_by_role("alert").filter(has_text="Okta refused the change")
+    expect(refusal).to_contain_text(okta_message)
+    expect(refusal).to_contain_text("E0000006")
+    sign_out(page)
+
+    sign_in(page, SAM)
+    expect(page.locator("main")).to_contain_text("1 failed request")
+    page.get_by_role("link", name="review and retry").click()
+    expect(page).to_have_url(f"{gatehouse.url}/manage/operations/?status=FAILED")
+    row = page.locator(f"#operation-{op.pk}")
+    expect(row).to_contain_text(f"#{req.pk} {BACKEND}")
+    expect(row).to_contain_text("Failed")
+    expect(row).to_contain_text(f"HTTP 403 E0000006 {okta_message}")
+
+    gatehouse.okta.clear_faults()
+    row.get_by_role("button", name=f"Retry request #{req.pk}").click()
+    expect(
+        page.get_by_role("status").filter(has_text=f"Request #{req.pk} sent to Okta again.")
+    ).to_be_visible()
+    celery_worker.wait_for(
+        lambda: AccessRequest.objects.get(pk=req.pk).status == RequestStatus.COMPLETED,
+        timeout=120,
+        what=f"request {req.pk} to complete after the retry",
+    )
+    assert BACKEND in gatehouse.okta.user_state(maya_id)["groups"]
+    # The queue refreshes itself while the operation is pending: no reload needed.
+    expect(page.locator(f"#operation-{op.pk}")).to_contain_text("Succeeded", timeout=30_000)
+    expect(page.locator(f"#operation-{op.pk}")).to_contain_text("HTTP 204")
+    sign_out(page)
+
+    sign_in(page, MAYA)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My access").click()
+    expect(page.locator(f"#group-{backend_id}")).to_contain_text(BACKEND)
+    page.goto(f"{gatehouse.url}/requests/{req.pk}/")
+    expect(page.get_by_test_id("request-status")).to_contain_text("Completed")
+    timeline = page.get_by_test_id("timeline")
+    expect(timeline).to_contain_text("Okta refused the change")
+    expect(timeline).to_contain_text("Retrying the change in Okta")
+    expect(timeline).to_contain_text("Okta made the change")
+
+    request_trail = list(
+        AuditEvent.objects.filter(action__startswith="access_request.", target_id=str(req.pk))
+        .order_by("pk")
+        .values_list("action", "actor")
+    )
+    assert request_trail[-3:] == [
+        ("access_request.failed", "okta"),
+        ("access_request.retried", SAM),
+        ("access_request.completed", "okta"),
+    ]
+    operation_trail = list(
+        AuditEvent.objects.filter(action__startswith="okta.operation.", detail__operation_id=op.pk)
+        .order_by("pk")
+        .values_list("action", "outcome")
+    )
+    assert operation_trail == [
+        ("okta.operation.queued", "success"),
+        ("okta.operation.failed", "failure"),
+        ("okta.operation.retried", "success"),
+        ("okta.operation.succeeded", "success"),
+    ]
