@@ -4,7 +4,8 @@ Everything the harness runs (this process, the sync child, gunicorn, the Celery 
 the same environment variables, set here before Django is imported:
 
 - PostgreSQL when ``DATABASE_URL`` names one: the benchmark uses ``<name>_bench`` beside it,
-  dropped and created afresh each run; otherwise SQLite in ``var/bench/bench.sqlite3``.
+  dropped and created afresh each run; otherwise SQLite in ``var/bench/bench.sqlite3``. With
+  ``reuse`` the database of the previous run is kept (and migrated), for ``--reuse``.
 - Redis when ``REDIS_URL`` / ``CELERY_BROKER_URL`` are set, with a cache key prefix of its own;
   otherwise the embedded defaults (database cache, filesystem broker under ``var/bench/var``).
 - Production-style settings: ``DEBUG`` off, a random ``SECRET_KEY``, plain-HTTP cookies.
@@ -137,8 +138,9 @@ def _recreate_postgres(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def prepare(*, quick: bool) -> BenchEnv:
-    """Set this process's environment for the benchmark and give a fresh, migrated database."""
+def prepare(*, quick: bool, reuse: bool = False) -> BenchEnv:
+    """Set this process's environment for the benchmark and give a fresh, migrated database
+    (with ``reuse``, the previous run's database, migrated)."""
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     (BENCH_DIR / "logs").mkdir(exist_ok=True)
     var_dir = BENCH_DIR / "var"
@@ -154,12 +156,14 @@ def prepare(*, quick: bool) -> BenchEnv:
     configured = os.environ.get("DATABASE_URL", "")
     if configured.startswith(("postgres://", "postgresql://", "pgsql://")):
         database, database_url = "postgresql", _postgres_bench_url(configured)
-        _recreate_postgres(database_url)
+        if not reuse:
+            _recreate_postgres(database_url)
     else:
         database = "sqlite"
         db_file = BENCH_DIR / "bench.sqlite3"
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+            if not reuse:
+                Path(f"{db_file}{suffix}").unlink(missing_ok=True)
         database_url = f"sqlite:///{db_file}"
 
     variables = {

@@ -3,12 +3,13 @@ people, a catalog, access requests and audit events in the portal's database."""
 
 from __future__ import annotations
 
+import json
 import random
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from bench.env import BenchEnv
+from bench.env import BENCH_DIR, BenchEnv
 from bench.sandbox import Sandbox
 
 ADMIN_GROUP = "Gatehouse Admins"
@@ -16,6 +17,8 @@ APPROVER_GROUP = "Bench Approvers"
 PROVISION_GROUP = "Bench Provision"
 EMPLOYEES = 40
 APPROVERS = 5
+# What the last seeding made, so ``--reuse`` can measure the pages again without reseeding.
+SEEDED_FILE = BENCH_DIR / "seeded.json"
 
 
 @dataclass
@@ -247,6 +250,26 @@ def portal_data(env: BenchEnv, requests: int, audit_events: int) -> PortalData:
     analyze()
     from audit.models import AuditEvent
 
-    return PortalData(
+    data = PortalData(
         users=users, items=items, requests=made, audit_events=AuditEvent.objects.count()
     )
+    SEEDED_FILE.write_text(
+        json.dumps({"database_url": env.database_url, "people": asdict(PEOPLE), **asdict(data)})
+    )
+    return data
+
+
+def seeded_data(env: BenchEnv) -> PortalData:
+    """The people and portal data the last run seeded into this database (``--reuse``)."""
+    from audit.models import AuditEvent
+
+    saved = json.loads(SEEDED_FILE.read_text()) if SEEDED_FILE.exists() else {}
+    if saved.get("database_url") != env.database_url:
+        raise RuntimeError(
+            f"--reuse: no seeded data recorded for {env.database}; run without --reuse once"
+        )
+    for name, value in saved.pop("people").items():
+        setattr(PEOPLE, name, value)
+    saved.pop("database_url")
+    saved["audit_events"] = AuditEvent.objects.count()
+    return PortalData(**saved)
