@@ -8,6 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.http import HttpRequest
+
+from approvals.models import AccessRequest
 from portal.models import User
 
 
@@ -34,3 +37,33 @@ def inbox_sections() -> list[InboxSection]:
 def extra_waiting_count(user: User) -> int:
     """What the registered sections hold for this person (one COUNT per section)."""
     return sum(section.count(user) for section in _SECTIONS.values())
+
+
+@dataclass(frozen=True)
+class Waiting:
+    requests: int  # access requests at a stage this person decides
+    others: int  # rows of the registered sections
+
+    @property
+    def total(self) -> int:
+        return self.requests + self.others
+
+
+def waiting(request: HttpRequest) -> Waiting:
+    """What waits for the signed-in person, counted once per HTTP request: the nav badge and the
+    inbox page both show it."""
+    found: Waiting | None = getattr(request, "_gatehouse_waiting", None)
+    if found is not None:
+        return found
+    user = request.user
+    okta_id = getattr(user, "okta_id", None)
+    if not user.is_authenticated or not okta_id:
+        found = Waiting(requests=0, others=0)
+    else:
+        assert isinstance(user, User)
+        found = Waiting(
+            requests=AccessRequest.objects.waiting_for(okta_id).count(),
+            others=extra_waiting_count(user),
+        )
+    request._gatehouse_waiting = found  # type: ignore[attr-defined]
+    return found

@@ -326,6 +326,13 @@ class AccessRequest(models.Model):
         indexes = [
             models.Index(fields=["status", "pending_until"], name="approvals_req_due_idx"),
             models.Index(fields=["requester", "-created_at"], name="approvals_req_mine_idx"),
+            # The inbox walks pending requests oldest first and stops after one page; with the
+            # stage in it, the walk and the waiting count read only the index.
+            models.Index(
+                fields=["created_at", "id", "current_stage"],
+                condition=Q(status="PENDING"),
+                name="approvals_req_pending_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -385,7 +392,14 @@ class RequestApprover(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["okta_id", "decided_at"], name="approvals_approver_inbox_idx")
+            models.Index(fields=["okta_id", "decided_at"], name="approvals_approver_inbox_idx"),
+            # "Is this request waiting for me?" per inbox row, and the badge count, answered from
+            # the index alone.
+            models.Index(
+                fields=["okta_id", "request", "stage"],
+                condition=Q(decided_at__isnull=True),
+                name="approvals_approver_waiting_idx",
+            ),
         ]
 
 

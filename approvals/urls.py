@@ -12,6 +12,11 @@ urlpatterns = [
     path("requests/<int:pk>/cancel/", views.request_cancel, name="request_cancel"),
     path("requests/<int:pk>/decide/", views.request_decide, name="request_decide"),
     path("requests/<int:pk>/retry/", views.request_retry, name="request_retry"),
+    path(
+        "requests/<int:pk>/subject-access/",
+        views.request_subject_access,
+        name="request_subject_access",
+    ),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/bulk/", views.inbox_bulk, name="inbox_bulk"),
     path("inbox/badge/", views.inbox_badge, name="inbox_badge"),

@@ -7,7 +7,8 @@ from typing import Any, cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,7 +24,7 @@ from approvals.forms import (
     PolicyForm,
     RequestForm,
 )
-from approvals.inbox import inbox_sections
+from approvals.inbox import inbox_sections, waiting
 from approvals.models import (
     OPEN_STATUSES,
     AccessRequest,
@@ -40,7 +41,7 @@ from okta.models import AppAssignment, GroupMembership, OktaApp, OktaGroup, Okta
 from portal.models import User
 
 PAGE_SIZE = 25
-INBOX_SIZE = 50
+INBOX_SIZE = 25
 BULK_LIMIT = 100
 
 
@@ -330,37 +331,91 @@ def grant_retry(request: HttpRequest, pk: int) -> HttpResponse:
 # --- inbox and decisions ----------------------------------------------------------------------
 
 
-def _inbox_rows(user: User, ids: list[int] | None = None) -> list[AccessRequest]:
-    qs = AccessRequest.objects.waiting_for(user.okta_id)
-    if ids is not None:
-        qs = AccessRequest.objects.filter(pk__in=ids)
-    return list(
-        qs.select_related("item", "requester", "subject")
-        .prefetch_related(
-            Prefetch(
-                "subject__memberships",
-                queryset=GroupMembership.objects.select_related("group").order_by("group__name"),
-            ),
-            Prefetch(
-                "subject__app_assignments",
-                queryset=AppAssignment.objects.select_related("app").order_by("app__label"),
-            ),
-        )
-        .order_by("created_at", "id")[:INBOX_SIZE]
+def _held_count(model: type[GroupMembership] | type[AppAssignment]) -> Coalesce:
+    """How many groups (or apps) the request's subject holds: one index-only count per row."""
+    held = (
+        model.objects.filter(user_id=OuterRef("subject_id"))
+        .order_by()
+        .values("user_id")
+        .annotate(n=Count("*"))
+        .values("n")
     )
+    return Coalesce(Subquery(held), 0)
+
+
+def _inbox_rows(ids: list[int]) -> list[AccessRequest]:
+    """These requests, oldest first, with what an approver weighs beside each: the item and its
+    risk, who asks, and how much access the subject already has (listed on demand)."""
+    return list(
+        AccessRequest.objects.filter(pk__in=ids)
+        .select_related("item", "requester")
+        .annotate(
+            subject_groups=_held_count(GroupMembership),
+            subject_apps=_held_count(AppAssignment),
+        )
+        .order_by("created_at", "id")
+    )
+
+
+def _inbox_page(user: User, after: str) -> tuple[list[AccessRequest], bool]:
+    """One page of the requests waiting for this person, oldest first, after the request
+    ``after`` names (keyset: created_at, id); and whether more follow."""
+    queue = AccessRequest.objects.waiting_for(user.okta_id)
+    cursor = queue.filter(pk=int(after)).values("created_at", "pk").first() if after else None
+    if cursor is not None:
+        queue = queue.filter(
+            Q(created_at__gt=cursor["created_at"])
+            | Q(created_at=cursor["created_at"], pk__gt=cursor["pk"])
+        )
+    # Ids first: PostgreSQL walks the pending-requests index and stops after a page, where one
+    # query with the joins would join every waiting request before sorting.
+    ids = list(queue.order_by("created_at", "id").values_list("pk", flat=True)[: INBOX_SIZE + 1])
+    return _inbox_rows(ids[:INBOX_SIZE]), len(ids) > INBOX_SIZE
 
 
 @require_GET
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    rows = _inbox_rows(user)
-    total = AccessRequest.objects.waiting_for(user.okta_id).count()
+    after = request.GET.get("after", "")
+    # A malformed cursor (an edited address) shows the first page rather than an error.
+    after = after if after.isdigit() and len(after) < 19 else ""
+    rows, more = _inbox_page(user, after)
+    context = {"rows": rows, "more": more, "total": waiting(request).requests}
+    if after:
+        template = "approvals/inbox.html#more" if _htmx(request) else "approvals/inbox.html"
+        return render(request, template, {**context, "after": after})
     sections = [(section, section.rows(user)) for section in inbox_sections()]
     return render(
         request,
         _partial(request, "approvals/inbox.html", "list"),
-        {"rows": rows, "total": total, "form": DecisionForm(), "sections": sections},
+        {**context, "sections": sections},
+    )
+
+
+@require_GET
+@login_required
+def request_subject_access(request: HttpRequest, pk: int) -> HttpResponse:
+    """The groups and apps the request's subject holds, for the approver weighing it."""
+    req = _get_request_for_approver(request, pk)
+    memberships = (
+        GroupMembership.objects.filter(user_id=req.subject_id)
+        .select_related("group")
+        .order_by("group__name")
+    )
+    assignments = (
+        AppAssignment.objects.filter(user_id=req.subject_id)
+        .select_related("app")
+        .order_by("app__label")
+    )
+    return render(
+        request,
+        _partial(request, "approvals/subject_access.html", "lists"),
+        {
+            "req": req,
+            "groups": [m.group.name for m in memberships],
+            "apps": [a.app.label for a in assignments],
+        },
     )
 
 
@@ -394,7 +449,7 @@ def request_decide(request: HttpRequest, pk: int) -> HttpResponse:
         except services.ApprovalError as exc:
             error = exc.message
     if _htmx(request):
-        row = _inbox_rows(user, ids=[req.pk])[0]
+        row = _inbox_rows([req.pk])[0]
         response = render(
             request,
             "approvals/inbox.html#row",

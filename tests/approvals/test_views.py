@@ -231,15 +231,73 @@ def test_inbox_lists_waiting_requests_with_risk_and_current_access(
     people: People, backend: CatalogItem
 ) -> None:
     join(people.maya, group_make("All staff"))
+    join(people.maya, group_make("Support rota"))
     req = submit(people, backend)
     page = client_for(people, "priya").get(reverse("approvals:inbox")).content.decode()
     assert f'id="inbox-row-{req.pk}"' in page
-    assert "Risk: Medium" in page and "All staff" in page
+    assert "Risk: Medium" in page
+    # What maya holds is summed up in the row and listed when the approver opens it.
+    access_url = reverse("approvals:request_subject_access", args=[req.pk])
+    assert "has 2 groups and 0 apps" in page and f'hx-get="{access_url}"' in page
     assert 'data-testid="inbox-count">1' in page  # the nav badge
     assert (
         "Nothing waits for you"
         in client_for(people, "stan").get(reverse("approvals:inbox")).content.decode()
     )
+
+
+def test_subject_access_lists_the_subjects_groups_for_the_approver(
+    people: People, backend: CatalogItem
+) -> None:
+    join(people.maya, group_make("All staff"))
+    join(people.maya, group_make("Support rota"))
+    req = submit(people, backend)
+    url = reverse("approvals:request_subject_access", args=[req.pk])
+    fragment = client_for(people, "priya").get(url, headers=HTMX).content.decode()
+    assert fragment.lstrip().startswith("<p") and "<html" not in fragment
+    assert "Groups: All staff, Support rota" in fragment and "Apps: none" in fragment
+    page = client_for(people, "priya").get(url).content.decode()
+    assert "<html" in page and "All staff" in page
+
+
+def test_subject_access_is_404_for_someone_not_deciding(
+    people: People, backend: CatalogItem
+) -> None:
+    join(people.maya, group_make("All staff"))
+    req = submit(people, backend)
+    url = reverse("approvals:request_subject_access", args=[req.pk])
+    response = client_for(people, "stan").get(url)
+    assert response.status_code == 404 and "All staff" not in response.content.decode()
+
+
+def test_inbox_pages_by_keyset_oldest_first(people: People) -> None:
+    from approvals.views import INBOX_SIZE
+
+    reqs = [submit(people, item_make(f"Item {n:02}")) for n in range(INBOX_SIZE + 2)]
+    client = client_for(people, "priya")
+    first = client.get(reverse("approvals:inbox")).content.decode()
+    assert f"{INBOX_SIZE + 2} requests waiting, oldest first" in first
+    assert f'id="inbox-row-{reqs[INBOX_SIZE - 1].pk}"' in first
+    assert f'id="inbox-row-{reqs[INBOX_SIZE].pk}"' not in first
+    more = f"?after={reqs[INBOX_SIZE - 1].pk}"
+    assert more in first
+    # HTMX appends the next rows in place of the "more" link and focuses the first of them.
+    fragment = client.get(reverse("approvals:inbox") + more, headers=HTMX).content.decode()
+    assert fragment.lstrip().startswith(
+        f'<li class="card mb-3" id="inbox-row-{reqs[INBOX_SIZE].pk}"'
+    )
+    assert f'id="inbox-row-{reqs[INBOX_SIZE + 1].pk}"' in fragment
+    assert f'id="inbox-row-{reqs[0].pk}"' not in fragment
+    assert "autofocus" in fragment and "inbox-more" not in fragment and "<html" not in fragment
+    # Without HTMX the link opens the next page as a whole page.
+    page = client.get(reverse("approvals:inbox") + more).content.decode()
+    assert "<html" in page and f'id="inbox-row-{reqs[INBOX_SIZE].pk}"' in page
+
+
+def test_inbox_ignores_a_malformed_cursor(people: People, backend: CatalogItem) -> None:
+    req = submit(people, backend)
+    response = client_for(people, "priya").get(reverse("approvals:inbox"), {"after": "1; drop"})
+    assert response.status_code == 200 and f'id="inbox-row-{req.pk}"' in response.content.decode()
 
 
 def test_inbox_query_count_is_constant(people: People) -> None:

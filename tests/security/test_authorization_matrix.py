@@ -44,6 +44,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "approvals:request_cancel": ("POST", "login ok 404 404 404 404 404 404"),
     "approvals:request_decide": ("POST", "login 404 404 ok 404 404 ok 404"),
     "approvals:request_retry": ("POST", "login 404 404 404 404 404 ok 404"),
+    "approvals:request_subject_access": ("GET", "login 404 404 ok 404 404 ok 404"),
     "approvals:inbox": ("GET", "login ok ok ok ok ok ok ok"),
     "approvals:inbox_bulk": ("POST", "login ok ok ok ok ok ok ok"),
     "approvals:inbox_badge": ("GET", "login ok ok ok ok ok ok ok"),
