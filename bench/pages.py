@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import random
+import runpy
 import sys
 import threading
 import time
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from bench.env import BenchEnv, free_port, wait_for
+from bench.env import BASE_DIR, BenchEnv, free_port, wait_for
 from bench.seed import PEOPLE, PortalData
 from bench.syncs import run_child
 
@@ -118,8 +119,14 @@ def query_counts(page: Page, users: dict[str, int]) -> tuple[list[int], list[int
     return counts, statuses
 
 
+def server_settings() -> dict[str, Any]:
+    """The deployable gunicorn settings (gunicorn.conf.py, which reads WEB_CONCURRENCY and
+    GUNICORN_THREADS): the benchmark measures what a deployment gets."""
+    return runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
+
+
 class Gunicorn:
-    def __init__(self, env: BenchEnv, workers: int = 5, threads: int = 4) -> None:
+    def __init__(self, env: BenchEnv) -> None:
         self.env = env
         self.port = free_port()
         self.process = env.popen(
@@ -128,14 +135,10 @@ class Gunicorn:
                 "-m",
                 "gunicorn",
                 "portal.wsgi:application",
+                "--config",
+                str(BASE_DIR / "gunicorn.conf.py"),
                 "--bind",
                 f"127.0.0.1:{self.port}",
-                "--workers",
-                str(workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                str(threads),
                 "--log-level",
                 "warning",
             ],
@@ -260,7 +263,9 @@ def run(env: BenchEnv, data: PortalData, sessions: int, seconds: float) -> dict[
         "sessions": sessions,
         "think_seconds": list(THINK_SECONDS),
         "seconds_per_page": seconds,
-        "server": "gunicorn gthread, 5 workers x 4 threads",
+        "server": "gunicorn {worker_class}, {workers} workers x {threads} threads".format(
+            **server_settings()
+        ),
         "data": {
             "okta_users": OktaUser.objects.count(),
             "memberships": GroupMembership.objects.count(),

@@ -65,6 +65,19 @@ def test_event_list_auditor_sees_events_newest_first(client: Client, auditor: An
     assert 'data-testid="export-csv"' in body
 
 
+def test_event_list_rows_link_to_each_event_and_name_the_outcome(
+    client: Client, auditor: Any
+) -> None:
+    event = audit_record(action="operation.failed", outcome="failure")
+    body = _body(_login(client, auditor).get(LIST))
+    assert f'href="{reverse("audit:detail", args=[event.pk])}"' in body
+    # The outcome is a word beside its colour and icon.
+    assert (
+        '<span class="badge text-bg-danger"><span aria-hidden="true">✖</span> failure</span>'
+        in (body)
+    )
+
+
 def test_event_list_viewer_without_export_sees_no_export_links(client: Client, viewer: Any) -> None:
     audit_record(action="request.submitted")
     body = _body(_login(client, viewer).get(LIST))
@@ -248,6 +261,7 @@ def test_event_detail_shows_fields_and_hash_check(client: Client, auditor: Any) 
     assert response.status_code == 200
     assert "E0000006" in body and event.hash in body
     assert "matches the contents" in body
+    assert '<span aria-hidden="true">✖</span> failure</span>' in body
 
 
 def test_event_detail_altered_event_says_so(client: Client, auditor: Any) -> None:
