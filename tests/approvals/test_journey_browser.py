@@ -5,6 +5,7 @@ maya sees it in "My access", the grant expires and she is removed, and the audit
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,7 @@ from tests.browser.conftest import (  # noqa: F401 - fixtures used by name
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 BACKEND = "Engineering - Backend"
+WORKER_TIMEOUT = 180  # seconds: a worker on a loaded two-core machine can be slow, never wrong
 
 
 @pytest.fixture(autouse=True)
@@ -52,6 +54,8 @@ def test_request_approve_fulfil_expire_journey(
     sign_in(page, "maya.chen@acme.com")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Catalog").click()
     page.get_by_label("Search").fill("backend")
+    # The search answered when its query is in the address bar (hx-push-url after the swap).
+    expect(page).to_have_url(re.compile(r"[?&]q=backend(&|$)"))
     expect(page.locator("#results")).not_to_contain_text("VPN Users")
     page.get_by_role("link", name=f"Request access to {BACKEND}").click()
     page.get_by_label("Why do you need it?").fill("Joining the payments backend team")
@@ -69,7 +73,7 @@ def test_request_approve_fulfil_expire_journey(
     expect(page.locator(f"#inbox-row-{req.pk}")).to_contain_text("decision recorded")
     celery_worker.wait_for(
         lambda: AccessRequest.objects.get(pk=req.pk).status == RequestStatus.COMPLETED,
-        timeout=60,
+        timeout=WORKER_TIMEOUT,
         what="the request to complete",
     )
     assert BACKEND in gatehouse.okta.user_state(maya_id)["groups"]
@@ -83,7 +87,7 @@ def test_request_approve_fulfil_expire_journey(
     assert services.grants_revoke_due() == 1
     celery_worker.wait_for(
         lambda: Grant.objects.get(pk=grant.pk).status == GrantStatus.REVOKED,
-        timeout=60,
+        timeout=WORKER_TIMEOUT,
         what="the grant to be revoked",
     )
     assert BACKEND not in gatehouse.okta.user_state(maya_id)["groups"]

@@ -57,7 +57,7 @@ def test_auditor_filters_the_trail_and_verifies_it(
     page.get_by_label("Actor").fill("priya.patel@acme.com")
     expect(page.locator("#audit-results")).not_to_contain_text("maya.chen@acme.com")
     expect(page.locator("[data-testid=audit-row]")).to_have_count(1)
-    expect(page).to_have_url(f"{gatehouse.url}/audit/?actor=priya.patel%40acme.com", timeout=5000)
+    expect(page).to_have_url(f"{gatehouse.url}/audit/?actor=priya.patel%40acme.com")
 
     page.locator("[data-testid=audit-row] a").first.click()
     expect(page.get_by_test_id("detail-json")).to_contain_text("Welcome aboard")

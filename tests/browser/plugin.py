@@ -395,7 +395,7 @@ def celery_worker(
         env=env,
         log_dir=tmp_path_factory.mktemp("worker-log"),
     )
-    wait_until(lambda: " ready." in child.log(), timeout=60, what="the worker", child=child)
+    wait_until(lambda: " ready." in child.log(), timeout=120, what="the worker", child=child)
     yield Worker(child=child, env=env)
     child.stop()
 
@@ -461,7 +461,8 @@ def browser() -> Browser:
 @pytest.fixture
 def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
+    # Generous: a step on a loaded two-core machine can take seconds; waits end on a condition.
+    context.set_default_timeout(30_000)
     tab = context.new_page()
     yield tab
     report = getattr(request.node, "report_call", None)

@@ -64,5 +64,5 @@ def test_layout_htmx_next_page_keeps_focus_in_results(
     page.goto(f"{synced.url}/directory/users/")
     page.get_by_role("link", name="Next page").focus()
     page.keyboard.press("Enter")
-    expect(page).to_have_url(re.compile(r"/directory/users/\?after="), timeout=10_000)
+    expect(page).to_have_url(re.compile(r"/directory/users/\?after="))
     page.wait_for_function("document.activeElement && document.activeElement.closest('#results')")
