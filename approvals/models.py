@@ -281,7 +281,19 @@ class AccessRequestQuerySet(models.QuerySet["AccessRequest"]):
 
 
 class AccessRequest(models.Model):
-    item = models.ForeignKey(CatalogItem, on_delete=models.PROTECT, related_name="requests")
+    """A request for a catalog item, or (``kind`` set, no item) for something another app
+    fulfils through a hook it registered in ``approvals.fulfilment`` (identity actions)."""
+
+    item = models.ForeignKey(
+        CatalogItem, on_delete=models.PROTECT, null=True, blank=True, related_name="requests"
+    )
+    kind = models.CharField(
+        max_length=30,
+        blank=True,
+        default="",
+        help_text="Empty for catalog access; else the registered fulfilment that carries it out.",
+    )
+    title = models.CharField(max_length=255, blank=True, help_text="What is asked, when no item.")
     requester = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_requests"
     )
@@ -289,8 +301,10 @@ class AccessRequest(models.Model):
         OktaUser,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        null=True,
+        blank=True,
         related_name="access_requests",
-        help_text="The Okta user who gets the access.",
+        help_text="The Okta user who gets the access (or whom the action is about).",
     )
     subject_label = models.CharField(max_length=255)
     status = models.CharField(
@@ -321,7 +335,11 @@ class AccessRequest(models.Model):
                 fields=["subject", "item"],
                 condition=Q(status__in=["PENDING", "APPROVED", "FULFILLING"]),
                 name="approvals_one_open_request",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="", item__isnull=False) | (~Q(kind="") & Q(item__isnull=True)),
+                name="approvals_request_item_or_kind",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "pending_until"], name="approvals_req_due_idx"),
@@ -336,10 +354,19 @@ class AccessRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Request #{self.pk}: {self.item} for {self.subject_label}"
+        return f"Request #{self.pk}: {self.label}"
 
     def get_absolute_url(self) -> str:
         return reverse("approvals:request_detail", args=[self.pk])
+
+    @property
+    def what(self) -> str:
+        """The item's name, or what the action does."""
+        return self.item.name if self.item_id and self.item else self.title
+
+    @property
+    def label(self) -> str:
+        return f"{self.what} for {self.subject_label}" if self.subject_label else self.what
 
     @property
     def correlation(self) -> str:
@@ -365,8 +392,11 @@ class AccessRequest(models.Model):
         return self.stages[self.current_stage - 1]
 
     def can_be_cancelled_by(self, user: User) -> bool:
+        """The requester, or the person who would get the access (not the person an action is
+        about: nobody withdraws a request to suspend themselves)."""
         return self.is_pending and (
-            self.requester_id == user.pk or (bool(user.okta_id) and self.subject_id == user.okta_id)
+            self.requester_id == user.pk
+            or (not self.kind and bool(user.okta_id) and self.subject_id == user.okta_id)
         )
 
     def is_party(self, user: User) -> bool:

@@ -46,8 +46,11 @@ def _emails_for_okta_ids(okta_ids: Iterable[str]) -> list[str]:
 
 
 def _requester_emails(req: AccessRequest) -> list[str]:
+    """The requester, and the person who gets the access (not the person an action is about:
+    nobody is told by email that someone asked to suspend them)."""
     emails = [req.requester.email]
-    emails += _emails_for_okta_ids([req.subject_id])
+    if not req.kind and req.subject_id:
+        emails += _emails_for_okta_ids([req.subject_id])
     return emails
 
 
@@ -57,7 +60,7 @@ def notify_stage_approvers(request_id: int, stage: int) -> None:
         request=req, stage=stage, decided_at__isnull=True
     ).values_list("okta_id", flat=True)
     _send(
-        f"[Gatehouse] Approval needed: {req.item.name} for {req.subject_label}",
+        f"[Gatehouse] Approval needed: {req.label}",
         "approvals/email/approval_needed.txt",
         {"req": req, "link": _request_link(req), "inbox": _link(reverse("approvals:inbox"))},
         _emails_for_okta_ids(okta_ids),
@@ -69,7 +72,7 @@ def notify_requester(request_id: int, event: str) -> None:
     req = AccessRequest.objects.select_related("item", "requester").get(pk=request_id)
     last = req.decisions.select_related("decider").last()
     _send(
-        f"[Gatehouse] {req.item.name}: {req.get_status_display().lower()}",
+        f"[Gatehouse] {req.what}: {req.get_status_display().lower()}",
         "approvals/email/request_update.txt",
         {"req": req, "event": event, "decision": last, "link": _request_link(req)},
         _requester_emails(req),
@@ -82,7 +85,7 @@ def notify_admins_of_failure(request_id: int) -> None:
         group__name=settings.GATEHOUSE_ADMIN_GROUP
     ).values_list("user_id", flat=True)
     _send(
-        f"[Gatehouse] Okta refused request #{req.pk}: {req.item.name}",
+        f"[Gatehouse] Okta refused request #{req.pk}: {req.what}",
         "approvals/email/admin_failure.txt",
         {"req": req, "link": _request_link(req), "queue": _link(reverse("approvals:operations"))},
         _emails_for_okta_ids(admin_ids),
@@ -109,15 +112,3 @@ def notify_grant(grant_id: int, event: str) -> None:
         },
         _emails_for_okta_ids([grant.subject_id]),
     )
-
-
-def notify_people(
-    *, subject: str, template: str, context: dict[str, object], okta_ids: Iterable[str]
-) -> int:
-    """Email Okta people by id (other apps' approvals, e.g. identity actions); returns how many
-    messages went out. Mail trouble is logged, never raised."""
-    return _send(subject, template, context, _emails_for_okta_ids(okta_ids))
-
-
-def inbox_link() -> str:
-    return _link(reverse("approvals:inbox"))

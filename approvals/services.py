@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from approvals import notifications
+from approvals.fulfilment import OperationSpec, fulfilment_for
 from approvals.models import (
     FALLBACK_TIER,
     OPEN_STATUSES,
@@ -130,9 +131,14 @@ def _audit_request(
         actor=actor,
         target_type="access_request",
         target_id=str(req.pk),
-        target_label=f"{req.item.name} for {req.subject_label}",
+        target_label=req.label,
         outcome=outcome,
-        detail={"status": req.status, "item_id": req.item_id, "subject": req.subject_id, **detail},
+        detail={
+            "status": req.status,
+            **({"kind": req.kind} if req.kind else {"item_id": req.item_id}),
+            "subject": req.subject_id,
+            **detail,
+        },
         request=http_request,
     )
 
@@ -310,18 +316,20 @@ def _resolve_tier(req: AccessRequest, tier: str) -> list[str]:
     if tier == ApproverKind.MANAGER:
         manager = req.subject.manager_id if req.subject else ""
         ids = [manager] if manager else []
-    elif tier == ApproverKind.APPROVER_GROUP:
-        ids = (
-            list(
+    elif tier in (ApproverKind.APPROVER_GROUP, ApproverKind.OWNERS):
+        # Not a catalog item (an identity action): nobody owns it, the stage falls to admins.
+        if item is None:
+            ids = []
+        elif tier == ApproverKind.OWNERS:
+            ids = list(item.owners)
+        elif item.approver_group_id:
+            ids = list(
                 GroupMembership.objects.filter(group_id=item.approver_group_id).values_list(
                     "user_id", flat=True
                 )
             )
-            if item.approver_group_id
-            else []
-        )
-    elif tier == ApproverKind.OWNERS:
-        ids = list(item.owners)
+        else:
+            ids = []
     else:
         ids = list(
             GroupMembership.objects.filter(group__name=settings.GATEHOUSE_ADMIN_GROUP).values_list(
@@ -483,12 +491,50 @@ def access_request_submit(
     return req
 
 
+def approval_request_open(
+    *,
+    requester: User,
+    kind: str,
+    policy: Policy,
+    title: str,
+    subject_id: str | None = None,
+    subject_label: str = "",
+    reason: str = "",
+    http_request: HttpRequest | None = None,
+) -> AccessRequest:
+    """Ask for approval of something that is not a catalog item (``kind`` names the
+    fulfilment registered for it): the same stages, approvers, decisions, timeline, emails,
+    expiry and inbox as access requests. Call it inside the caller's transaction."""
+    fulfilment_for(kind)  # refuse an unknown kind before writing anything
+    stages = policy.stage_snapshot()
+    if not stages:
+        raise ApprovalError(f"Policy “{policy.name}” has no stages; ask an admin to fix it.")
+    now = timezone.now()
+    with transaction.atomic():
+        req = AccessRequest.objects.create(
+            kind=kind,
+            title=title[:255],
+            requester=requester,
+            subject_id=subject_id,
+            subject_label=subject_label,
+            reason=reason.strip(),
+            policy_name=policy.name,
+            stages=stages,
+            created_at=now,
+            pending_until=now + timedelta(days=settings.APPROVALS_PENDING_EXPIRY_DAYS),
+        )
+        on = f" on {subject_label}" if subject_label else ""
+        _event(req, "submitted", f"Asked for “{title}”{on}.", _label(requester))
+        _audit_request(req, "access_request.submitted", requester, http_request, policy=policy.name)
+        _enter_stage(req, 1, _label(requester))
+        req.save(update_fields=["current_stage"])
+    return req
+
+
 # --- deciding -----------------------------------------------------------------------------
 
 
-def _operation_for(
-    req_or_grant_item: CatalogItem, subject_id: str, add: bool
-) -> tuple[str, dict[str, str]]:
+def _operation_for(req_or_grant_item: CatalogItem, subject_id: str, add: bool) -> OperationSpec:
     item = req_or_grant_item
     if item.kind == ItemKind.GROUP:
         kind = OperationKind.GROUP_MEMBER_ADD if add else OperationKind.GROUP_MEMBER_REMOVE
@@ -510,14 +556,20 @@ def _approve_final(
     req.status = RequestStatus.APPROVED
     req.decided_at = timezone.now()
     req.save(update_fields=["status", "decided_at", "current_stage"])
-    kind, params = _operation_for(req.item, req.subject_id, add=True)
-    operation_enqueue(
-        kind=kind,
-        params=params,
-        actor=actor,
-        correlation=req.correlation,
-        callback_task=CALLBACK_TASK,
-    )
+    specs: list[OperationSpec]
+    if req.kind:
+        specs = fulfilment_for(req.kind).operations(req, actor)
+    else:
+        assert req.item is not None and req.subject_id is not None
+        specs = [_operation_for(req.item, req.subject_id, add=True)]
+    for kind, params in specs:
+        operation_enqueue(
+            kind=kind,
+            params=params,
+            actor=actor,
+            correlation=req.correlation,
+            callback_task=CALLBACK_TASK,
+        )
     _event(req, "approved", "Approved. Sending the change to Okta.", "Gatehouse")
     _audit_request(req, "access_request.approved", actor, http_request, why=why)
     transaction.on_commit(partial(_mark_fulfilling, req.pk))
@@ -650,6 +702,8 @@ def access_request_cancel(
         req = _load_for_decision(request_id)
         if not (req.requester_id == actor.pk or req.subject_id == actor.okta_id):
             raise Http404("No such request")
+        if not req.can_be_cancelled_by(actor) and req.is_pending:
+            raise ApprovalError("Only the person who asked can cancel this request.")
         if not req.is_pending:
             raise ApprovalError(
                 f"Request #{req.pk} can no longer be cancelled: it is {req.get_status_display().lower()}."
@@ -709,6 +763,30 @@ def operation_finished(*, operation_id: int) -> None:
         _grant_operation_finished(op, int(key))
 
 
+def _counted(req: AccessRequest, ops: list[Operation]) -> dict[Any, Operation]:
+    """The operations whose outcome is the request's. A retried catalog request has older
+    failed rows, so the newest row per kind counts; an action may hold several operations of
+    one kind (a new user's app assignments), and all of them count."""
+    return {o.pk if req.kind else o.kind: o for o in ops}
+
+
+def _enqueue_followups(req: AccessRequest, ops: list[Operation]) -> bool:
+    """Operations the fulfilment adds after one of its operations succeeded; True if any."""
+    hook = fulfilment_for(req.kind)
+    added = False
+    for done in [o for o in ops if o.status == OperationStatus.SUCCEEDED]:
+        for kind, params in hook.followups(req, done):
+            operation_enqueue(
+                kind=kind,
+                params=params,
+                actor="system",
+                correlation=req.correlation,
+                callback_task=CALLBACK_TASK,
+            )
+            added = True
+    return added
+
+
 def _request_operation_finished(op: Operation, request_id: int) -> None:
     with transaction.atomic():
         req = (
@@ -720,8 +798,9 @@ def _request_operation_finished(op: Operation, request_id: int) -> None:
         if req is None or req.status not in (RequestStatus.APPROVED, RequestStatus.FULFILLING):
             return
         ops = list(Operation.objects.filter(correlation=req.correlation).order_by("id"))
-        # A retried request has older failed rows; the newest row per kind is what counts.
-        latest = {o.kind: o for o in ops}
+        if req.kind and _enqueue_followups(req, ops):
+            return
+        latest = _counted(req, ops)
         if any(not o.is_final for o in latest.values()):
             return
         failed = [o for o in latest.values() if o.status == OperationStatus.FAILED]
@@ -751,6 +830,24 @@ def _request_operation_finished(op: Operation, request_id: int) -> None:
         req.finished_at = now
         req.failure_message = ""
         req.save(update_fields=["status", "finished_at", "failure_message"])
+        ref = ", ".join(o.okta_request_id for o in latest.values() if o.okta_request_id)
+        if req.kind:
+            _event(
+                req,
+                "okta_done",
+                f"Okta made the change{f' (request id {ref})' if ref else ''}.",
+                "Okta",
+            )
+            _audit_request(
+                req,
+                "access_request.completed",
+                "okta",
+                operation_ids=[o.pk for o in latest.values()],
+                okta_request_id=ref,
+            )
+            transaction.on_commit(partial(notifications.notify_requester, req.pk, "completed"))
+            return
+        assert req.item is not None and req.subject_id is not None
         expires = now + timedelta(days=req.duration_days) if req.duration_days else None
         grant, _ = Grant.objects.get_or_create(
             request=req,
@@ -760,7 +857,6 @@ def _request_operation_finished(op: Operation, request_id: int) -> None:
             Grant.objects.filter(pk=req.extends_grant_id, status=GrantStatus.ACTIVE).update(
                 status=GrantStatus.SUPERSEDED
             )
-        ref = ", ".join(o.okta_request_id for o in latest.values() if o.okta_request_id)
         until = f" until {expires:%Y-%m-%d %H:%M} UTC" if expires else " (permanent)"
         _event(
             req,
@@ -780,10 +876,10 @@ def _request_operation_finished(op: Operation, request_id: int) -> None:
         transaction.on_commit(partial(notifications.notify_requester, req.pk, "completed"))
 
 
-def _lost_callback(ops: list[Operation], cutoff: datetime) -> Operation | None:
-    """The operation to finish with when ``ops`` (one correlation's, oldest first) are all
-    final and were final before ``cutoff``, so their callback should have arrived by now."""
-    latest = list({o.kind: o for o in ops}.values())
+def _lost_callback(latest: list[Operation], cutoff: datetime) -> Operation | None:
+    """The operation to finish with when ``latest`` (the operations that count for one
+    correlation) are all final and were final before ``cutoff``, so their callback should have
+    arrived by now."""
     if not latest or any(not o.is_final for o in latest):
         return None  # the okta reaper looks after operations still pending or running
     if any(o.finished_at and o.finished_at > cutoff for o in latest):
@@ -800,13 +896,13 @@ def access_requests_reconcile(*, grace: timedelta | None = None) -> int:
     cutoff = timezone.now() - grace
     stuck = AccessRequest.objects.filter(
         status__in=(RequestStatus.APPROVED, RequestStatus.FULFILLING), decided_at__lte=cutoff
-    ).values_list("pk", flat=True)
+    )
     moved = 0
-    for request_id in list(stuck[:1000]):
-        ops = list(Operation.objects.filter(correlation=f"request:{request_id}").order_by("id"))
-        op = _lost_callback(ops, cutoff)
+    for req in list(stuck.only("pk", "kind")[:1000]):
+        ops = list(Operation.objects.filter(correlation=req.correlation).order_by("id"))
+        op = _lost_callback(list(_counted(req, ops).values()), cutoff)
         if op is not None:
-            _request_operation_finished(op, request_id)
+            _request_operation_finished(op, req.pk)
             moved += 1
     # A grant only leaves ACTIVE together with its removal operation (one transaction), so a
     # lost callback leaves it REVOKING. A removal retried by an admin is a newer operation of
@@ -836,7 +932,7 @@ def access_request_retry(
                 f"Only failed requests can be retried; #{req.pk} is {req.get_status_display().lower()}."
             )
         ops = list(Operation.objects.filter(correlation=req.correlation).order_by("id"))
-        latest = {o.kind: o for o in ops}
+        latest = _counted(req, ops)
         failed = [o for o in latest.values() if o.status == OperationStatus.FAILED]
         for op in failed:
             operation_retry(operation_id=op.pk, actor=actor)

@@ -24,7 +24,8 @@ from approvals.forms import (
     PolicyForm,
     RequestForm,
 )
-from approvals.inbox import inbox_sections, waiting
+from approvals.fulfilment import fulfilment_for
+from approvals.inbox import waiting
 from approvals.models import (
     OPEN_STATUSES,
     AccessRequest,
@@ -267,6 +268,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "is_admin": services.is_admin(user),
         "decision_form": DecisionForm(),
         "polling": req.status in (RequestStatus.APPROVED, RequestStatus.FULFILLING),
+        "action_link": fulfilment_for(req.kind).link(req) if req.kind else "",
     }
     return render(request, _partial(request, "approvals/request_detail.html", "status"), context)
 
@@ -381,16 +383,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
     # A malformed cursor (an edited address) shows the first page rather than an error.
     after = after if after.isdigit() and len(after) < 19 else ""
     rows, more = _inbox_page(user, after)
-    context = {"rows": rows, "more": more, "total": waiting(request).requests}
+    context = {"rows": rows, "more": more, "total": waiting(request)}
     if after:
         template = "approvals/inbox.html#more" if _htmx(request) else "approvals/inbox.html"
         return render(request, template, {**context, "after": after})
-    sections = [(section, section.rows(user)) for section in inbox_sections()]
-    return render(
-        request,
-        _partial(request, "approvals/inbox.html", "list"),
-        {**context, "sections": sections},
-    )
+    return render(request, _partial(request, "approvals/inbox.html", "list"), context)
 
 
 @require_GET

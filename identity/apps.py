@@ -7,15 +7,16 @@ class IdentityConfig(AppConfig):
     verbose_name = "Identity operations"
 
     def ready(self) -> None:
-        from approvals.inbox import InboxSection, inbox_section_register
+        from approvals.fulfilment import Fulfilment, fulfilment_register
         from identity import services
 
-        inbox_section_register(
-            InboxSection(
-                key="identity",
-                title="Identity actions waiting for you",
-                template="identity/_inbox_section.html",
-                count=lambda user: services.pending_for(user).count(),
-                rows=lambda user: list(services.pending_for(user).order_by("created_at")[:200]),
+        # Actions that need approval are decided as approvals requests of this kind; approvals
+        # asks identity only which operations to write and where the action's page is.
+        fulfilment_register(
+            Fulfilment(
+                kind=services.APPROVAL_KIND,
+                operations=services.approved_operations,
+                link=services.approval_link,
+                followups=services.approved_followups,
             )
         )

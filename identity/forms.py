@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.db.models import QuerySet
 
-from identity.models import Approval, Requester
+from approvals.models import Policy
+from identity.models import Requester
 from identity.services import BULK_ACTIONS, PROFILE_FIELDS
 from okta.models import GroupType, OktaApp, OktaGroup, UserStatus
 
@@ -206,7 +208,14 @@ class PolicyForm(BootstrapForm):
     requesters = forms.MultipleChoiceField(
         choices=Requester.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
-    approval = forms.ChoiceField(choices=Approval.choices)
+    approval_policy: forms.ModelChoiceField[Policy] = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="No approval: straight to Okta",
+        label="Approval chain",
+        help_text="An approval policy's stages (edit them under Policies); its auto-approve "
+        "rule applies to catalog items only.",
+    )
     approval_for_self = forms.BooleanField(required=False, label="Approval also for self-service")
     allow_privileged_targets = forms.BooleanField(
         required=False, label="Allow acting on SUPER_ADMIN / ORG_ADMIN holders"
@@ -218,10 +227,9 @@ class PolicyForm(BootstrapForm):
     )
     bulk_confirm_threshold = forms.IntegerField(min_value=0, max_value=1_000_000)
 
-
-class DecisionForm(BootstrapForm):
-    outcome = forms.ChoiceField(choices=[("approve", "Approve"), ("deny", "Deny")])
-    comment = forms.CharField(max_length=2000, required=False)
+    def __init__(self, *args: Any, policies: QuerySet[Policy], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["approval_policy"]).queryset = policies
 
 
 def valid_id(value: str) -> bool:

@@ -32,19 +32,23 @@ class Requester(models.TextChoices):
     ADMIN = "admin", "Admins"
 
 
-class Approval(models.TextChoices):
-    NONE = "none", "No approval"
-    MANAGER = "manager", "The person's manager"
-    SECOND_ADMIN = "second_admin", "A second admin"
-
-
 class ActionPolicy(models.Model):
-    """What one action allows: who may ask, the approval it needs, and its guardrails."""
+    """What one action allows: who may ask, the approval it needs, and its guardrails.
+
+    The approval is an approvals ``Policy`` (its stages; its auto-approve rule is for catalog
+    items only), or none: the action then goes to Okta at once."""
 
     action = models.CharField(max_length=30, choices=Action.choices, unique=True)
     enabled = models.BooleanField(default=True)
     requesters = models.JSONField(default=list, blank=True)
-    approval = models.CharField(max_length=20, choices=Approval.choices, default=Approval.NONE)
+    approval_policy = models.ForeignKey(
+        "approvals.Policy",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="action_policies",
+        help_text="Empty: no approval.",
+    )
     # Self-service asks need no approval unless this is set (a manager approving their own
     # password reset would lock people out of the portal).
     approval_for_self = models.BooleanField(default=False)
@@ -65,15 +69,12 @@ class ActionPolicy(models.Model):
         return self.get_action_display()
 
 
-class ActionStatus(models.TextChoices):
-    PENDING = "PENDING", "Waiting for approval"
-    QUEUED = "QUEUED", "Sent to Okta"
-    DENIED = "DENIED", "Denied"
-
-
 class ActionRequest(models.Model):
-    """One action someone asked for. PENDING waits for its approver; QUEUED has operations
-    (correlation ``action:<pk>``) whose outcomes are the action's result."""
+    """One action someone asked for: what it is and what it will do (``params`` holds the
+    operations). Without approval its operations were written at once (correlation
+    ``action:<pk>``); with approval it is decided as an approvals ``AccessRequest``
+    (``approval_request``), which writes them on final approval (correlation ``request:<id>``).
+    """
 
     action = models.CharField(max_length=30, choices=Action.choices)
     variant = models.CharField(max_length=30, blank=True)
@@ -82,12 +83,13 @@ class ActionRequest(models.Model):
     requested_by_okta_id = models.CharField(max_length=32, blank=True, db_index=True)
     target_user_id = models.CharField(max_length=32, blank=True, db_index=True)
     target_label = models.CharField(max_length=255, blank=True)
-    approval = models.CharField(max_length=20, choices=Approval.choices, default=Approval.NONE)
-    approver_okta_id = models.CharField(max_length=32, blank=True)
-    status = models.CharField(max_length=10, choices=ActionStatus.choices, db_index=True)
-    decided_by = models.CharField(max_length=255, blank=True)
-    decided_at = models.DateTimeField(null=True, blank=True)
-    comment = models.TextField(blank=True)
+    approval_request = models.OneToOneField(
+        "approvals.AccessRequest",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="identity_action",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -98,7 +100,13 @@ class ActionRequest(models.Model):
 
     @property
     def correlation(self) -> str:
+        if self.approval_request_id:
+            return f"request:{self.approval_request_id}"
         return f"action:{self.pk}"
+
+    @property
+    def summary(self) -> str:
+        return str(self.params.get("summary", self.get_action_display()))
 
 
 class BulkStatus(models.TextChoices):

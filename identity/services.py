@@ -17,7 +17,6 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -28,13 +27,14 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from approvals.fulfilment import OperationSpec
+from approvals.models import AccessRequest, Policy, RequestStatus
+from approvals.services import ApprovalError, approval_request_open
 from audit.services import audit_record
 from identity.models import (
     Action,
     ActionPolicy,
     ActionRequest,
-    ActionStatus,
-    Approval,
     BulkItem,
     BulkRun,
     BulkStatus,
@@ -58,6 +58,13 @@ from portal.models import User
 from portal.roles import Role, has_role
 
 CALLBACK_TASK = "identity.operation_finished"
+# Approval states in which the action's outcome is the approval's, not Okta's.
+CLOSED_OR_WAITING = (
+    RequestStatus.PENDING,
+    RequestStatus.DENIED,
+    RequestStatus.CANCELLED,
+    RequestStatus.EXPIRED,
+)
 
 
 class ActionRefused(Exception):
@@ -476,22 +483,20 @@ def _plan_group(actor: User, variant: str, kind: str, params: Mapping[str, Any])
     return Plan([(kind, {"group_id": group.pk})], f"Delete {group.name}")
 
 
-# --- submit, decide, follow ------------------------------------------------------------------
+# --- submit, approve, follow -------------------------------------------------------------------
+
+# The kind of approvals request an identity action waits in (see approvals.fulfilment).
+APPROVAL_KIND = "identity.action"
 
 
-def _approval_for(policy: ActionPolicy, rels: set[str], target: OktaUser | None) -> tuple[str, str]:
-    """(approval kind, approver Okta id) this ask needs; ("none", "") when it can go at once."""
-    if policy.approval == Approval.NONE:
-        return Approval.NONE, ""
+def approval_policy_for(policy: ActionPolicy, rels: set[str]) -> Policy | None:
+    """The approvals policy this ask is decided under, or None when it goes to Okta at once.
+    Self-service asks need no approval unless the policy says so."""
+    if policy.approval_policy is None:
+        return None
     if rels == {Requester.SELF} and not policy.approval_for_self:
-        return Approval.NONE, ""
-    if policy.approval == Approval.MANAGER:
-        if Requester.MANAGER in rels:
-            return Approval.NONE, ""  # the manager is the approver
-        if target is not None and target.manager_id:
-            return Approval.MANAGER, target.manager_id
-        return Approval.SECOND_ADMIN, ""  # nobody to ask: admins decide
-    return policy.approval, ""
+        return None
+    return policy.approval_policy
 
 
 def action_submit(
@@ -503,7 +508,8 @@ def action_submit(
     params: Mapping[str, Any] | None = None,
     request: Any = None,
 ) -> ActionRequest:
-    """Ask for one action; it runs at once when the policy needs no approval."""
+    """Ask for one action: it runs at once when the policy needs no approval, else it waits in
+    the approvals inbox as a request decided under the policy's approval chain."""
     params = dict(params or {})
     if action not in VARIANTS or variant not in VARIANTS[action]:
         raise ActionRefused("Unknown action.")
@@ -533,7 +539,7 @@ def action_submit(
             params=params,
             rels=rels,
         )
-        approval, approver = _approval_for(policy, rels, target)
+        approval = approval_policy_for(policy, rels)
         stored = {**params, **plan.later, "summary": plan.summary, "operations": plan.operations}
         req = ActionRequest.objects.create(
             action=action,
@@ -543,10 +549,21 @@ def action_submit(
             requested_by_okta_id=actor.okta_id or "",
             target_user_id=target.pk if target else "",
             target_label=str(target) if target else plan.summary,
-            approval=approval,
-            approver_okta_id=approver,
-            status=ActionStatus.PENDING if approval != Approval.NONE else ActionStatus.QUEUED,
         )
+        if approval is not None:
+            try:
+                req.approval_request = approval_request_open(
+                    requester=actor,
+                    kind=APPROVAL_KIND,
+                    policy=approval,
+                    title=plan.summary,
+                    subject_id=target.pk if target else None,
+                    subject_label=str(target) if target else "",
+                    http_request=request,
+                )
+            except ApprovalError as exc:
+                raise ActionRefused(exc.message) from exc
+            req.save(update_fields=["approval_request"])
         audit_record(
             action="identity.action.requested",
             actor=actor,
@@ -558,64 +575,18 @@ def action_submit(
                 "action": action,
                 "variant": variant,
                 "summary": plan.summary,
-                "approval": approval,
+                "approval": approval.name if approval else "none",
+                "approval_request": req.approval_request_id,
             },
             request=request,
         )
-        if approval == Approval.NONE:
+        if approval is None:
             _dispatch(req, actor)
-        else:
-            transaction.on_commit(partial(notify_approvers, req.pk))
     return req
 
 
-def _approver_ids(req: ActionRequest) -> list[str]:
-    if req.approval == Approval.MANAGER:
-        return [req.approver_okta_id]
-    admins = GroupMembership.objects.filter(group__name=settings.GATEHOUSE_ADMIN_GROUP)
-    return list(
-        admins.exclude(user_id__in=[req.requested_by_okta_id, req.target_user_id]).values_list(
-            "user_id", flat=True
-        )
-    )
-
-
-def _link(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
-
-
-def notify_approvers(request_id: int) -> int:
-    """Email the people who may decide a pending action (after commit)."""
-    from approvals.notifications import inbox_link, notify_people
-
-    req = ActionRequest.objects.get(pk=request_id)
-    return notify_people(
-        subject=f"[Gatehouse] Approval needed: {req.params.get('summary', req.action)}",
-        template="identity/email/approval_needed.txt",
-        context={
-            "req": req,
-            "link": _link(reverse("identity:action_detail", args=[req.pk])),
-            "inbox": inbox_link(),
-        },
-        okta_ids=_approver_ids(req),
-    )
-
-
-def notify_requester(request_id: int) -> int:
-    """Tell the person who asked how their action was decided (after commit)."""
-    from approvals.notifications import notify_people
-
-    req = ActionRequest.objects.get(pk=request_id)
-    verb = "denied" if req.status == ActionStatus.DENIED else "approved"
-    return notify_people(
-        subject=f"[Gatehouse] {verb.title()}: {req.params.get('summary', req.action)}",
-        template="identity/email/decided.txt",
-        context={"req": req, "link": _link(reverse("identity:action_detail", args=[req.pk]))},
-        okta_ids=[req.requested_by_okta_id],
-    )
-
-
 def _dispatch(req: ActionRequest, actor: Any) -> list[Operation]:
+    """Operations of an action that needs no approval, written at once."""
     ops = []
     for kind, op_params in req.params.get("operations", []):
         callback = CALLBACK_TASK if kind == OperationKind.USER_CREATE else ""
@@ -631,62 +602,41 @@ def _dispatch(req: ActionRequest, actor: Any) -> list[Operation]:
     return ops
 
 
-def can_decide(actor: User, req: ActionRequest) -> bool:
-    if req.status != ActionStatus.PENDING or actor.username == req.requested_by:
-        return False
-    if req.target_user_id and actor.okta_id == req.target_user_id:
-        return False
-    if req.approval == Approval.MANAGER:
-        return bool(actor.okta_id) and actor.okta_id == req.approver_okta_id
-    return is_admin(actor)
-
-
-def pending_for(actor: User) -> QuerySet[ActionRequest]:
-    """Pending actions ``actor`` may decide (the inbox section)."""
-    qs = ActionRequest.objects.filter(status=ActionStatus.PENDING).exclude(
-        requested_by=actor.username
+def approved_operations(approval: AccessRequest, actor: Any) -> list[OperationSpec]:
+    """Fulfilment hook, at the final approval of an action (approvals' transaction, its row
+    locked): re-check what may have changed while it waited, then give its operations."""
+    req = ActionRequest.objects.get(approval_request=approval)
+    try:
+        _recheck(req)
+    except ActionRefused as exc:
+        raise ApprovalError(exc.message) from exc
+    audit_record(
+        action="identity.action.approved",
+        actor=actor,
+        target_type="user" if req.target_user_id else req.action,
+        target_id=req.target_user_id,
+        target_label=req.target_label,
+        detail={
+            "action_request": req.pk,
+            "action": req.action,
+            "variant": req.variant,
+            "approval_request": approval.pk,
+        },
     )
-    mine = Q(approval=Approval.MANAGER, approver_okta_id=actor.okta_id or "-")
-    if is_admin(actor):
-        mine |= Q(approval=Approval.SECOND_ADMIN)
-    if actor.okta_id:
-        qs = qs.exclude(target_user_id=actor.okta_id)
-    return qs.filter(mine)
+    return [(kind, dict(op_params)) for kind, op_params in req.params.get("operations", [])]
 
 
-def action_decide(
-    *, actor: User, request_id: int, approve: bool, comment: str = "", request: Any = None
-) -> ActionRequest:
-    """Approve (queue the operations) or deny a pending action; two deciders at once give one
-    decision: the row is locked and its status checked inside the transaction."""
-    with transaction.atomic():
-        req = ActionRequest.objects.select_for_update().filter(pk=request_id).first()
-        if req is None:
-            raise ActionRefused("No such action.")
-        if req.status != ActionStatus.PENDING:
-            raise ActionRefused("This action was already decided.")
-        if not can_decide(actor, req):
-            raise ActionRefused("You may not decide this action.")
-        if approve:
-            _recheck(req)
-        req.status = ActionStatus.QUEUED if approve else ActionStatus.DENIED
-        req.decided_by = actor.username
-        req.decided_at = timezone.now()
-        req.comment = comment[:2000]
-        req.save(update_fields=["status", "decided_by", "decided_at", "comment"])
-        audit_record(
-            action="identity.action.approved" if approve else "identity.action.denied",
-            actor=actor,
-            target_type="user" if req.target_user_id else req.action,
-            target_id=req.target_user_id,
-            target_label=req.target_label,
-            detail={"action_request": req.pk, "action": req.action, "variant": req.variant},
-            request=request,
-        )
-        if approve:
-            _dispatch(req, actor)
-        transaction.on_commit(partial(notify_requester, req.pk))
-    return req
+def approved_followups(approval: AccessRequest, op: Operation) -> list[OperationSpec]:
+    """Fulfilment hook: after an approved user creation, its app assignments and activation."""
+    if op.kind != OperationKind.USER_CREATE:
+        return []
+    return _create_followups(ActionRequest.objects.get(approval_request=approval), op)
+
+
+def approval_link(approval: AccessRequest) -> str:
+    """Fulfilment hook: the action's own page."""
+    pk = ActionRequest.objects.filter(approval_request=approval).values_list("pk", flat=True)
+    return reverse("identity:action_detail", args=[pk.get()])
 
 
 def _recheck(req: ActionRequest) -> None:
@@ -708,45 +658,50 @@ def _recheck(req: ActionRequest) -> None:
         )
 
 
+def _create_followups(req: ActionRequest, op: Operation) -> list[OperationSpec]:
+    """After a user.create succeeded: assign the chosen apps and, for activation without
+    email, activate the new user for a one-time activation link. Nothing for a repeated
+    callback (the follow-ups exist already)."""
+    user_id = str(op.result.get("user_id", ""))
+    if op.status != OperationStatus.SUCCEEDED or not user_id:
+        return []
+    if Operation.objects.filter(correlation=req.correlation).exclude(pk=op.pk).exists():
+        return []
+    specs: list[OperationSpec] = [
+        (OperationKind.APP_USER_ASSIGN, {"app_id": app_id, "user_id": user_id})
+        for app_id in req.params.get("app_ids", [])
+    ]
+    if req.params.get("activation") == "url":
+        specs.append((OperationKind.USER_ACTIVATE, {"user_id": user_id, "send_email": False}))
+    req.target_user_id = user_id
+    req.save(update_fields=["target_user_id"])
+    return specs
+
+
 def operation_finished(*, operation_id: int) -> None:
-    """Callback after a user.create operation: assign the chosen apps and, for activation
-    without email, activate the new user for a one-time activation link."""
+    """Callback after the user.create operation of an action that needed no approval (an
+    approved one is followed by approvals, through ``approved_followups``)."""
     op = Operation.objects.filter(pk=operation_id).first()
     if op is None or not op.correlation.startswith("action:"):
         return
     if op.kind != OperationKind.USER_CREATE or op.status != OperationStatus.SUCCEEDED:
         return
-    user_id = str(op.result.get("user_id", ""))
-    if not user_id:
-        return
     with transaction.atomic():
         req = ActionRequest.objects.select_for_update().filter(pk=op.correlation[7:]).first()
         if req is None:
             return
-        follow = Operation.objects.filter(correlation=req.correlation).exclude(pk=op.pk)
-        if follow.exists():  # a repeated callback
-            return
-        for app_id in req.params.get("app_ids", []):
+        for kind, op_params in _create_followups(req, op):
             operation_enqueue(
-                kind=OperationKind.APP_USER_ASSIGN,
-                params={"app_id": app_id, "user_id": user_id},
-                actor="system",
-                correlation=req.correlation,
+                kind=kind, params=op_params, actor="system", correlation=req.correlation
             )
-        if req.params.get("activation") == "url":
-            operation_enqueue(
-                kind=OperationKind.USER_ACTIVATE,
-                params={"user_id": user_id, "send_email": False},
-                actor="system",
-                correlation=req.correlation,
-            )
-        req.target_user_id = user_id
-        req.save(update_fields=["target_user_id"])
 
 
 def action_outcome(req: ActionRequest, ops: list[Operation]) -> str:
-    if req.status != ActionStatus.QUEUED:
-        return req.get_status_display()
+    """Waiting, denied, cancelled or expired while its approval is open or refused; else
+    what Okta answered."""
+    approval = req.approval_request
+    if approval is not None and approval.status in CLOSED_OR_WAITING:
+        return approval.get_status_display()
     if any(op.status == OperationStatus.FAILED for op in ops):
         return "Failed"
     if ops and all(op.status == OperationStatus.SUCCEEDED for op in ops):
@@ -784,6 +739,15 @@ def action_policy_save(*, actor: User, policy: ActionPolicy, changes: Mapping[st
         )
     if "managerId" in changes.get("self_service_fields", []):
         raise ActionRefused("People may not choose their own manager.", field="self_service_fields")
+    chain = changes.get("approval_policy")
+    if chain is not None and not chain.stages.exists():
+        raise ActionRefused(
+            f"Policy “{chain.name}” has no stages: nobody could approve.", field="approval_policy"
+        )
+
+    def shown(value: Any) -> Any:
+        return value.name if isinstance(value, Policy) else value
+
     with transaction.atomic():
         before = {name: getattr(policy, name) for name in changes}
         for name, value in changes.items():
@@ -797,7 +761,9 @@ def action_policy_save(*, actor: User, policy: ActionPolicy, changes: Mapping[st
             target_id=policy.action,
             detail={
                 "changes": {
-                    k: {"from": before[k], "to": v} for k, v in changes.items() if before[k] != v
+                    k: {"from": shown(before[k]), "to": shown(v)}
+                    for k, v in changes.items()
+                    if before[k] != v
                 }
             },
         )
@@ -869,13 +835,13 @@ class Preview:
     changing: int
     skipped: int
     threshold: int
-    approval: str = Approval.NONE
+    needs_approval: bool = False
 
     @property
     def needs_second_admin(self) -> bool:
         """Above the policy's size, or for an action whose policy wants any approval (bulk
         must not be a way around the two-person rule of a single suspend)."""
-        return self.changing > self.threshold or self.approval != Approval.NONE
+        return self.changing > self.threshold or self.needs_approval
 
     def shown(self) -> list[PreviewRow]:
         return self.rows[:PREVIEW_ROWS]
@@ -1001,7 +967,7 @@ def bulk_preview(
         changing=changing,
         skipped=len(rows) - changing,
         threshold=policy.bulk_confirm_threshold,
-        approval=policy.approval,
+        needs_approval=policy.approval_policy_id is not None,
     )
 
 

@@ -14,11 +14,11 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from approvals.models import Policy, RequestApprover
 from identity import services
 from identity.forms import (
     ActionForm,
     BulkForm,
-    DecisionForm,
     GroupForm,
     LoginsForm,
     PersonSearchForm,
@@ -76,8 +76,8 @@ def _profile_of(person: OktaUser) -> dict[str, Any]:
 
 
 def _history(qs: Any) -> list[tuple[ActionRequest, str, list[Operation]]]:
-    """Action requests with their operations and outcome: two queries."""
-    reqs = list(qs[:20])
+    """Action requests with their approval, operations and outcome: two queries."""
+    reqs = list(qs.select_related("approval_request")[:20])
     ops: dict[str, list[Operation]] = {}
     for op in Operation.objects.filter(correlation__in=[r.correlation for r in reqs]).order_by(
         "id"
@@ -106,10 +106,9 @@ def my_account(request: HttpRequest) -> HttpResponse:
         "identity/my_account.html",
         {
             "person": person,
-            "groups": OktaGroup.objects.filter(memberships__user_id=person.pk).order_by("name"),
-            "apps": AppAssignment.objects.filter(user_id=person.pk)
-            .select_related("app")
-            .order_by("app__label"),
+            "manager": OktaUser.objects.filter(pk=person.manager_id).first()
+            if person.manager_id
+            else None,
             "actions": services.allowed_variants(user, person),
             "profile_form": ProfileForm(fields=fields, initial_profile=_profile_of(person))
             if fields
@@ -271,28 +270,38 @@ def person_profile(request: HttpRequest, user_id: str) -> HttpResponse:
 
 
 def _get_action_for_viewer(request: HttpRequest, pk: int) -> ActionRequest:
-    req = get_object_or_404(ActionRequest, pk=pk)
+    """The asker, the person it is about, admins and the approvers of its approval request;
+    anyone else gets 404."""
+    req = get_object_or_404(ActionRequest.objects.select_related("approval_request"), pk=pk)
     user = _user(request)
     if not (
         req.requested_by == user.username
         or services.is_admin(user)
-        or services.can_decide(user, req)
         or (user.okta_id and req.target_user_id == user.okta_id)
+        or (
+            req.approval_request_id
+            and user.okta_id
+            and RequestApprover.objects.filter(
+                request_id=req.approval_request_id, okta_id=user.okta_id
+            ).exists()
+        )
     ):
         raise Http404
     return req
 
 
-def _action_fragment(request: HttpRequest, req: ActionRequest) -> HttpResponse:
+def _action_context(request: HttpRequest, req: ActionRequest) -> dict[str, Any]:
     ops = list(Operation.objects.filter(correlation=req.correlation).order_by("id"))
-    context = {
+    return {
         "req": req,
         "ops": ops,
         "outcome": services.action_outcome(req, ops),
         "mine": req.requested_by == _user(request).username,
-        "can_decide": services.can_decide(_user(request), req),
     }
-    return render(request, "identity/action_detail.html#result", context)
+
+
+def _action_fragment(request: HttpRequest, req: ActionRequest) -> HttpResponse:
+    return render(request, "identity/action_detail.html#result", _action_context(request, req))
 
 
 @require_GET
@@ -301,18 +310,7 @@ def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
     req = _get_action_for_viewer(request, pk)
     if request.htmx:  # type: ignore[attr-defined]
         return _action_fragment(request, req)
-    ops = list(Operation.objects.filter(correlation=req.correlation).order_by("id"))
-    return render(
-        request,
-        "identity/action_detail.html",
-        {
-            "req": req,
-            "ops": ops,
-            "outcome": services.action_outcome(req, ops),
-            "mine": req.requested_by == _user(request).username,
-            "can_decide": services.can_decide(_user(request), req),
-        },
-    )
+    return render(request, "identity/action_detail.html", _action_context(request, req))
 
 
 @require_POST
@@ -326,35 +324,6 @@ def action_reveal(request: HttpRequest, pk: int, operation_id: int) -> HttpRespo
     except ActionRefused as exc:
         raise Http404 from exc
     return render(request, "identity/action_detail.html#secret", {"secrets": secrets})
-
-
-@require_GET
-@login_required
-def inbox(request: HttpRequest) -> HttpResponse:
-    rows = list(services.pending_for(_user(request))[:200])
-    return render(request, "identity/inbox.html", {"rows": rows})
-
-
-@require_POST
-@login_required
-def action_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    req = get_object_or_404(ActionRequest, pk=pk)
-    if not services.can_decide(_user(request), req) and not services.is_admin(_user(request)):
-        raise Http404
-    form = DecisionForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, ActionRefused("Choose approve or deny."), "identity:inbox")
-    try:
-        req = services.action_decide(
-            actor=_user(request),
-            request_id=pk,
-            approve=form.cleaned_data["outcome"] == "approve",
-            comment=form.cleaned_data["comment"],
-            request=request,
-        )
-    except ActionRefused as exc:
-        return _refused(request, exc, "identity:inbox")
-    return _after_action(request, req)
 
 
 # --- admin console -----------------------------------------------------------------------------
@@ -708,18 +677,24 @@ def admin_roles_report(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _approval_policies() -> Any:
+    return Policy.objects.order_by("name")
+
+
 @require_GET
 @login_required
 def policies(request: HttpRequest) -> HttpResponse:
     _require_admin(request)
+    chains = _approval_policies()
     rows = [
         (
             p,
             PolicyForm(
+                policies=chains,
                 initial={
                     "enabled": p.enabled,
                     "requesters": p.requesters,
-                    "approval": p.approval,
+                    "approval_policy": p.approval_policy_id,
                     "approval_for_self": p.approval_for_self,
                     "allow_privileged_targets": p.allow_privileged_targets,
                     "self_service_fields": p.self_service_fields,
@@ -728,7 +703,7 @@ def policies(request: HttpRequest) -> HttpResponse:
                 prefix=p.action,
             ),
         )
-        for p in ActionPolicy.objects.all()
+        for p in ActionPolicy.objects.select_related("approval_policy")
     ]
     return render(request, "identity/policies.html", {"rows": rows})
 
@@ -738,7 +713,7 @@ def policies(request: HttpRequest) -> HttpResponse:
 def policy_edit(request: HttpRequest, action: str) -> HttpResponse:
     actor = _require_admin(request)
     policy = get_object_or_404(ActionPolicy, action=action)
-    form = PolicyForm(request.POST, prefix=policy.action)
+    form = PolicyForm(request.POST, prefix=policy.action, policies=_approval_policies())
     if not form.is_valid():
         messages.error(request, f"{policy}: check the values.")
         return redirect("identity:policies")

@@ -64,14 +64,15 @@ def test_home_without_requests_says_what_to_do_next(people: People) -> None:
 
 def test_home_lists_access_ending_soon_only(people: People, backend: CatalogItem) -> None:
     soon = submit(people, backend)
-    later = submit(people, item_make("Data Warehouse Readers"))
+    readers = item_make("Data Warehouse Readers")
+    later = submit(people, readers)
     now = timezone.now()
     Grant.objects.create(
-        request=soon, item=soon.item, subject_id=people.maya.id, expires_at=now + timedelta(days=3)
+        request=soon, item=backend, subject_id=people.maya.id, expires_at=now + timedelta(days=3)
     )
     Grant.objects.create(
         request=later,
-        item=later.item,
+        item=readers,
         subject_id=people.maya.id,
         expires_at=now + timedelta(days=60),
     )

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from django.apps import apps as django_apps
 
+from approvals.models import AccessRequest
+from identity.models import ActionRequest
 from okta import operations
 from okta.client import OktaClient
 from okta.models import Operation, OperationStatus
@@ -36,8 +38,27 @@ LOGINS = {
 
 
 def ensure_default_policies() -> None:
-    migration = importlib.import_module("identity.migrations.0002_default_policies")
+    migration = importlib.import_module("identity.migrations.0003_approvals_engine")
     migration.create_defaults(django_apps, None)
+
+
+def approval_of(req: ActionRequest) -> AccessRequest:
+    """The action's approval request as it stands now."""
+    assert req.approval_request_id, "this action did not need approval"
+    return AccessRequest.objects.get(pk=req.approval_request_id)
+
+
+def decide(actor: User, req: ActionRequest, approve: bool = True, comment: str = "") -> Any:
+    """Decide an action's approval request through approvals' own decide service."""
+    from approvals.services import access_request_decide
+
+    assert req.approval_request_id, "this action did not need approval"
+    return access_request_decide(
+        actor=actor,
+        request_id=req.approval_request_id,
+        outcome="APPROVE" if approve else "DENY",
+        comment=comment,
+    )
 
 
 def account(login: str) -> User:
@@ -92,8 +113,9 @@ def no_broker(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
 def run_ops(
     okta: OktaClient, no_broker: list[tuple[str, int]], django_capture_on_commit_callbacks: Any
 ) -> Callable[[str], list[Operation]]:
-    """Execute every pending operation of a correlation (and the identity callbacks they
-    send), as the worker would; returns the operations as recorded."""
+    """Execute every pending operation of a correlation (and the identity and approvals
+    callbacks they send), as the worker would; returns the operations as recorded."""
+    from approvals import services as approvals_services
     from identity import services
 
     def run(correlation: str) -> list[Operation]:
@@ -112,6 +134,9 @@ def run_ops(
                 if task == services.CALLBACK_TASK:
                     with django_capture_on_commit_callbacks(execute=True):
                         services.operation_finished(operation_id=pk)
+                elif task == approvals_services.CALLBACK_TASK:
+                    with django_capture_on_commit_callbacks(execute=True):
+                        approvals_services.operation_finished(operation_id=pk)
         return list(Operation.objects.filter(correlation=correlation).order_by("id"))
 
     return run

@@ -8,13 +8,15 @@ from typing import Any
 
 import pytest
 
+from approvals.models import AccessRequest, Decision, Policy, RequestStatus
+from approvals.services import ApprovalError
 from audit.models import AuditEvent
 from identity import services
-from identity.models import Action, ActionPolicy, ActionRequest, ActionStatus
+from identity.models import Action, ActionPolicy, ActionRequest
 from identity.services import ActionRefused
 from okta.models import OktaGroup, OktaUser, Operation, OperationStatus
 from okta.sandbox.seed import acme_app_id, acme_group_id
-from tests.identity.conftest import Acme
+from tests.identity.conftest import Acme, decide
 
 pytestmark = pytest.mark.django_db
 Run = Callable[[str], list[Operation]]
@@ -32,7 +34,7 @@ def writes(acme: Acme) -> int:
 
 def test_password_reset_self_service_emails_without_approval(acme: Acme, run_ops: Run) -> None:
     req = submit(acme.u["maya"], Action.PASSWORD_RESET, "email", acme.id["maya"])
-    assert req.status == ActionStatus.QUEUED and req.approval == "none"
+    assert req.approval_request is None  # no approval: straight to the outbox
     (op,) = run_ops(req.correlation)
     assert op.status == OperationStatus.SUCCEEDED and op.okta_request_id
     assert acme.state("maya")["status"] == "RECOVERY"
@@ -96,34 +98,38 @@ def test_mfa_reset_and_sessions_clear_self_service(acme: Acme, run_ops: Run) -> 
 def test_user_suspend_needs_a_second_admin(acme: Acme, run_ops: Run) -> None:
     before = writes(acme)
     req = submit(acme.u["sam"], Action.USER_SUSPEND, "suspend", acme.id["john"])
-    assert req.status == ActionStatus.PENDING
+    assert req.approval_request.status == RequestStatus.PENDING
+    assert req.approval_request.policy_name == "Second admin"
     assert not Operation.objects.filter(correlation=req.correlation).exists()
-    with pytest.raises(ActionRefused):  # not by the one who asked
-        services.action_decide(actor=acme.u["sam"], request_id=req.pk, approve=True)
-    with pytest.raises(ActionRefused):  # not by a non-admin
-        services.action_decide(actor=acme.u["jordan"], request_id=req.pk, approve=True)
+    with pytest.raises(ApprovalError, match="own request"):  # not by the one who asked
+        decide(acme.u["sam"], req)
+    with pytest.raises(ApprovalError, match="not an approver"):  # not by a non-admin
+        decide(acme.u["jordan"], req)
     assert writes(acme) == before and acme.state("john")["status"] == "ACTIVE"
-    services.action_decide(actor=acme.u["dana"], request_id=req.pk, approve=True)
-    with pytest.raises(ActionRefused, match="already decided"):
-        services.action_decide(actor=acme.u["dana"], request_id=req.pk, approve=True)
+    decide(acme.u["dana"], req)
+    with pytest.raises(ApprovalError, match="no longer pending"):
+        decide(acme.u["dana"], req)
     (op,) = run_ops(req.correlation)
     assert op.status == OperationStatus.SUCCEEDED
     assert acme.state("john")["status"] == "SUSPENDED"
+    req.approval_request.refresh_from_db()
+    assert req.approval_request.status == RequestStatus.COMPLETED
     assert AuditEvent.objects.filter(
         action="identity.action.approved", actor="dana.brooks@acme.com"
     )
     # and back
     req2 = submit(acme.u["dana"], Action.USER_SUSPEND, "unsuspend", acme.id["john"])
-    services.action_decide(actor=acme.u["sam"], request_id=req2.pk, approve=True)
+    decide(acme.u["sam"], req2)
     run_ops(req2.correlation)
     assert acme.state("john")["status"] == "ACTIVE"
 
 
 def test_user_suspend_denied_changes_nothing(acme: Acme) -> None:
     req = submit(acme.u["sam"], Action.USER_SUSPEND, "suspend", acme.id["john"])
-    services.action_decide(actor=acme.u["dana"], request_id=req.pk, approve=False, comment="no")
+    decide(acme.u["dana"], req, approve=False, comment="no")
     req.refresh_from_db()
-    assert req.status == ActionStatus.DENIED
+    assert req.approval_request.status == RequestStatus.DENIED
+    assert services.action_outcome(req, []) == "Denied"
     assert not Operation.objects.filter(correlation=req.correlation).exists()
 
 
@@ -174,11 +180,11 @@ def test_user_lifecycle_delete_only_after_deactivate(acme: Acme, run_ops: Run) -
     with pytest.raises(ActionRefused, match="deactivate first"):
         submit(acme.u["sam"], Action.USER_LIFECYCLE, "delete", acme.id["john"])
     req = submit(acme.u["sam"], Action.USER_LIFECYCLE, "deactivate", acme.id["john"])
-    services.action_decide(actor=acme.u["dana"], request_id=req.pk, approve=True)
+    decide(acme.u["dana"], req)
     run_ops(req.correlation)
     assert acme.state("john")["status"] == "DEPROVISIONED"
     req = submit(acme.u["sam"], Action.USER_LIFECYCLE, "delete", acme.id["john"])
-    services.action_decide(actor=acme.u["dana"], request_id=req.pk, approve=True)
+    decide(acme.u["dana"], req)
     (op,) = run_ops(req.correlation)
     assert op.status == OperationStatus.SUCCEEDED
     assert acme.sandbox.api("GET", f"/api/v1/users/{acme.id['john']}").status == 404
@@ -343,19 +349,22 @@ def test_policy_save_is_audited_and_validated(acme: Acme) -> None:
 
 
 def test_manager_approval_policy_routes_to_the_persons_manager(acme: Acme, run_ops: Run) -> None:
-    ActionPolicy.objects.filter(action=Action.MFA_RESET).update(approval="manager")
+    ActionPolicy.objects.filter(action=Action.MFA_RESET).update(
+        approval_policy=Policy.objects.get(name="Manager approval")
+    )
     req = submit(acme.u["jordan"], Action.MFA_RESET, "reset", acme.id["maya"])
-    assert req.status == ActionStatus.PENDING and req.approver_okta_id == acme.id["priya"]
-    assert list(services.pending_for(acme.u["priya"])) == [req]
-    assert not services.pending_for(acme.u["omar"]).exists()
-    with pytest.raises(ActionRefused):
-        services.action_decide(actor=acme.u["omar"], request_id=req.pk, approve=True)
-    services.action_decide(actor=acme.u["priya"], request_id=req.pk, approve=True)
+    waiting = AccessRequest.objects.waiting_for
+    assert list(waiting(acme.id["priya"])) == [req.approval_request]
+    assert not waiting(acme.id["omar"]).exists()
+    with pytest.raises(ApprovalError, match="not an approver"):
+        decide(acme.u["omar"], req)
+    decide(acme.u["priya"], req)
     (op,) = run_ops(req.correlation)
     assert op.status == OperationStatus.SUCCEEDED
     # self-service stays approval-free unless the policy says otherwise
     own = submit(acme.u["maya"], Action.MFA_RESET, "reset", acme.id["maya"])
-    assert own.status == ActionStatus.QUEUED
+    assert own.approval_request is None
+    assert Operation.objects.filter(correlation=own.correlation).exists()
 
 
 def test_allowed_variants_hide_what_policy_refuses(acme: Acme) -> None:
@@ -377,12 +386,13 @@ def test_approval_rechecks_the_person_who_became_privileged(acme: Acme) -> None:
 
     req = submit(acme.u["sam"], Action.USER_SUSPEND, "suspend", acme.id["john"])
     AdminRole.objects.create(user_id=acme.id["john"], type="ORG_ADMIN")
-    with pytest.raises(ActionRefused, match="privileged"):
-        services.action_decide(actor=acme.u["dana"], request_id=req.pk, approve=True)
-    req.refresh_from_db()
-    assert req.status == ActionStatus.PENDING
+    with pytest.raises(ApprovalError, match="privileged"):
+        decide(acme.u["dana"], req)
+    req.approval_request.refresh_from_db()
+    assert req.approval_request.status == RequestStatus.PENDING
+    assert not Decision.objects.filter(request=req.approval_request).exists()
     assert not Operation.objects.filter(correlation=req.correlation).exists()
-    services.action_decide(actor=acme.u["dana"], request_id=req.pk, approve=False)
+    decide(acme.u["dana"], req, approve=False)
 
 
 def test_group_owner_may_change_only_their_group(acme: Acme, run_ops: Run) -> None:
@@ -418,9 +428,11 @@ def test_approvers_and_requester_are_emailed(
     with django_capture_on_commit_callbacks(execute=True):
         req = submit(acme.u["sam"], Action.USER_SUSPEND, "suspend", acme.id["john"])
     (mail,) = mailoutbox
-    assert "Approval needed: Suspend" in mail.subject
+    assert "Approval needed: Suspend for John" in mail.subject
     assert mail.to == ["dana.brooks@acme.com"]  # the admins but sam himself
-    assert f"/identity/actions/{req.pk}/" in mail.body
+    assert req.approval_request.get_absolute_url() in mail.body
     with django_capture_on_commit_callbacks(execute=True):
-        services.action_decide(actor=acme.u["dana"], request_id=req.pk, approve=False)
-    assert mailoutbox[1].to == ["sam.rivera@acme.com"] and "Denied" in mailoutbox[1].subject
+        decide(acme.u["dana"], req, approve=False, comment="not today")
+    # the requester hears, not the person the action was about
+    assert mailoutbox[1].to == ["sam.rivera@acme.com"] and "denied" in mailoutbox[1].subject
+    assert "not today" in mailoutbox[1].body

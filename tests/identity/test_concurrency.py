@@ -14,12 +14,15 @@ from typing import Any
 import pytest
 from django.db import connection, connections
 
+from approvals.models import Decision, RequestStatus
+from approvals.services import ApprovalError
 from identity import services
-from identity.models import Action, ActionPolicy, ActionStatus, BulkStatus
+from identity.models import Action, ActionPolicy, BulkStatus
 from okta import operations as okta_operations
+from okta.client import OktaClient
 from okta.models import GroupMembership, Operation
 from okta.sandbox.seed import acme_group_id
-from tests.identity.conftest import Acme, account
+from tests.identity.conftest import Acme, account, approval_of, decide
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,7 +52,7 @@ def both_at_once(action: Callable[[str], Any], who: tuple[str, str]) -> dict[str
             barrier.wait(timeout=10)
             action(name)
             outcomes[name] = "ok"
-        except services.ActionRefused as exc:
+        except (services.ActionRefused, ApprovalError) as exc:
             outcomes[name] = exc.message
         except Exception as exc:  # surfaced in the assertions
             outcomes[name] = repr(exc)
@@ -74,8 +77,14 @@ def three_admins(okta_sandbox: Any) -> Acme:
     return acme
 
 
-def test_two_second_admins_at_once_give_one_decision(three_admins: Acme, queued: list[int]) -> None:
+def test_two_second_admins_at_once_give_one_decision(
+    three_admins: Acme, queued: list[int], okta: OktaClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both are approvers of the action's approval request; approvals' decide locks it, and
+    the one operation it writes makes one change in Okta."""
     acme = three_admins
+    monkeypatch.setattr(okta_operations, "_send_callback", lambda task, pk: None)
+    writes = acme.sandbox.counters()["writes"]
     req = services.action_submit(
         actor=acme.u["sam"],
         action=Action.USER_SUSPEND,
@@ -83,16 +92,20 @@ def test_two_second_admins_at_once_give_one_decision(three_admins: Acme, queued:
         target_user_id=acme.id["john"],
     )
     outcomes = both_at_once(
-        lambda name: services.action_decide(actor=acme.u[name], request_id=req.pk, approve=True),
+        lambda name: decide(acme.u[name], req),
         ("dana", "tessa"),
     )
     assert list(outcomes.values()).count("ok") == 1, outcomes
     loser = next(v for v in outcomes.values() if v != "ok")
-    assert refused_cleanly(loser, "already decided"), outcomes
-    req.refresh_from_db()
-    assert req.status == ActionStatus.QUEUED
+    assert refused_cleanly(loser, "no longer pending"), outcomes
+    approval = approval_of(req)
+    assert approval.status in (RequestStatus.APPROVED, RequestStatus.FULFILLING)
+    assert Decision.objects.filter(request=approval).count() == 1
     op = Operation.objects.get(correlation=req.correlation)
     assert queued == [op.pk]
+    okta_operations.operation_execute(op.pk, client=okta)
+    assert acme.sandbox.counters()["writes"] == writes + 1
+    assert acme.state("john")["status"] == "SUSPENDED"
 
 
 def test_two_bulk_confirmations_at_once_start_one_run(

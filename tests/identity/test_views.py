@@ -11,12 +11,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from approvals.models import Policy, RequestStatus
 from identity import services
-from identity.models import Action, ActionPolicy, ActionRequest, ActionStatus, BulkRun
+from identity.models import Action, ActionPolicy, ActionRequest, BulkRun
 from okta.models import OktaGroup, OktaUser, Operation, OperationStatus
 from okta.sandbox.seed import acme_app_id, acme_group_id
 from portal.models import User
-from tests.identity.conftest import Acme
+from tests.identity.conftest import Acme, approval_of
 
 pytestmark = pytest.mark.django_db
 Run = Callable[[str], list[Operation]]
@@ -29,12 +30,15 @@ def client_for(user: User) -> Client:
     return client
 
 
-def test_my_account_shows_profile_groups_and_self_service(acme: Acme) -> None:
+def test_my_account_shows_profile_and_self_service_not_my_access(acme: Acme) -> None:
     page = client_for(acme.u["maya"]).get(reverse("identity:my_account"))
     assert page.status_code == 200
     text = page.content.decode()
-    assert "maya.chen@acme.com" in text and "Engineering - Frontend" in text
-    assert "Notion" in text  # her app
+    assert "maya.chen@acme.com" in text and "Priya Patel" in text  # profile, her manager
+    assert "✔</span> ACTIVE" in text  # status as a badge with an icon and words
+    # groups and apps live on My access, linked rather than repeated
+    assert f'href="{reverse("approvals:my_access")}"' in text
+    assert "Engineering - Frontend" not in text and "Notion" not in text
     for label in ("Email a password reset link", "Reset MFA factors", "Sign out everywhere"):
         assert label in text
     assert "Suspend" not in text and "Show a one-time reset link" not in text
@@ -52,7 +56,7 @@ def test_my_account_self_reset_htmx_returns_result_fragment(
     text = response.content.decode()
     assert "<html" not in text and 'data-testid="action-result"' in text
     assert "user.reset_password" in text
-    assert ActionRequest.objects.get().status == ActionStatus.QUEUED
+    assert ActionRequest.objects.get().approval_request is None  # no approval needed
 
 
 def test_person_page_stranger_gets_404(acme: Acme) -> None:
@@ -127,21 +131,21 @@ def test_inbox_and_decide_for_second_admin(acme: Acme, no_broker: list[Any]) -> 
         variant="suspend",
         target_user_id=acme.id["john"],
     )
-    assert (
-        f"identity-row-{req.pk}"
-        in client_for(acme.u["dana"]).get(reverse("identity:inbox")).content.decode()
-    )
-    assert (
-        f"identity-row-{req.pk}"
-        not in client_for(acme.u["sam"]).get(reverse("identity:inbox")).content.decode()
-    )
+    row = f"inbox-row-{req.approval_request_id}"
+    assert row in client_for(acme.u["dana"]).get(reverse("approvals:inbox")).content.decode()
+    assert row not in client_for(acme.u["sam"]).get(reverse("approvals:inbox")).content.decode()
     response = client_for(acme.u["dana"]).post(
-        reverse("identity:action_decide", args=[req.pk]), {"outcome": "approve"}
+        reverse("approvals:request_decide", args=[req.approval_request_id]),
+        {"outcome": "APPROVE"},
     )
     assert response.status_code == 302
-    req.refresh_from_db()
-    assert req.status == ActionStatus.QUEUED and req.decided_by == "dana.brooks@acme.com"
+    approval = approval_of(req)
+    assert approval.status == RequestStatus.APPROVED
+    assert approval.decisions.get().decider == acme.u["dana"]
     assert Operation.objects.filter(correlation=req.correlation, kind="user.suspend").exists()
+    # the action's page shows it is approved and links to its approval request
+    page = client_for(acme.u["sam"]).get(reverse("identity:action_detail", args=[req.pk]))
+    assert approval.get_absolute_url() in page.content.decode()
 
 
 def test_admin_pages_forbidden_to_employees(acme: Acme) -> None:
@@ -169,14 +173,43 @@ def test_policy_edit_page(acme: Acme) -> None:
         {
             "mfa_reset-enabled": "",
             "mfa_reset-requesters": ["helpdesk", "admin"],
-            "mfa_reset-approval": "none",
+            "mfa_reset-approval_policy": "",
             "mfa_reset-bulk_confirm_threshold": "10",
         },
     )
     assert response.status_code == 302
     policy = ActionPolicy.objects.get(action="mfa_reset")
     assert not policy.enabled and policy.requesters == ["helpdesk", "admin"]
+    assert policy.approval_policy is None
     assert policy.updated_by == "sam.rivera@acme.com"
+
+
+def test_policy_edit_page_picks_an_approval_chain(acme: Acme) -> None:
+    sam = client_for(acme.u["sam"])
+    chain = Policy.objects.get(name="Manager approval")
+    page = sam.get(reverse("identity:policies")).content.decode()
+    assert 'name="mfa_reset-approval_policy"' in page and "No approval: straight to Okta" in page
+    form = {
+        "mfa_reset-enabled": "on",
+        "mfa_reset-requesters": ["self", "helpdesk", "admin"],
+        "mfa_reset-approval_policy": str(chain.pk),
+        "mfa_reset-bulk_confirm_threshold": "50",
+    }
+    assert sam.post(reverse("identity:policy_edit", args=["mfa_reset"]), form).status_code == 302
+    assert ActionPolicy.objects.get(action="mfa_reset").approval_policy == chain
+    # an unknown policy is refused with a message and changes nothing
+    form["mfa_reset-approval_policy"] = "999999"
+    response = sam.post(reverse("identity:policy_edit", args=["mfa_reset"]), form, follow=True)
+    assert "check the values" in response.content.decode()
+    assert ActionPolicy.objects.get(action="mfa_reset").approval_policy == chain
+    # the next helpdesk ask waits for maya's manager
+    req = services.action_submit(
+        actor=acme.u["jordan"],
+        action=Action.MFA_RESET,
+        variant="reset",
+        target_user_id=acme.id["maya"],
+    )
+    assert approval_of(req).policy_name == "Manager approval"
 
 
 def test_user_create_page_queues_the_creation(acme: Acme, no_broker: list[Any]) -> None:
@@ -401,7 +434,7 @@ def test_bulk_run_page_filters_failures_and_bulk_form_takes_a_group(
     assert sam.get(url).content.decode().count("<tr>") == preview.changing + 1
 
 
-@pytest.mark.parametrize("name", ["people", "admin_roles", "bulk_runs", "groups", "inbox"])
+@pytest.mark.parametrize("name", ["people", "admin_roles", "bulk_runs", "groups"])
 def test_list_pages_use_a_constant_number_of_queries(
     acme: Acme, name: str, django_assert_max_num_queries: Any
 ) -> None:
@@ -450,9 +483,10 @@ def test_pending_actions_show_in_the_approvals_inbox_and_badge(acme: Acme) -> No
         target_user_id=acme.id["john"],
     )
     page = client_for(acme.u["dana"]).get(reverse("approvals:inbox")).content.decode()
-    assert f"identity-row-{req.pk}" in page and 'data-testid="inbox-count">1' in page
+    row = f"inbox-row-{req.approval_request_id}"
+    assert row in page and 'data-testid="inbox-count">1' in page
     sam_page = client_for(acme.u["sam"]).get(reverse("approvals:inbox")).content.decode()
-    assert f"identity-row-{req.pk}" not in sam_page
+    assert row not in sam_page
 
 
 def test_refusal_never_redirects_off_site(acme: Acme) -> None:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from approvals import services as approvals_services
 from approvals.models import AccessRequest, CatalogItem, Grant, Policy, RequestStatus
 from audit.models import AuditEvent, AuditVerification
-from identity.models import ActionRequest, ActionStatus, BulkRun, BulkStatus
+from identity.models import ActionRequest, BulkRun, BulkStatus
 from okta.models import Operation, SyncRun
 from portal.models import User
 from tests.approvals.conftest import People, account_for, group_make, item_make, join, person_make
@@ -97,7 +97,6 @@ def world_make() -> World:
         requested_by_okta_id=people.maya.id,
         target_user_id=people.maya.id,
         target_label=str(people.maya),
-        status=ActionStatus.QUEUED,
     )
     operation = Operation.objects.create(
         kind="user.unlock",
