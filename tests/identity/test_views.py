@@ -99,6 +99,14 @@ def test_people_search_htmx_fragment_and_employee_forbidden(acme: Acme) -> None:
     assert client_for(acme.u["maya"]).get(reverse("identity:people")).status_code == 403
 
 
+def test_people_page_labels_the_search_and_shows_status_as_a_badge(acme: Acme) -> None:
+    text = client_for(acme.u["jordan"]).get(reverse("identity:people")).content.decode()
+    assert '<label class="form-label" for="id_q">Search people</label>' in text
+    # a badge with an icon and the word, in a labelled cell, not bare text
+    assert '<td data-label="Status"><span class="badge text-bg-success">' in text
+    assert '<span aria-hidden="true">✔</span> ACTIVE</span>' in text
+
+
 def test_manager_search_finds_only_reports(acme: Acme) -> None:
     text = client_for(acme.u["priya"]).get(reverse("identity:people")).content.decode()
     assert "maya.chen@acme.com" in text and "john.doe@acme.com" not in text

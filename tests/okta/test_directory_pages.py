@@ -80,6 +80,9 @@ def test_user_list_helpdesk_sees_directory(helpdesk_client: Client, crowd: list[
     assert response.status_code == 200
     assert b"person000@acme.com" in response.content
     assert b"<html" in response.content
+    page = response.content.decode()
+    for field, label in (("id_q", "Search people"), ("id_status", "Status")):
+        assert f'<label class="form-label" for="{field}">{label}</label>' in page  # visible
 
 
 def test_user_list_stranger_is_forbidden(stranger_client: Client) -> None:
