@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 
 from okta.models import GroupMembership, OktaUser
 
@@ -32,20 +33,24 @@ def _group_roles() -> dict[str, Role]:
 
 
 def roles_for(user: User) -> frozenset[Role]:
-    """The person's roles, computed once per user object (two queries)."""
+    """The person's roles, computed once per user object (one query: it runs on every page)."""
     cached: frozenset[Role] | None = getattr(user, "_gatehouse_roles", None)
     if cached is not None:
         return cached
     roles: set[Role] = set()
     if user.is_authenticated and user.okta_id:
         roles.add(Role.EMPLOYEE)
-        by_group = _group_roles()
-        names = GroupMembership.objects.filter(
-            user_id=user.okta_id, group__name__in=list(by_group)
-        ).values_list("group__name", flat=True)
-        roles.update(by_group[name] for name in names)
-        if OktaUser.objects.filter(manager_id=user.okta_id).exists():
-            roles.add(Role.MANAGER)
+        # One EXISTS per role, answered by the membership and manager indexes.
+        checks: dict[str, Exists] = {
+            f"is_{role}": Exists(
+                GroupMembership.objects.filter(user_id=OuterRef("pk"), group__name=name)
+            )
+            for name, role in _group_roles().items()
+        }
+        checks[f"is_{Role.MANAGER}"] = Exists(OktaUser.objects.filter(manager_id=OuterRef("pk")))
+        found = OktaUser.objects.filter(pk=user.okta_id).values(**checks).first()
+        if found is not None:
+            roles.update(Role(name.removeprefix("is_")) for name, held in found.items() if held)
     result = frozenset(roles)
     user._gatehouse_roles = result  # type: ignore[attr-defined]
     return result

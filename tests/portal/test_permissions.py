@@ -103,3 +103,17 @@ def test_perms_in_templates_follow_roles(rf: Any) -> None:
     assert "okta.view_directory" in perms
     assert "audit" not in perms
     assert perms["okta"]["view_directory"]
+
+
+def test_roles_for_asks_the_database_once_for_every_role(django_assert_num_queries: Any) -> None:
+    # The roles are read on every page (navigation), so all of them come from one query.
+    admin_person = person_make("sam.rivera@acme.com")
+    group_join(admin_person, "Gatehouse Admins")
+    group_join(admin_person, "Gatehouse Auditors")
+    person_make("maya.chen@acme.com", manager_id=admin_person.id)
+    account = account_for(admin_person)
+    with django_assert_num_queries(1):
+        roles = roles_for(account)
+    assert roles == {Role.EMPLOYEE, Role.ADMIN, Role.AUDITOR, Role.MANAGER}
+    with django_assert_num_queries(0):
+        roles_for(account)
