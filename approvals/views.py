@@ -111,12 +111,8 @@ def catalog(request: HttpRequest) -> HttpResponse:
         items_qs = items_qs.filter(department=filters["department"])
     page = Paginator(items_qs, PAGE_SIZE).get_page(filters.get("page") or 1)
     items = list(page.object_list)
-    me = OktaUser.objects.filter(pk=user.okta_id).first() if user.okta_id else None
-    manager = (
-        OktaUser.objects.filter(pk=me.manager_id).first()
-        if me is not None and me.manager_id
-        else None
-    )
+    my_manager_id = OktaUser.objects.filter(pk=user.okta_id or "-").values("manager_id")
+    manager = OktaUser.objects.filter(pk__in=my_manager_id).first()
     group_ids = [i.group_id for i in items if i.group_id]
     app_ids = [i.app_id for i in items if i.app_id]
     held_groups = set(
