@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from okta.connection import hook_secret
 from okta.models import HookEvent
+from portal.services import accounts_sessions_end
 
 MAX_EVENTS_PER_DELIVERY = 1000
 
@@ -138,4 +139,5 @@ def hook_events_apply(*, event_ids: Sequence[int], client: Any = None) -> int:
                 mirror_refresh(client=own, refresh=refresh)
         else:
             mirror_refresh(client=client, refresh=refresh)
+    accounts_sessions_end(source="event hook")
     return len(claimed)

@@ -42,6 +42,7 @@ from okta.models import (
     OperationStatus,
     UserStatus,
 )
+from portal.services import accounts_sessions_end
 
 log = logging.getLogger(__name__)
 
@@ -543,6 +544,7 @@ def operations_reap() -> int:
 def _user_status(user_id: str, status: str) -> Callable[[], None]:
     def apply() -> None:
         OktaUser.objects.filter(pk=user_id).update(status=status, status_changed=timezone.now())
+        accounts_sessions_end(source="Gatehouse operation")
 
     return apply
 

@@ -48,6 +48,7 @@ from okta.models import (
     SyncScope,
     SyncStatus,
 )
+from portal.services import accounts_sessions_end
 
 if TYPE_CHECKING:
     from okta.client import OktaClient, Slot, User
@@ -976,6 +977,7 @@ def sync_full(
         progress.phase("removing deleted")
         removed = _sweep(started, members.failed, assigned.failed, roles_ok, seen=track)
         run.counts["removed"] = removed
+        run.counts["sessions_ended"] = accounts_sessions_end(source="full sync")
     except Exception as exc:
         log.exception("full sync %s failed", run.pk)
         progress.error(str(exc))
@@ -1137,6 +1139,7 @@ def sync_incremental(
                 group_id__in=[g for g in unexplained if g not in members.failed],
                 synced_at__lt=refreshed_at,
             ).delete()
+        run.counts["sessions_ended"] = accounts_sessions_end(source="incremental sync")
         SyncCursor.objects.update_or_create(name=LOG_CURSOR, defaults={"value": _okta_time(until)})
         # Event-hook deliveries are kept a while for deduplication (Okta retries within hours).
         HookEvent.objects.filter(applied_at__lt=until - HOOK_EVENT_RETENTION).delete()
@@ -1158,6 +1161,7 @@ def _delete_users(ids: Sequence[str]) -> None:
         GroupMembership.objects.filter(user_id__in=ids).delete()
         AppAssignment.objects.filter(user_id__in=ids).delete()
         AdminRole.objects.filter(user_id__in=ids).delete()
+        accounts_sessions_end(source="removed from the directory", gone=ids)
 
 
 def _delete_groups(ids: Sequence[str]) -> None:
@@ -1290,6 +1294,7 @@ def events_apply(
         refresh = events_apply_local(events)
     if refresh:
         mirror_refresh(client=client, refresh=refresh, scope=scope)
+    accounts_sessions_end(source="event hook")
 
 
 def sync_status() -> dict[str, Any]:

@@ -275,6 +275,11 @@ class OktaOIDCBackend(OIDCAuthenticationBackend):
                 request.session[REFUSAL_SESSION_KEY] = refusal.message
             return None
 
+    def get_user(self, user_id: Any) -> User | None:
+        # Accounts whose sessions were ended (portal.services) stay out until they sign in again.
+        user = super().get_user(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
     def has_perm(
         self,
         user_obj: AbstractBaseUser | AnonymousUser,

@@ -24,6 +24,7 @@ from okta.models import (
 )
 from okta.operations import operation_execute, operation_reveal_secret
 from okta.sandbox.seed import acme_app_id, acme_group_id, acme_user_id
+from portal.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -201,6 +202,23 @@ def test_user_suspend_twice_is_one_change_and_unsuspend_restores(
     assert op.status == OperationStatus.SUCCEEDED
     assert okta.get_user(JOHN).status == "ACTIVE"
     assert OktaUser.objects.get(pk=JOHN).status == "ACTIVE"
+
+
+def test_user_suspend_through_gatehouse_ends_the_persons_sessions(
+    okta: OktaClient, mirror: None, sent: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    john = User.objects.create(username="john.doe@acme.com", okta_id=JOHN)
+    epoch = john.session_epoch
+    op = run(
+        op_make(OperationKind.USER_SUSPEND, user_id=JOHN), okta, django_capture_on_commit_callbacks
+    )
+    assert op.status == OperationStatus.SUCCEEDED, op.error_summary
+    john.refresh_from_db()
+    assert not john.is_active and john.session_epoch == epoch + 1
+    assert AuditEvent.objects.get(action="account.sessions_ended", target_id=JOHN).detail == {
+        "status": "SUSPENDED",
+        "source": "Gatehouse operation",
+    }
 
 
 def test_permanent_4xx_fails_at_once_with_oktas_message(
