@@ -24,6 +24,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from audit.services import audit_record
 from okta.models import OktaUser, UserStatus
 from portal.models import User
+from portal.oidc import PROVIDER_UNAVAILABLE, DiscoveryFailed, oidc_endpoints
 from portal.roles import permissions_for
 
 if TYPE_CHECKING:
@@ -256,6 +257,21 @@ def signin_complete(*, claims: dict[str, Any], request: HttpRequest | None) -> U
 
 class OktaOIDCBackend(OIDCAuthenticationBackend):
     """mozilla-django-oidc backend matching people to the Okta directory (see module doc)."""
+
+    def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> User | None:
+        if request is None or not request.GET.get("code") or not request.GET.get("state"):
+            return None  # not an OIDC callback: no reason to ask the provider anything
+        try:
+            endpoints = oidc_endpoints()
+        except DiscoveryFailed as exc:
+            logger.error("sign-in provider discovery failed: %s", exc)
+            request.session[REFUSAL_SESSION_KEY] = PROVIDER_UNAVAILABLE
+            return None
+        self.OIDC_OP_TOKEN_ENDPOINT = endpoints["OIDC_OP_TOKEN_ENDPOINT"]
+        self.OIDC_OP_USER_ENDPOINT = endpoints["OIDC_OP_USER_ENDPOINT"]
+        self.OIDC_OP_JWKS_ENDPOINT = endpoints["OIDC_OP_JWKS_ENDPOINT"]
+        user: User | None = super().authenticate(request, **kwargs)
+        return user
 
     def get_or_create_user(self, access_token: Any, id_token: Any, payload: Any) -> User | None:
         userinfo = self.get_userinfo(access_token, id_token, payload)

@@ -218,18 +218,15 @@ OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", "gatehouse")
 OIDC_RP_CLIENT_SECRET = secret("OIDC_RP_CLIENT_SECRET", "gatehouse-dev-secret" if DEBUG else "")
 OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", "RS256")
 OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", "openid email profile")
-OIDC_OP_AUTHORIZATION_ENDPOINT = env.str(
-    "OIDC_OP_AUTHORIZATION_ENDPOINT", f"{OIDC_OP_ISSUER}/oauth2/authorize" if OIDC_OP_ISSUER else ""
-)
-OIDC_OP_TOKEN_ENDPOINT = env.str(
-    "OIDC_OP_TOKEN_ENDPOINT", f"{OIDC_OP_ISSUER}/oauth2/token" if OIDC_OP_ISSUER else ""
-)
-OIDC_OP_USER_ENDPOINT = env.str(
-    "OIDC_OP_USER_ENDPOINT", f"{OIDC_OP_ISSUER}/userinfo" if OIDC_OP_ISSUER else ""
-)
-OIDC_OP_JWKS_ENDPOINT = env.str(
-    "OIDC_OP_JWKS_ENDPOINT", f"{OIDC_OP_ISSUER}/jwks" if OIDC_OP_ISSUER else ""
-)
+# Endpoints left empty are discovered from the issuer's /.well-known/openid-configuration when
+# someone signs in (portal/oidc.py); set one to override what the provider announces.
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", "")
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT_SECONDS", 10.0)  # discovery, token, userinfo and JWKS calls
+OIDC_VERIFY_SSL = True
+OIDC_AUTHENTICATE_CLASS = "portal.oidc.AuthenticationRequestView"
 OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", "")
 OIDC_CREATE_USER = True
 OIDC_STORE_ID_TOKEN = False

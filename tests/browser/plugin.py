@@ -246,11 +246,13 @@ class OidcProvider:
         return location
 
     def settings_apply(self, django_settings: Any) -> None:
+        # Only the issuer: the endpoints come from the provider's discovery document, as in
+        # production (portal/oidc.py).
         django_settings.OIDC_OP_ISSUER = self.url
-        django_settings.OIDC_OP_AUTHORIZATION_ENDPOINT = f"{self.url}/oauth2/authorize"
-        django_settings.OIDC_OP_TOKEN_ENDPOINT = f"{self.url}/oauth2/token"
-        django_settings.OIDC_OP_USER_ENDPOINT = f"{self.url}/userinfo"
-        django_settings.OIDC_OP_JWKS_ENDPOINT = f"{self.url}/jwks"
+        django_settings.OIDC_OP_AUTHORIZATION_ENDPOINT = ""
+        django_settings.OIDC_OP_TOKEN_ENDPOINT = ""
+        django_settings.OIDC_OP_USER_ENDPOINT = ""
+        django_settings.OIDC_OP_JWKS_ENDPOINT = ""
         django_settings.OIDC_RP_CLIENT_ID = "gatehouse-tests"
         django_settings.OIDC_RP_CLIENT_SECRET = "gatehouse-tests-secret"
 

@@ -131,3 +131,11 @@ def world_make() -> World:
 @pytest.fixture
 def world(db: None) -> World:
     return world_make()
+
+
+@pytest.fixture(autouse=True)
+def _signin_provider_endpoints(settings: Any) -> None:
+    """The sign-in provider named by its endpoints, so /oidc/authenticate/ redirects to it
+    without discovery (which would need a provider listening; see tests/portal)."""
+    for name in ("AUTHORIZATION", "TOKEN", "USER", "JWKS"):
+        setattr(settings, f"OIDC_OP_{name}_ENDPOINT", f"https://idp.example.com/{name.lower()}")
