@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.middleware.request_size_limit",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -297,6 +298,13 @@ SECURE_CSP = {
     "form-action": [CSP.SELF, *env.list("CSP_FORM_ACTION_EXTRA", [])],
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+# Any request body above this is refused (413) unread: file parts escape the limit above.
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", 4_194_304)
+if max(DATA_UPLOAD_MAX_MEMORY_SIZE, OKTA_EVENT_HOOK_MAX_BYTES) > REQUEST_MAX_BYTES:
+    raise ImproperlyConfigured(
+        "REQUEST_MAX_BYTES must be at least DATA_UPLOAD_MAX_MEMORY_SIZE and "
+        "OKTA_EVENT_HOOK_MAX_BYTES, so those limits keep their own answers."
+    )
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", "UTC")

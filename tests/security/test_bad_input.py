@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given
@@ -238,3 +239,39 @@ def test_html_in_reason_and_profile_fields_is_escaped(world: World) -> None:
     escaped = "&lt;script&gt;alert("
     assert escaped in pages["request (requester)"].content.decode()
     assert escaped in pages["directory user"].content.decode()
+
+
+@pytest.mark.parametrize("name", POST_URLS)
+def test_oversized_multipart_file_part_is_refused_before_parsing(
+    name: str, world: World, settings: Any
+) -> None:
+    """Django's DATA_UPLOAD_MAX_MEMORY_SIZE leaves out file parts, which it would stream to memory
+    and disk for any POST it parses; Gatehouse takes no uploads and refuses the whole body."""
+    settings.REQUEST_MAX_BYTES = 64 * 1024
+    before = AuditEvent.objects.count()
+    upload = SimpleUploadedFile("big.bin", b"\0" * (settings.REQUEST_MAX_BYTES + 1))
+    response = world.client(allowed_role(name)).post(
+        address(name, world), {"reason": "x", "file": upload}
+    )
+    assert response.status_code == 413, response.status_code
+    assert AuditEvent.objects.count() == before
+
+
+def test_body_over_the_request_limit_is_refused_for_anonymous_people_too(
+    settings: Any, client: Client
+) -> None:
+    settings.REQUEST_MAX_BYTES = 64 * 1024
+    upload = SimpleUploadedFile("big.bin", b"\0" * (settings.REQUEST_MAX_BYTES + 1))
+    response = client.post(reverse("login"), {"file": upload})
+    assert response.status_code == 413
+    assert b"too large" in response.content
+
+
+def test_body_under_the_request_limit_reaches_the_view(world: World, settings: Any) -> None:
+    settings.REQUEST_MAX_BYTES = 64 * 1024
+    client = world.client("employee")
+    url = address("approvals:request_cancel", world)
+    response = client.post(url, {"note": "n" * (settings.REQUEST_MAX_BYTES - 1024)})
+    assert response.status_code == 302
+    world.request.refresh_from_db()
+    assert world.request.status == "CANCELLED"

@@ -76,6 +76,22 @@ def test_production_settings_refuse_to_start_without_secret_key() -> None:
     assert "SECRET_KEY" in result.stderr
 
 
+def test_settings_refuse_a_request_limit_below_the_form_limit() -> None:
+    env = production_env()
+    env.update(REQUEST_MAX_BYTES="1000", DATA_UPLOAD_MAX_MEMORY_SIZE="2000")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "REQUEST_MAX_BYTES must be at least DATA_UPLOAD_MAX_MEMORY_SIZE" in result.stderr
+
+
 @pytest.fixture
 def secure_settings(settings: Any) -> Any:
     settings.SECURE_HSTS_SECONDS = 31_536_000
