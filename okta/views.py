@@ -254,99 +254,86 @@ def user_events(request: HttpRequest, user_id: str) -> HttpResponse:
     )
 
 
+def _named_page(
+    request: HttpRequest, qs: QuerySet[Any], name_field: str, template: str, rows: str
+) -> HttpResponse:
+    """A list of groups or apps: names starting with the search text, keyset pages by name."""
+    form = NameSearchForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {}
+    if data.get("q"):
+        qs = qs.filter(**{f"{name_field}__istartswith": data["q"]})
+    found, next_token = _keyset_page(qs, (name_field, "id"), data.get("after", ""))
+    context = {
+        "form": form,
+        rows: found,
+        "next_token": next_token,
+        "query": _query_without_cursor(request),
+    }
+    return _render(request, template, context, "results")
+
+
+def _people_page(
+    request: HttpRequest,
+    people: QuerySet[OktaUser],
+    count: int,
+    template: str,
+    context: dict[str, Any],
+) -> HttpResponse:
+    """The members of a group or the users of an app: searched like the people directory,
+    keyset pages; ``count`` is everyone, whatever the search."""
+    form = NameSearchForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {}
+    qs = people.only(*USER_LIST_FIELDS)
+    if data.get("q"):
+        qs = _search_users(qs, data["q"])
+    users, next_token = _keyset_page(qs, USER_KEY, data.get("after", ""))
+    context |= {
+        "form": form,
+        "users": users,
+        "user_count": count,
+        "next_token": next_token,
+        "query": _query_without_cursor(request),
+    }
+    return _render(request, template, context, "results")
+
+
 @require_GET
 @directory_access
 def group_list(request: HttpRequest) -> HttpResponse:
-    form = NameSearchForm(request.GET)
-    data = form.cleaned_data if form.is_valid() else {}
-    qs = OktaGroup.objects.only("id", "name", "type", "description")
-    if data.get("q"):
-        qs = qs.filter(name__istartswith=data["q"])
-    groups, next_token = _keyset_page(qs, ("name", "id"), data.get("after", ""))
-    return _render(
-        request,
-        "okta/group_list.html",
-        {
-            "form": form,
-            "groups": groups,
-            "next_token": next_token,
-            "query": _query_without_cursor(request),
-        },
-        "results",
-    )
+    groups = OktaGroup.objects.only("id", "name", "type", "description")
+    return _named_page(request, groups, "name", "okta/group_list.html", "groups")
 
 
 @require_GET
 @directory_object_access
 def group_detail(request: HttpRequest, group_id: str) -> HttpResponse:
     group = get_object_or_404(OktaGroup, pk=group_id)
-    form = NameSearchForm(request.GET)
-    data = form.cleaned_data if form.is_valid() else {}
-    qs = OktaUser.objects.filter(memberships__group_id=group.id).only(*USER_LIST_FIELDS)
-    if data.get("q"):
-        qs = _search_users(qs, data["q"])
-    members, next_token = _keyset_page(qs, USER_KEY, data.get("after", ""))
-    count = GroupMembership.objects.filter(group_id=group.id).count()
-    return _render(
+    return _people_page(
         request,
+        OktaUser.objects.filter(memberships__group_id=group.id),
+        GroupMembership.objects.filter(group_id=group.id).count(),
         "okta/group_detail.html",
-        {
-            "group": group,
-            "form": form,
-            "members": members,
-            "member_count": count,
-            "next_token": next_token,
-            "query": _query_without_cursor(request),
-        },
-        "results",
+        {"group": group},
     )
 
 
 @require_GET
 @directory_access
 def app_list(request: HttpRequest) -> HttpResponse:
-    form = NameSearchForm(request.GET)
-    data = form.cleaned_data if form.is_valid() else {}
-    qs = OktaApp.objects.only("id", "label", "name", "status", "sign_on_mode")
-    if data.get("q"):
-        qs = qs.filter(label__istartswith=data["q"])
-    apps, next_token = _keyset_page(qs, ("label", "id"), data.get("after", ""))
-    return _render(
-        request,
-        "okta/app_list.html",
-        {
-            "form": form,
-            "apps": apps,
-            "next_token": next_token,
-            "query": _query_without_cursor(request),
-        },
-        "results",
-    )
+    apps = OktaApp.objects.only("id", "label", "name", "status", "sign_on_mode")
+    return _named_page(request, apps, "label", "okta/app_list.html", "apps")
 
 
 @require_GET
 @directory_object_access
 def app_detail(request: HttpRequest, app_id: str) -> HttpResponse:
     app = get_object_or_404(OktaApp, pk=app_id)
-    form = NameSearchForm(request.GET)
-    data = form.cleaned_data if form.is_valid() else {}
-    qs = OktaUser.objects.filter(app_assignments__app_id=app.id).only(*USER_LIST_FIELDS)
-    if data.get("q"):
-        qs = _search_users(qs, data["q"])
-    users, next_token = _keyset_page(qs, USER_KEY, data.get("after", ""))
-    count = AppAssignment.objects.filter(app_id=app.id).count()
-    return _render(
+    return _people_page(
         request,
+        OktaUser.objects.filter(app_assignments__app_id=app.id),
+        AppAssignment.objects.filter(app_id=app.id).count(),
         "okta/app_detail.html",
-        {
-            "app": app,
-            "form": form,
-            "users": users,
-            "user_count": count,
-            "next_token": next_token,
-            "query": _query_without_cursor(request),
-        },
-        "results",
+        {"app": app},
     )
 
 

@@ -178,8 +178,8 @@ def test_group_detail_members_query_count_is_constant(
 ) -> None:
     url = "/directory/groups/00gcrowd000000000001/"
     first = admin_client.get(url)
-    assert first.context["member_count"] == 130
-    assert len(first.context["members"]) == 50
+    assert first.context["user_count"] == 130
+    assert len(first.context["users"]) == 50
     with CaptureQueriesContext(connection) as captured:
         admin_client.get(url)
     with django_assert_num_queries(len(captured)):
@@ -256,3 +256,27 @@ def test_user_events_lists_recent_system_log_events(
     assert b"<html" not in response.content
     assert b"user.lifecycle.suspend" in response.content
     assert b"could not be reached" not in response.content
+
+
+def test_group_members_htmx_search_pages_keep_the_search(
+    admin_client: Client, crowd: list[OktaUser]
+) -> None:
+    url = "/directory/groups/00gcrowd000000000001/"
+    response = admin_client.get(url, {"q": "Last"}, headers={"HX-Request": "true"})
+    assert b"<html" not in response.content
+    assert len(response.context["users"]) == 50 and response.context["user_count"] == 130
+    link = f'href="?q=Last&amp;after={response.context["next_token"]}"'
+    assert link in response.content.decode()
+    assert b"hx-push-url" not in response.content  # a member search stays on the group's URL
+
+
+def test_group_and_app_lists_search_form_keeps_the_search_in_the_address_bar(
+    admin_client: Client, crowd: list[OktaUser]
+) -> None:
+    for url, placeholder in (
+        ("/directory/groups/", "Group name starts with…"),
+        ("/directory/apps/", "App label starts with…"),
+    ):
+        page = admin_client.get(url).content.decode()
+        assert f'action="{url}"' in page and f'hx-get="{url}"' in page
+        assert 'hx-push-url="true"' in page and f'placeholder="{placeholder}"' in page
