@@ -1,7 +1,7 @@
 """The Okta token and the private key never appear in a response, a log line (every logger at
 DEBUG, httpx and httpcore included) or an audit event, through the whole life of a connection:
-saving it (token, then OAuth with a private key), a refused token, a full sync and every page an
-admin can open."""
+saving it (token, then OAuth with a private key), a refused token, a full sync, every page an
+admin can open, and the outbox's operations, in this process and in a real worker's log."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from okta.models import OktaConnection, SyncRun
+from okta.models import OktaConnection, Operation, OperationKind, OperationStatus, SyncRun
+from okta.operations import operation_enqueue, operation_execute
 from okta.sync import sync_run_execute, sync_run_start
 from portal.models import User
 from tests.fixtures.sandbox import SandboxServer
@@ -185,3 +187,98 @@ def reverse_pattern(name: str) -> str:
     from tests.security.urlconf import routes
 
     return next(route.pattern for route in routes() if route.name == name)
+
+
+def enqueue_member_add(group: str, login: str) -> Operation:
+    from okta.sandbox.seed import acme_group_id, acme_user_id
+
+    with transaction.atomic():
+        return operation_enqueue(
+            kind=OperationKind.GROUP_MEMBER_ADD,
+            params={"group_id": acme_group_id(group), "user_id": acme_user_id(login)},
+            actor="sam.rivera@acme.com",
+            correlation="secrets:test",
+        )
+
+
+def test_okta_token_never_in_operation_logs_or_audit(
+    okta_sandbox: SandboxServer, all_logs: Everything, settings: Any
+) -> None:
+    """The outbox's paths, every logger at DEBUG: Okta says yes, refuses for good, fails once
+    with a 503 (a retry is planned), and refuses a wrong token."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    from okta.sandbox.seed import acme_group_id
+
+    okta_sandbox.set_faults(
+        rules=[
+            {
+                "refuse_code": "E0000006",
+                "path_prefix": f"/api/v1/groups/{acme_group_id('Finance')}",
+            },
+            {"error_rate": 1.0, "error_status": 503, "path_prefix": "/api/v1/apps"},
+        ]
+    )
+    added = enqueue_member_add("Engineering - Backend", "maya.chen@acme.com")
+    refused = enqueue_member_add("Finance", "maya.chen@acme.com")
+    with transaction.atomic():
+        unavailable = operation_enqueue(
+            kind=OperationKind.APP_USER_ASSIGN,
+            params={
+                "app_id": okta_sandbox.app_id("Salesforce"),
+                "user_id": okta_sandbox.user_id("maya.chen@acme.com"),
+            },
+            actor="sam.rivera@acme.com",
+        )
+    for op in (added, refused, unavailable):
+        operation_execute(op.pk)
+    settings.OKTA_API_TOKEN = "wrong-" + okta_sandbox.token
+    bad_token = enqueue_member_add("Engineering - Frontend", "john.doe@acme.com")
+    operation_execute(bad_token.pk)
+    outcomes = {
+        op.pk: (op.status, op.error_code)
+        for op in Operation.objects.filter(
+            pk__in=[added.pk, refused.pk, unavailable.pk, bad_token.pk]
+        )
+    }
+    assert outcomes == {
+        added.pk: (OperationStatus.SUCCEEDED, ""),
+        refused.pk: (OperationStatus.FAILED, "E0000006"),
+        unavailable.pk: (OperationStatus.PENDING, "E0000009"),  # will be tried again
+        bad_token.pk: (OperationStatus.FAILED, "E0000011"),
+    }
+    client = admin_client()
+    pages = [client.get(reverse("approvals:operations")).content.decode()]
+    operations = json.dumps(list(Operation.objects.values()), default=str)
+    assert any("okta" in line for line in all_logs.lines)
+    for fragment in [okta_sandbox.token, "wrong-" + okta_sandbox.token]:
+        assert fragment not in operations, "a secret is in an operation row"
+    assert_nowhere(
+        [okta_sandbox.token, "wrong-" + okta_sandbox.token], pages=pages, logs=all_logs.lines
+    )
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_okta_token_never_in_the_worker_log(
+    okta_sandbox: SandboxServer, celery_worker: Any
+) -> None:
+    """The real worker process's log (Celery at INFO, as deployed) through a change Okta makes
+    and one it refuses."""
+    from okta.sandbox.seed import acme_group_id
+
+    okta_sandbox.set_faults(
+        refuse_code="E0000006", path_prefix=f"/api/v1/groups/{acme_group_id('Finance')}"
+    )
+    ops = [
+        enqueue_member_add("Engineering - Backend", "maya.chen@acme.com"),
+        enqueue_member_add("Finance", "maya.chen@acme.com"),
+    ]
+    celery_worker.wait_for(
+        lambda: all(Operation.objects.get(pk=op.pk).is_final for op in ops),
+        timeout=180,
+        what="both operations to finish",
+    )
+    log = celery_worker.log()
+    assert "okta.operation_run[" in log  # the log is the one that ran them
+    assert okta_sandbox.token not in log
+    assert "SSWS" not in log
