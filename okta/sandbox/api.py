@@ -58,6 +58,11 @@ def request_id(request: Request) -> str:
     return request.scope.get("okta.request_id", "")
 
 
+def by(request: Request) -> dict[str, Any]:
+    """Who is calling and the request id: what every write of the org records in its System Log."""
+    return {"actor": actor(request), "request_id": request_id(request)}
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     content = body if isinstance(body, bytes) else dumps(body)
     return Response(content, status_code=status, media_type="application/json", headers=headers)
@@ -125,34 +130,41 @@ def parse_expression(text: str, *, allowed: set[str] | None = None) -> query.Nod
     return node
 
 
+def expression_keep(
+    request: Request, objects: dict[str, Obj], filter_attributes: set[str]
+) -> Callable[[str], bool] | None:
+    """The list's ``search`` (any attribute) or ``filter`` (``filter_attributes`` only)
+    expression as a test of an id in ``objects``; None when the request has neither."""
+    params = request.query_params
+    if params.get("search"):
+        check = query.predicate(parse_expression(params["search"]))
+    elif params.get("filter"):
+        check = query.predicate(parse_expression(params["filter"], allowed=filter_attributes))
+    else:
+        return None
+    return lambda key: check(objects[key])
+
+
 # --- users -----------------------------------------------------------------------------------
 async def users_list(request: Request) -> Response:
     o = org(request)
     params = request.query_params
     limit = limit_of(request, 200, 200)
-    keep: Callable[[str], bool] | None
-    if params.get("search"):
-        check = query.predicate(parse_expression(params["search"]))
-        keep = lambda uid: check(o.users[uid])  # noqa: E731
-    elif params.get("filter"):
-        check = query.predicate(parse_expression(params["filter"], allowed=USER_FILTER_ATTRIBUTES))
-        keep = lambda uid: check(o.users[uid])  # noqa: E731
-    elif params.get("q"):
-        prefix = params["q"].lower()
+    keep = expression_keep(request, o.users, USER_FILTER_ATTRIBUTES)
+    if keep is None:
+        prefix = (params.get("q") or "").lower()
 
         def keep(uid: str) -> bool:
             user = o.users[uid]
+            # Like Okta, ``q`` and a plain list leave out DEPROVISIONED users (search finds them).
             if user["status"] == "DEPROVISIONED":
                 return False
             profile = user["profile"]
-            return any(
+            return not prefix or any(
                 str(profile.get(f) or "").lower().startswith(prefix)
                 for f in ("firstName", "lastName", "email", "login")
             )
 
-    else:
-        # Like Okta, a plain list leaves out DEPROVISIONED users (use search to get them).
-        keep = lambda uid: o.users[uid]["status"] != "DEPROVISIONED"  # noqa: E731
     ids, next_after = page(o.user_order, params.get("after"), limit, keep)
     return json_response(o.json_list(ids), headers=links(request, next_after))
 
@@ -163,11 +175,10 @@ async def users_create(request: Request) -> Response:
     if next_login not in (None, "", "changePassword"):
         raise validation("nextLogin", "nextLogin: must be changePassword")
     user = org(request).user_create(
-        actor=actor(request),
         body=body,
         activate=flag(request, "activate", True),
         next_login=next_login,
-        request_id=request_id(request),
+        **by(request),
     )
     return json_response(org(request).json_of(user["id"]))
 
@@ -187,19 +198,16 @@ async def user_update(request: Request) -> Response:
     o = org(request)
     key = o.user(request.path_params["uid"], me=_me(request))["id"]
     user = o.user_update(
-        actor=actor(request),
         key=key,
         body=body,
         replace=request.method == "PUT",
-        request_id=request_id(request),
+        **by(request),
     )
     return json_response(o.json_of(user["id"]))
 
 
 async def user_delete(request: Request) -> Response:
-    org(request).user_delete(
-        actor=actor(request), key=request.path_params["uid"], request_id=request_id(request)
-    )
+    org(request).user_delete(key=request.path_params["uid"], **by(request))
     return no_content()
 
 
@@ -207,11 +215,10 @@ async def user_lifecycle(request: Request) -> Response:
     o = org(request)
     action = request.path_params["action"]
     result = o.user_lifecycle(
-        actor=actor(request),
         key=request.path_params["uid"],
         action=action,
         send_email=flag(request, "sendEmail", True),
-        request_id=request_id(request),
+        **by(request),
     )
     if action == "expire_password" and flag(request, "tempPassword", False):
         return json_response({"tempPassword": secrets.token_urlsafe(6)})
@@ -222,9 +229,7 @@ async def user_lifecycle(request: Request) -> Response:
 
 async def user_sessions_clear(request: Request) -> Response:
     flag(request, "oauthTokens", False)
-    org(request).sessions_clear(
-        actor=actor(request), key=request.path_params["uid"], request_id=request_id(request)
-    )
+    org(request).sessions_clear(key=request.path_params["uid"], **by(request))
     return no_content()
 
 
@@ -287,14 +292,8 @@ def _group_json(o: Org, gid: str, stats: bool) -> bytes:
 async def groups_list(request: Request) -> Response:
     o = org(request)
     params = request.query_params
-    keep: Callable[[str], bool] | None = None
-    if params.get("search"):
-        check = query.predicate(parse_expression(params["search"]))
-        keep = lambda gid: check(o.groups[gid])  # noqa: E731
-    elif params.get("filter"):
-        check = query.predicate(parse_expression(params["filter"], allowed=GROUP_FILTER_ATTRIBUTES))
-        keep = lambda gid: check(o.groups[gid])  # noqa: E731
-    elif params.get("q"):
+    keep = expression_keep(request, o.groups, GROUP_FILTER_ATTRIBUTES)
+    if keep is None and params.get("q"):
         prefix = params["q"].lower()
         keep = lambda gid: o.groups[gid]["profile"]["name"].lower().startswith(prefix)  # noqa: E731
     ids, next_after = page(
@@ -307,9 +306,7 @@ async def groups_list(request: Request) -> Response:
 
 async def groups_create(request: Request) -> Response:
     body = await json_body(request)
-    group = org(request).group_create(
-        actor=actor(request), body=body, request_id=request_id(request)
-    )
+    group = org(request).group_create(body=body, **by(request))
     return json_response(org(request).json_of(group["id"]))
 
 
@@ -323,18 +320,15 @@ async def group_get(request: Request) -> Response:
 async def group_update(request: Request) -> Response:
     body = await json_body(request)
     group = org(request).group_update(
-        actor=actor(request),
         gid=request.path_params["gid"],
         body=body,
-        request_id=request_id(request),
+        **by(request),
     )
     return json_response(org(request).json_of(group["id"]))
 
 
 async def group_delete(request: Request) -> Response:
-    org(request).group_delete(
-        actor=actor(request), gid=request.path_params["gid"], request_id=request_id(request)
-    )
+    org(request).group_delete(gid=request.path_params["gid"], **by(request))
     return no_content()
 
 
@@ -357,20 +351,18 @@ async def group_apps(request: Request) -> Response:
 
 async def group_member_put(request: Request) -> Response:
     org(request).membership_add(
-        actor=actor(request),
         gid=request.path_params["gid"],
         uid=request.path_params["uid"],
-        request_id=request_id(request),
+        **by(request),
     )
     return no_content()
 
 
 async def group_member_delete(request: Request) -> Response:
     org(request).membership_remove(
-        actor=actor(request),
         gid=request.path_params["gid"],
         uid=request.path_params["uid"],
-        request_id=request_id(request),
+        **by(request),
     )
     return no_content()
 
@@ -460,10 +452,9 @@ async def app_user_get(request: Request) -> Response:
 async def app_assign(request: Request) -> Response:
     body = await json_body(request)
     result = org(request).app_assign(
-        actor=actor(request),
         app_id=request.path_params["aid"],
         body=body,
-        request_id=request_id(request),
+        **by(request),
     )
     return json_response(result)
 
@@ -471,10 +462,9 @@ async def app_assign(request: Request) -> Response:
 async def app_unassign(request: Request) -> Response:
     flag(request, "sendEmail", False)
     org(request).app_unassign(
-        actor=actor(request),
         app_id=request.path_params["aid"],
         uid=request.path_params["uid"],
-        request_id=request_id(request),
+        **by(request),
     )
     return no_content()
 
@@ -571,7 +561,7 @@ async def hooks_list(request: Request) -> Response:
 async def hooks_create(request: Request) -> Response:
     body = await json_body(request)
     o = org(request)
-    hook = o.hook_create(actor=actor(request), body=body, request_id=request_id(request))
+    hook = o.hook_create(body=body, **by(request))
     return json_response(o.hook_public(hook))
 
 
@@ -584,18 +574,15 @@ async def hook_update(request: Request) -> Response:
     body = await json_body(request)
     o = org(request)
     hook = o.hook_update(
-        actor=actor(request),
         hook_id=request.path_params["hid"],
         body=body,
-        request_id=request_id(request),
+        **by(request),
     )
     return json_response(o.hook_public(hook))
 
 
 async def hook_delete(request: Request) -> Response:
-    org(request).hook_delete(
-        actor=actor(request), hook_id=request.path_params["hid"], request_id=request_id(request)
-    )
+    org(request).hook_delete(hook_id=request.path_params["hid"], **by(request))
     return no_content()
 
 
@@ -605,10 +592,9 @@ async def hook_lifecycle(request: Request) -> Response:
     action = request.path_params["action"]
     if action in ("activate", "deactivate"):
         hook = o.hook_set_status(
-            actor=actor(request),
             hook_id=hook_id,
             status="ACTIVE" if action == "activate" else "INACTIVE",
-            request_id=request_id(request),
+            **by(request),
         )
         return json_response(o.hook_public(hook))
     if action == "verify":

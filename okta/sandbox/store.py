@@ -15,6 +15,7 @@ import secrets
 import uuid
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from okta.sandbox.errors import OktaError, not_found, validation
@@ -85,6 +86,41 @@ HOOK_ELIGIBLE = {
     "group.user_membership.remove",
     "application.user_membership.add",
     "application.user_membership.remove",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleMove:
+    """A lifecycle action that only changes the status (and logs one event).
+
+    ``sources`` are the statuses it may start from (empty: any but ``to``). Okta refuses the
+    others with E0000001 and ``refusal`` as the summary when one is given, else E0000038.
+    """
+
+    to: str
+    event_type: str
+    sources: frozenset[str] = frozenset()
+    refusal: str = ""
+
+    def allowed_from(self, status: str) -> bool:
+        return status in self.sources if self.sources else status != self.to
+
+
+LIFECYCLE_MOVES = {
+    "deactivate": LifecycleMove("DEPROVISIONED", "user.lifecycle.deactivate"),
+    "suspend": LifecycleMove(
+        "SUSPENDED",
+        "user.lifecycle.suspend",
+        frozenset({"ACTIVE"}),
+        "Cannot suspend a user that is not active",
+    ),
+    "unsuspend": LifecycleMove(
+        "ACTIVE",
+        "user.lifecycle.unsuspend",
+        frozenset({"SUSPENDED"}),
+        "Cannot unsuspend a user that is not suspended",
+    ),
+    "unlock": LifecycleMove("ACTIVE", "user.account.unlock_by_admin", frozenset({"LOCKED_OUT"})),
 }
 
 
@@ -534,35 +570,14 @@ class Org:
             self._touch(user)
             event("user.lifecycle.reactivate")
             return {} if send_email else _activation_token(self)
-        if action == "deactivate":
-            if status == "DEPROVISIONED":
+        move = LIFECYCLE_MOVES.get(action)
+        if move is not None:
+            if not move.allowed_from(status):
+                if move.refusal:
+                    raise validation(move.refusal, f"status: {move.refusal}")
                 raise OktaError("E0000038")
-            self._touch(user, status="DEPROVISIONED")
-            event("user.lifecycle.deactivate")
-            return {}
-        if action == "suspend":
-            if status != "ACTIVE":
-                raise validation(
-                    "Cannot suspend a user that is not active",
-                    "status: Cannot suspend a user that is not active",
-                )
-            self._touch(user, status="SUSPENDED")
-            event("user.lifecycle.suspend")
-            return {}
-        if action == "unsuspend":
-            if status != "SUSPENDED":
-                raise validation(
-                    "Cannot unsuspend a user that is not suspended",
-                    "status: Cannot unsuspend a user that is not suspended",
-                )
-            self._touch(user, status="ACTIVE")
-            event("user.lifecycle.unsuspend")
-            return {}
-        if action == "unlock":
-            if status != "LOCKED_OUT":
-                raise OktaError("E0000038")
-            self._touch(user, status="ACTIVE")
-            event("user.account.unlock_by_admin")
+            self._touch(user, status=move.to)
+            event(move.event_type)
             return {}
         if action == "reset_password":
             if status not in ("ACTIVE", "LOCKED_OUT", "PASSWORD_EXPIRED", "RECOVERY"):
