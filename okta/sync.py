@@ -2,7 +2,8 @@
 
 Full sync streams every page from Okta and writes in bulk: users, groups and apps through
 ``bulk_create(update_conflicts=True)``, memberships and assignments as raw tuples through one
-``INSERT ... ON CONFLICT`` per batch (on PostgreSQL through COPY into a temporary table). Member
+``INSERT ... ON CONFLICT`` per batch (on PostgreSQL through COPY into a temporary table, or
+straight into the table when a full sync finds it empty: a first load has nothing to merge). Member
 lists are fetched by a small thread pool that feeds the writer through a bounded queue, so
 fetching and writing overlap and memory stays flat. Every written row gets a fresh ``synced_at``;
 rows older than the run's start are what Okta no longer has, and are swept at the end (except
@@ -28,7 +29,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from django.db import IntegrityError, connection, models, transaction
+import psycopg
+from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -316,13 +318,19 @@ def app_from_okta(data: dict[str, Any]) -> OktaApp:
 
 
 _USER_FIELDS = [
-    f.name for f in OktaUser._meta.concrete_fields if f.name not in ("id", "synced_at")
+    f.name
+    for f in OktaUser._meta.concrete_fields
+    if f.name not in ("id", "synced_at") and not f.generated
 ] + ["synced_at"]
 _GROUP_FIELDS = [
-    f.name for f in OktaGroup._meta.concrete_fields if f.name not in ("id", "synced_at")
+    f.name
+    for f in OktaGroup._meta.concrete_fields
+    if f.name not in ("id", "synced_at") and not f.generated
 ] + ["synced_at"]
 _APP_FIELDS = [
-    f.name for f in OktaApp._meta.concrete_fields if f.name not in ("id", "synced_at")
+    f.name
+    for f in OktaApp._meta.concrete_fields
+    if f.name not in ("id", "synced_at") and not f.generated
 ] + ["synced_at"]
 
 
@@ -441,13 +449,21 @@ def _user_row(data: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _upsert_links(
-    spec: _LinkTable, rows: Sequence[tuple[Any, ...]], stamp: datetime, *, seen: bool = False
+    spec: _LinkTable,
+    rows: Sequence[tuple[Any, ...]],
+    stamp: datetime,
+    *,
+    seen: bool = False,
+    fresh: bool = False,
 ) -> None:
     """Insert or refresh ``rows`` (tuples without synced_at) in one statement per batch.
 
+    ``fresh``: the table was empty when the full sync began (PostgreSQL only, see _copy_append).
     Table and column names come from model metadata, never from input; values are parameters.
     """
     if not rows:
+        return
+    if fresh and connection.vendor == "postgresql" and _copy_append(spec, rows, stamp):
         return
     q = connection.ops.quote_name
     cols = ", ".join(q(c) for c in spec.columns)
@@ -498,6 +514,26 @@ def _seen_sweep(spec: _LinkTable, started: datetime, keep_owners: Sequence[str])
         removed = cursor.rowcount
         cursor.execute(f"TRUNCATE {seen}")
     return int(removed)
+
+
+def _copy_append(spec: _LinkTable, rows: Sequence[tuple[Any, ...]], stamp: datetime) -> bool:
+    """COPY ``rows`` straight into the table: for a first load, which has nothing to merge, so
+    the staging table, the seen keys and the upsert are work for nothing. Returns False, having
+    written nothing, when a row is already there (a duplicate in Okta's pages, or an event hook
+    got there first); the caller then upserts the batch."""
+    q = connection.ops.quote_name
+    cols = ", ".join(q(c) for c in spec.columns)
+    own_transaction = not connection.in_atomic_block
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if own_transaction:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            with cursor.cursor.copy(f"COPY {q(spec.table)} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row((*row, stamp))
+    except (IntegrityError, psycopg.IntegrityError):
+        return False
+    return True
 
 
 def _copy_upsert(
@@ -722,6 +758,7 @@ def _sync_users(
     kept: list[str] | None = None,
     *,
     seen: bool = False,
+    fresh: bool = False,
 ) -> list[str]:
     """Upsert users (their ids go to ``kept`` if given); returns ids that Okta listed but the
     scope leaves out."""
@@ -732,8 +769,9 @@ def _sync_users(
 
     def flush() -> None:
         if use_copy:
-            if pending:
-                _copy_upsert(USERS, pending, timezone.now(), seen=seen)
+            stamp = timezone.now()
+            if pending and not (fresh and _copy_append(USERS, pending, stamp)):
+                _copy_upsert(USERS, pending, stamp, seen=seen)
         else:
             _upsert_users(pending)
         progress.add("users", len(pending))
@@ -794,6 +832,7 @@ def _fetch_links(
     progress: _Progress,
     *,
     seen: bool = False,
+    fresh: bool = False,
 ) -> _LinkOutcome:
     """Fetch each owner's member pages on a thread pool and write them as they arrive.
 
@@ -868,10 +907,10 @@ def _fetch_links(
                 continue
             buffer.extend(item)
             if len(buffer) >= WRITE_BATCH:
-                _upsert_links(spec, buffer, timezone.now(), seen=seen)
+                _upsert_links(spec, buffer, timezone.now(), seen=seen, fresh=fresh)
                 progress.add(kind, len(buffer))
                 buffer = []
-        _upsert_links(spec, buffer, timezone.now(), seen=seen)
+        _upsert_links(spec, buffer, timezone.now(), seen=seen, fresh=fresh)
         progress.add(kind, len(buffer))
     finally:
         stop.set()
@@ -932,13 +971,28 @@ def sync_full(
     run.total_estimate = _estimate_total()
     scope = Scope.load()
     started = run.started_at
-    track = connection.vendor == "postgresql"
+    # PostgreSQL: a table that is empty now is loaded with plain COPY (nothing to merge, nothing
+    # to sweep); the others record the keys this run sees, for the sweep.
+    fresh: set[str] = set()
+    tracked: set[str] = set()
     try:
-        if track:
+        if connection.vendor == "postgresql":
             for spec in (USERS, MEMBERSHIPS, ASSIGNMENTS):
-                _seen_reset(spec)
+                _indexes_build(spec)  # any a killed run left dropped
+                if spec.model._default_manager.exists():
+                    tracked.add(spec.table)
+                    _seen_reset(spec)
+                else:
+                    fresh.add(spec.table)
+                    _indexes_drop(spec)
         progress.phase("users")
-        _sync_users(client, scope, progress, seen=track)
+        _sync_users(
+            client,
+            scope,
+            progress,
+            seen=USERS.table in tracked,
+            fresh=USERS.table in fresh,
+        )
         progress.phase("groups")
         groups, _ = _sync_groups(client, scope, progress)
         progress.phase("apps")
@@ -953,7 +1007,8 @@ def sync_full(
             MEMBERSHIPS,
             "memberships",
             progress,
-            seen=track,
+            seen=MEMBERSHIPS.table in tracked,
+            fresh=MEMBERSHIPS.table in fresh,
         )
         progress.phase("assignments")
         assigned = _fetch_links(
@@ -965,8 +1020,12 @@ def sync_full(
             ASSIGNMENTS,
             "assignments",
             progress,
-            seen=track,
+            seen=ASSIGNMENTS.table in tracked,
+            fresh=ASSIGNMENTS.table in fresh,
         )
+        if fresh:
+            progress.phase("building indexes")
+            _indexes_build_all(fresh)
         progress.phase("admin roles")
         try:
             _sync_admin_roles(client, progress)
@@ -975,12 +1034,17 @@ def sync_full(
             progress.error(f"admin roles: {exc}")
             roles_ok = False
         progress.phase("removing deleted")
-        removed = _sweep(started, members.failed, assigned.failed, roles_ok, seen=track)
+        removed = _sweep(started, members.failed, assigned.failed, roles_ok, tracked, fresh)
         run.counts["removed"] = removed
+        if fresh:
+            # The planner knows nothing of a table filled just now; autovacuum would tell it
+            # in a while, the directory pages need it at once.
+            _analyze(fresh)
         run.counts["sessions_ended"] = accounts_sessions_end(source="full sync")
     except Exception as exc:
         log.exception("full sync %s failed", run.pk)
         progress.error(str(exc))
+        _indexes_build_all(fresh)
         _run_finish(run, status=SyncStatus.FAILED, message=f"Sync failed: {exc}")
         return run
     run.phase = "done"
@@ -1002,34 +1066,82 @@ def _sweep(
     failed_groups: list[str],
     failed_apps: list[str],
     roles_ok: bool,
-    *,
-    seen: bool = False,
+    tracked: set[str],
+    fresh: set[str],
 ) -> dict[str, int]:
+    """Delete what the run did not see. A ``tracked`` table has the run's seen keys; a
+    ``fresh`` one was empty when the run began, so all its rows are the run's own (or newer)."""
+
+    def sweep(spec: _LinkTable, keep_owners: list[str]) -> int:
+        if spec.table in fresh:
+            return 0
+        if spec.table in tracked:
+            return _seen_sweep(spec, started, keep_owners)
+        stale = spec.model._default_manager.filter(synced_at__lt=started)
+        if keep_owners:
+            stale = stale.exclude(**{f"{spec.conflict[0]}__in": keep_owners})
+        return int(stale.delete()[0])
+
     removed: dict[str, int] = {}
     with transaction.atomic():
-        if seen:
-            removed["users"] = _seen_sweep(USERS, started, [])
-        else:
-            removed["users"] = OktaUser.objects.filter(synced_at__lt=started).delete()[0]
+        removed["users"] = sweep(USERS, [])
         removed["groups"] = OktaGroup.objects.filter(synced_at__lt=started).delete()[0]
         removed["apps"] = OktaApp.objects.filter(synced_at__lt=started).delete()[0]
-        if seen:
-            removed["memberships"] = _seen_sweep(MEMBERSHIPS, started, failed_groups)
-            removed["assignments"] = _seen_sweep(ASSIGNMENTS, started, failed_apps)
-        else:
-            removed["memberships"] = (
-                GroupMembership.objects.filter(synced_at__lt=started)
-                .exclude(group_id__in=failed_groups)
-                .delete()[0]
-            )
-            removed["assignments"] = (
-                AppAssignment.objects.filter(synced_at__lt=started)
-                .exclude(app_id__in=failed_apps)
-                .delete()[0]
-            )
+        removed["memberships"] = sweep(MEMBERSHIPS, failed_groups)
+        removed["assignments"] = sweep(ASSIGNMENTS, failed_apps)
         if roles_ok:
             removed["admin_roles"] = AdminRole.objects.filter(synced_at__lt=started).delete()[0]
     return removed
+
+
+# A first load (empty table) writes its rows without the model's secondary indexes and builds
+# them once at the end: kept during the load, the (user, group) index alone more than doubles
+# the time of COPYing a million memberships (random inserts into an index larger than the
+# buffer cache). Unique constraints stay: they are what catches duplicates.
+
+
+def _indexes_drop(spec: _LinkTable) -> None:
+    q = connection.ops.quote_name
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Never queue behind a long reader (and make everyone queue behind us): if the
+            # table is busy, load it with its indexes.
+            cursor.execute("SET LOCAL lock_timeout = '2s'")
+            for index in spec.model._meta.indexes:
+                cursor.execute(f"DROP INDEX IF EXISTS {q(str(index.name))}")
+    except DatabaseError:
+        log.info("keeping the indexes of %s during the load: table busy", spec.table)
+
+
+def _indexes_build(spec: _LinkTable) -> None:
+    """Create the model's named indexes that are missing: dropped for a first load, or left
+    dropped by a run whose process was killed."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes "
+            "WHERE schemaname = current_schema() AND tablename = %s",
+            [spec.table],
+        )
+        present = {row[0] for row in cursor.fetchall()}
+    missing = [i for i in spec.model._meta.indexes if i.name not in present]
+    if not missing:
+        return
+    with connection.schema_editor() as editor:
+        editor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for index in missing:
+            editor.add_index(spec.model, index)
+
+
+def _indexes_build_all(tables: set[str]) -> None:
+    for spec in (USERS, MEMBERSHIPS, ASSIGNMENTS):
+        if spec.table in tables:
+            _indexes_build(spec)
+
+
+def _analyze(tables: set[str]) -> None:
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(q(t) for t in sorted(tables)))
 
 
 # --- incremental sync ----------------------------------------------------------------------

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
 
 from okta.models import (
     AdminRole,
@@ -17,7 +19,7 @@ from okta.models import (
     SyncRun,
     SyncStatus,
 )
-from okta.sync import sync_run_execute, sync_run_start
+from okta.sync import MEMBERSHIPS, _upsert_links, sync_run_execute, sync_run_start
 from tests.fixtures.sandbox import SandboxServer
 
 pytestmark = pytest.mark.django_db
@@ -361,3 +363,28 @@ def test_full_sync_member_fetch_threads_hold_one_slot_each(
     # per admin-role request; one slot per list would be more than one per group and app.
     assert slots_taken <= 2 * MEMBER_FETCH_THREADS + 8 < walks, (slots_taken, walks)
     assert GroupMembership.objects.filter(user__login=MAYA).exists()
+
+
+def test_full_sync_first_load_leaves_every_mirror_index_in_place(
+    okta_sandbox: SandboxServer,
+) -> None:
+    """A first load (empty tables) may build secondary indexes after the rows; they must all
+    be there when the run ends."""
+    assert not GroupMembership.objects.exists()
+    run = run_sync()
+    assert run.status == SyncStatus.SUCCEEDED, run.errors
+    assert GroupMembership.objects.exists()
+    with connection.cursor() as cursor:
+        for model in (OktaUser, GroupMembership, AppAssignment):
+            present = connection.introspection.get_constraints(cursor, model._meta.db_table)
+            assert {i.name for i in model._meta.indexes} <= set(present), model
+
+
+def test_first_load_batch_with_a_duplicate_row_writes_it_once() -> None:
+    stamp = timezone.now()
+    rows = [("00gfirst", "00uone"), ("00gfirst", "00utwo"), ("00gfirst", "00uone")]
+    _upsert_links(MEMBERSHIPS, rows, stamp, fresh=True)
+    assert sorted(GroupMembership.objects.values_list("group_id", "user_id")) == [
+        ("00gfirst", "00uone"),
+        ("00gfirst", "00utwo"),
+    ]
