@@ -8,7 +8,11 @@ and a scope filter may leave one side unmirrored.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Concat, Lower
 
 
 class UserStatus(models.TextChoices):
@@ -26,6 +30,18 @@ class GroupType(models.TextChoices):
     OKTA_GROUP = "OKTA_GROUP"
     APP_GROUP = "APP_GROUP"
     BUILT_IN = "BUILT_IN"
+
+
+# Separates the fields in OktaUser.search. A search term never holds one: terms are split on
+# whitespace.
+SEARCH_SEPARATOR = "\n"
+
+
+def _search_text(*fields: str) -> Lower:
+    parts: list[Any] = []
+    for name in fields:
+        parts += [Value(SEARCH_SEPARATOR), name]
+    return Lower(Concat(*parts, output_field=models.TextField()))
 
 
 class OktaUser(models.Model):
@@ -48,6 +64,15 @@ class OktaUser(models.Model):
     last_updated = models.DateTimeField(null=True, db_index=True)
     password_changed = models.DateTimeField(null=True)
     synced_at = models.DateTimeField(auto_now=True)
+    # What the directory search matches: each searched field lower-cased, every one preceded by
+    # SEARCH_SEPARATOR, so "starts with" on any field is one ``LIKE '%<sep>term%'`` on one
+    # column, which a trigram index answers on PostgreSQL (migration 0007). The database keeps
+    # it up to date on every write, COPY included.
+    search = models.GeneratedField(
+        expression=_search_text("first_name", "last_name", "display_name", "email", "login"),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]

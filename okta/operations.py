@@ -686,7 +686,7 @@ def _mirror_user(user: Any) -> Callable[[], None]:
             update_fields=[
                 f.name
                 for f in OktaUser._meta.concrete_fields
-                if not f.primary_key and f.name != "synced_at"
+                if not f.primary_key and f.name != "synced_at" and not f.generated
             ],
         )
 

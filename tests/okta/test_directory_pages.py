@@ -119,6 +119,35 @@ def test_user_list_search_by_name_email_status_department(
     assert b"person003@acme.com" not in sales.content
 
 
+def test_user_list_search_matches_the_start_of_a_field_ignoring_case(
+    admin_client: Client, crowd: list[OktaUser]
+) -> None:
+    OktaUser.objects.create(
+        id="00usearchcase0000001",
+        login="zoe.quinn@acme.com",
+        email="zq@acme.com",
+        first_name="Zoë",
+        last_name="Quinn-Ávila",
+        display_name="Zoe Q. Quinn-Ávila",
+        status="ACTIVE",
+    )
+
+    def logins(q: str) -> list[str]:
+        response = admin_client.get("/directory/users/", {"q": q})
+        return [u.login for u in response.context["users"]]
+
+    assert logins("QUINN-Áv") == ["zoe.quinn@acme.com"]
+    assert logins("zoe QUINN") == ["zoe.quinn@acme.com"]  # display name or login, last name
+    assert logins("zoe q.") == []  # "q." is inside the display name
+    assert logins("ZQ@") == ["zoe.quinn@acme.com"]
+    assert logins("uinn") == []  # inside a field, not at its start
+    assert logins("avila") == []
+    assert logins("acme.com") == []
+    assert logins("50%") == []  # LIKE wildcards are plain characters
+    assert logins("person_1") == []
+    assert len(logins("person1")) == 30
+
+
 def test_user_list_htmx_search_returns_results_fragment(
     admin_client: Client, crowd: list[OktaUser]
 ) -> None:
