@@ -495,16 +495,19 @@ def inbox_badge(request: HttpRequest) -> HttpResponse:
 @login_required
 def my_access(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    person = OktaUser.objects.filter(pk=user.okta_id).first() if user.okta_id else None
-    manager = None
+    okta_id = user.okta_id or "-"
+    # The person and their manager in one query.
+    # A scalar subquery: PostgreSQL answers "pk = x OR pk = (subquery)" from the primary key
+    # index, where "OR pk IN (subquery)" reads every user.
+    my_manager_id = Subquery(OktaUser.objects.filter(pk=okta_id).values("manager_id")[:1])
+    found = {u.pk: u for u in OktaUser.objects.filter(Q(pk=okta_id) | Q(pk=my_manager_id))}
+    person = found.get(okta_id)
+    manager = found.get(person.manager_id) if person is not None and person.manager_id else None
     memberships: list[GroupMembership] = []
     assignments: list[AppAssignment] = []
     grants: dict[tuple[str, str], Grant] = {}
     pending: list[AccessRequest] = []
     if person is not None:
-        manager = (
-            OktaUser.objects.filter(pk=person.manager_id).first() if person.manager_id else None
-        )
         memberships = list(
             GroupMembership.objects.filter(user_id=person.pk)
             .select_related("group")

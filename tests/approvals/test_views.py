@@ -385,6 +385,13 @@ def test_my_access_lists_groups_apps_and_pending(people: People, backend: Catalo
     assert "All staff" in page and "Engineering - Backend" in page
     assert 'Give up<span class="visually-hidden"> All staff' in page
     assert 'Give up<span class="visually-hidden"> Everyone' not in page  # BUILT_IN
+    assert "maya.chen@acme.com" in page and "Priya Patel" in page  # her login and manager
+
+
+def test_my_access_without_a_manager_says_so(people: People) -> None:
+    page = client_for(people, "priya").get(reverse("approvals:my_access")).content.decode()
+    assert "priya.patel@acme.com" in page
+    assert '<dt class="col-5 col-sm-3">Manager</dt><dd class="col-7 col-sm-9">—</dd>' in page
 
 
 def test_relinquish_someone_elses_membership_is_404(people: People) -> None:
