@@ -117,3 +117,15 @@ def test_roles_for_asks_the_database_once_for_every_role(django_assert_num_queri
     assert roles == {Role.EMPLOYEE, Role.ADMIN, Role.AUDITOR, Role.MANAGER}
     with django_assert_num_queries(0):
         roles_for(account)
+
+
+def test_has_perm_ignores_djangos_permission_table(django_assert_num_queries: Any) -> None:
+    from django.contrib.auth.models import Permission
+
+    employee = account_for(person_make("maya.chen@acme.com"))
+    employee.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
+    employee = User.objects.get(pk=employee.pk)
+    # One query (the roles), read once for every check the navigation makes.
+    with django_assert_num_queries(1):
+        assert not employee.has_perm("audit.view_auditevent")
+        assert not employee.has_module_perms("audit")
