@@ -5,7 +5,8 @@ Sessions are made with Django's session machinery (as a sign-in would), one cook
 simulated person. Each session is a thread with its own keep-alive connection that asks for a
 page, waits a human "think time", and asks again. SQL query counts are taken in-process with
 the test client for two different inputs of each page: equal counts mean the page's queries do
-not grow with the data.
+not grow with the data. The same in-process requests give each page's CPU and SQL time and its
+size, which other work on the machine disturbs far less than the latencies under load.
 """
 
 from __future__ import annotations
@@ -100,23 +101,64 @@ def session_cookie(user_pk: int) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
 
 
-def query_counts(page: Page, users: dict[str, int]) -> tuple[list[int], list[int]]:
+@dataclass
+class InProcess:
+    """One page served in this process by the test client: what it costs apart from the
+    server's queueing, so less sensitive to other work on the machine than the latencies."""
+
+    queries: int
+    status: int
+    cpu_ms: float  # median CPU time of this process per request
+    sql_ms: float  # median time spent in SQL per request
+    html_kb: float
+
+
+class _SqlTimer:
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self, execute: Callable[..., Any], *args: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return execute(*args)
+        finally:
+            self.seconds += time.perf_counter() - began
+
+
+def in_process(page: Page, users: dict[str, int], repeat: int = 10) -> list[InProcess]:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     from portal.models import User
 
-    counts, statuses = [], []
+    found = []
     for okta_id, path in page.variants:
         client = Client()
         client.force_login(User.objects.get(pk=users[okta_id]))
         client.get(path)  # warm caches the way a running server would have them
         with CaptureQueriesContext(connection) as captured:
             response = client.get(path)
-        counts.append(len(captured))
-        statuses.append(response.status_code)
-    return counts, statuses
+        # Now: the next request's start clears the connection's query log.
+        queries = len(captured)
+        cpu, sql = [], []
+        for _ in range(repeat):
+            timer = _SqlTimer()
+            began = time.process_time()
+            with connection.execute_wrapper(timer):
+                client.get(path)
+            cpu.append((time.process_time() - began) * 1000)
+            sql.append(timer.seconds * 1000)
+        found.append(
+            InProcess(
+                queries=queries,
+                status=response.status_code,
+                cpu_ms=round(_percentile(cpu, 0.5), 1),
+                sql_ms=round(_percentile(sql, 0.5), 1),
+                html_kb=round(len(response.content) / 1024, 1),
+            )
+        )
+    return found
 
 
 def server_settings() -> dict[str, Any]:
@@ -242,13 +284,19 @@ def run(env: BenchEnv, data: PortalData, sessions: int, seconds: float) -> dict[
     pages = _pages(data)
     results: dict[str, Any] = {}
     for page in pages:
-        counts, statuses = query_counts(page, data.users)
+        measured = in_process(page, data.users)
+        counts = [m.queries for m in measured]
         results[page.name] = {
             "queries": counts[0],
             "queries_variants": counts,
             # One page shows many rows and the other one: a query per row would differ by
             # tens. A difference of one is Django skipping a query for an empty id list.
-            "queries_constant": max(counts) - min(counts) <= 1 and set(statuses) == {200},
+            "queries_constant": max(counts) - min(counts) <= 1
+            and {m.status for m in measured} == {200},
+            # The full page's variant (the first), served in-process.
+            "cpu_ms": measured[0].cpu_ms,
+            "sql_ms": measured[0].sql_ms,
+            "html_kb": measured[0].html_kb,
         }
     with Gunicorn(env) as server:
         for page in pages:

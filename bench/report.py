@@ -180,7 +180,12 @@ def summary_lines(name: str, r: dict[str, Any]) -> list[tuple[str, str, str]]:
             rows.append(
                 (
                     page,
-                    f"p50 {_fmt(p['p50_ms'])} / p95 {_fmt(p['p95_ms'])} ms",
+                    f"p50 {_fmt(p['p50_ms'])} / p95 {_fmt(p['p95_ms'])} ms"
+                    + (
+                        f"; in-process cpu {_fmt(p['cpu_ms'])} / sql {_fmt(p['sql_ms'])} ms"
+                        if "cpu_ms" in p
+                        else ""
+                    ),
                     f"{p['queries']} queries, < 100 ms [{ok}]",
                 )
             )
