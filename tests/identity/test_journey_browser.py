@@ -108,3 +108,47 @@ def test_admin_seed_prompts_in_the_browser(
     expect(report).to_contain_text("sam.rivera@acme.com")
     expect(report).to_contain_text("jordan.lee@acme.com")
     expect(report).to_contain_text("Gatehouse Helpdesk")
+
+
+def test_second_admin_approves_a_suspend_in_the_inbox(
+    page: Page,  # noqa: F811 - the browser fixtures imported above
+    gatehouse: Gatehouse,  # noqa: F811
+    sign_in: Callable[[Page, str], None],  # noqa: F811
+    celery_worker: Any,
+) -> None:
+    """A suspend needs a second admin: asked on the person's page, it waits in the other
+    admin's inbox (nav count), is approved there, and the worker carries it out in Okta."""
+    from approvals.models import AccessRequest, RequestStatus
+    from identity.models import ActionRequest
+
+    admins, jordan = acme_group_id("Gatehouse Admins"), acme_user_id("jordan.lee@acme.com")
+    john = acme_user_id("john.doe@acme.com")
+    assert gatehouse.okta.api("PUT", f"/api/v1/groups/{admins}/users/{jordan}").status == 204
+    ensure_default_policies()
+    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+
+    sign_in(page, "sam.rivera@acme.com")
+    page.goto(f"{gatehouse.url}/identity/people/{john}/")
+    page.get_by_role("button", name="Suspend", exact=True).click()
+    expect(page.get_by_test_id("action-outcome")).to_contain_text("Pending approval")
+    action = ActionRequest.objects.get(target_user_id=john)
+    approval = AccessRequest.objects.get(identity_action=action)
+    page.get_by_role("button", name="Sign out", exact=True).click()
+
+    sign_in(page, "jordan.lee@acme.com")
+    expect(page.get_by_test_id("inbox-count")).to_contain_text("1")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Inbox").click()
+    row = page.locator(f"#inbox-row-{approval.pk}")
+    expect(row).to_contain_text("Suspend")
+    row.get_by_label("Comment").fill("Confirmed with HR")
+    row.get_by_role("button", name=f"Approve #{approval.pk}").click()
+    expect(row).to_contain_text("decision recorded")
+    celery_worker.wait_for(
+        lambda: AccessRequest.objects.get(pk=approval.pk).status == RequestStatus.COMPLETED,
+        timeout=WORKER_TIMEOUT_MS / 1000,
+        what="the suspend to be carried out",
+    )
+    assert gatehouse.okta.user_state(john)["status"] == "SUSPENDED"
+    page.goto(f"{gatehouse.url}{approval.get_absolute_url()}")
+    expect(page.get_by_test_id("request-status")).to_contain_text("Completed")
+    expect(page.get_by_test_id("timeline")).to_contain_text("Confirmed with HR")
