@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from django.db import transaction
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from approvals import services
@@ -206,6 +208,43 @@ def test_okta_refusal_fails_request_with_okta_message(
     assert AuditEvent.objects.filter(
         action="access_request.failed", target_id=str(req.pk), outcome="failure"
     ).exists()
+
+
+@pytest.mark.django_db
+def test_okta_error_text_is_shown_escaped(
+    okta_sandbox: Any,
+    okta: OktaClient,
+    no_broker: list[tuple[str, int]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Okta's errorSummary and errorCauses are text from outside: the requester's page and the
+    admin's operation queue show them, escaped."""
+    script = '<script>alert("okta")</script><img src=x onerror=alert(1)>'
+    item = mirror_and_catalog()
+    maya, priya = account("maya.chen@acme.com"), account("priya.patel@acme.com")
+    req = services.access_request_submit(requester=maya, item=item, reason="x", duration_days=7)
+    services.access_request_decide(actor=priya, request_id=req.pk, outcome="APPROVE")
+    okta_sandbox.set_faults(
+        refuse_code="E0000001", refuse_detail=script, refuse_causes=[script], method="PUT"
+    )
+    op = run_operation(
+        Operation.objects.get(correlation=req.correlation), okta, django_capture_on_commit_callbacks
+    )
+    assert op.status == OperationStatus.FAILED and op.error_code == "E0000001"
+    req.refresh_from_db()
+    assert req.status == RequestStatus.FAILED and script in req.failure_message
+    requester, admin = Client(), Client()
+    requester.force_login(maya)
+    admin.force_login(account("sam.rivera@acme.com"))  # in "Gatehouse Admins" in acme
+    pages = {
+        "request": requester.get(reverse("approvals:request_detail", args=[req.pk])),
+        "queue": admin.get(reverse("approvals:operations")),
+    }
+    for name, response in pages.items():
+        html = response.content.decode()
+        assert response.status_code == 200, name
+        assert "<script>alert" not in html and "<img src=x" not in html, name
+        assert "&lt;script&gt;alert(" in html, name
 
 
 @pytest.mark.worker
