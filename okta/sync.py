@@ -1040,7 +1040,11 @@ def sync_full(
             # The planner knows nothing of a table filled just now; autovacuum would tell it
             # in a while, the directory pages need it at once.
             _analyze(fresh)
-        run.counts["sessions_ended"] = accounts_sessions_end(source="full sync")
+        # A plain user listing leaves deactivated people out (unless the scope asks for them),
+        # so the sweep above removed them rather than marking them DEPROVISIONED.
+        run.counts["sessions_ended"] = accounts_sessions_end(
+            source="full sync", mirror_complete=True
+        )
     except Exception as exc:
         log.exception("full sync %s failed", run.pk)
         progress.error(str(exc))

@@ -32,11 +32,14 @@ SESSION_STATUSES = frozenset(
 ENDS_SESSIONS = frozenset(UserStatus) - SESSION_STATUSES
 
 
-def accounts_sessions_end(*, source: str, gone: Collection[str] = ()) -> int:
+def accounts_sessions_end(
+    *, source: str, gone: Collection[str] = (), mirror_complete: bool = False
+) -> int:
     """End the sessions of every active account whose person's mirrored status ends sessions,
     or whose Okta id is in ``gone`` (removed from the mirror: deleted in Okta, or no longer
-    mirrored). The accounts become inactive until their next allowed sign-in; one audit event
-    each (``account.sessions_ended``). Returns how many accounts were ended.
+    mirrored), or, when ``mirror_complete`` (a full sync has just read every user), whose
+    person is not in the mirror at all. The accounts become inactive until their next allowed
+    sign-in; one audit event each (``account.sessions_ended``). Returns how many were ended.
 
     A set-based query over Gatehouse's own accounts; the session table is never read."""
     ending = OktaUser.objects.filter(status__in=ENDS_SESSIONS).values("pk")
@@ -46,6 +49,13 @@ def accounts_sessions_end(*, source: str, gone: Collection[str] = ()) -> int:
             .filter(is_active=True, okta_id__in=ending)
             .values_list("pk", "okta_id", "username")
         )
+        if mirror_complete:
+            accounts += (
+                User.objects.select_for_update()
+                .filter(is_active=True, okta_id__isnull=False)
+                .exclude(okta_id__in=OktaUser.objects.values("pk"))
+                .values_list("pk", "okta_id", "username")
+            )
         if gone:
             accounts += (
                 User.objects.select_for_update()

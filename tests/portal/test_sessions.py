@@ -145,3 +145,20 @@ def test_person_removed_from_directory_is_signed_out(okta_sandbox: SandboxServer
     assert is_signed_out(maya)
     assert ended_events(maya_id)[0].detail["status"] == "not in the directory"
     assert accounts_sessions_end(source="test", gone=[maya_id]) == 0  # once
+
+
+def test_deactivated_person_is_signed_out_by_full_sync(okta_sandbox: SandboxServer) -> None:
+    """A plain Okta user listing leaves deactivated people out: full sync removes them."""
+    run_sync("full")
+    maya, priya = signed_in(okta_sandbox, MAYA), signed_in(okta_sandbox, PRIYA)
+    maya_id = okta_sandbox.user_id(MAYA)
+    assert okta_sandbox.api("POST", f"/api/v1/users/{maya_id}/lifecycle/deactivate").status == 200
+
+    run = run_sync("full")
+
+    assert not OktaUser.objects.filter(pk=maya_id).exists()
+    assert run.counts["sessions_ended"] == 1
+    assert is_signed_out(maya)
+    assert priya.get("/").status_code == 200
+    [event] = ended_events(maya_id)
+    assert event.detail == {"status": "not in the directory", "source": "full sync"}
