@@ -240,17 +240,25 @@ LOGIN_REDIRECT_URL_FAILURE = "/signin/refused/"
 DEMO_PEOPLE: list[str] = env.list("DEMO_PEOPLE", [])
 
 # --- Email ----------------------------------------------------------------------------------
-EMAIL_BACKEND = env.str(
+# Django 6.1's MAILERS, configured from the same environment variables as before.
+_EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",
 )
-EMAIL_HOST = env.str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env.int("EMAIL_PORT", 25)
-EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = secret("EMAIL_HOST_PASSWORD")
-EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", False)
+_EMAIL_OPTIONS: dict[str, object] = (
+    {
+        "host": env.str("EMAIL_HOST", "localhost"),
+        "port": env.int("EMAIL_PORT", 25),
+        "username": env.str("EMAIL_HOST_USER", ""),
+        "password": secret("EMAIL_HOST_PASSWORD"),
+        "use_tls": env.bool("EMAIL_USE_TLS", False),
+    }
+    if _EMAIL_BACKEND.endswith("smtp.EmailBackend")
+    else {}
+)
+MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND, "OPTIONS": _EMAIL_OPTIONS}}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "Gatehouse <gatehouse@localhost>")
 
 # --- Static files ---------------------------------------------------------------------------
