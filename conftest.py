@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -50,3 +51,13 @@ def _block_network() -> Any:
     yield
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_okta_client() -> Iterator[None]:
+    """Workers keep one Okta client (okta.connection.shared_client); a test must not inherit
+    the previous test's connections or its governor's pacing."""
+    yield
+    from okta.connection import shared_client_discard
+
+    shared_client_discard()

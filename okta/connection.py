@@ -7,7 +7,10 @@ okta.crypto). ``active_client()`` is what sync, tasks and pages call to get a cl
 
 from __future__ import annotations
 
+import hashlib
+import os
 import secrets
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +77,66 @@ def active_client(**overrides: Any) -> OktaClient:
         scopes=conn.scopes.split(),
         **overrides,
     )
+
+
+_shared = threading.local()
+
+
+def _configuration_key() -> tuple[Any, ...]:
+    """What ``active_client()`` would build a client from, without building one (no secret
+    kept in clear: a digest of the credentials)."""
+    if env_configured():
+        credentials = "|".join(
+            [
+                settings.OKTA_API_TOKEN,
+                settings.OKTA_CLIENT_ID,
+                settings.OKTA_PRIVATE_KEY,
+                " ".join(settings.OKTA_SCOPES),
+            ]
+        )
+        source: tuple[Any, ...] = (
+            "env",
+            settings.OKTA_ORG_URL,
+            hashlib.sha256(credentials.encode()).hexdigest(),
+        )
+    else:
+        saved = OktaConnection.objects.filter(pk=1).values_list("updated_at", flat=True).first()
+        source = ("stored", saved)
+    return (
+        os.getpid(),
+        *source,
+        settings.OKTA_TIMEOUT_SECONDS,
+        settings.OKTA_MAX_RETRIES,
+        settings.OKTA_CONCURRENCY_LIMIT,
+    )
+
+
+def shared_client() -> OktaClient:
+    """This thread's long-lived client for the configured org; never close it.
+
+    ``active_client()`` builds a new client each time: an SSL context (the CA bundle parsed
+    again), a new connection pool and a governor that forgot its pacing. A worker running
+    one operation after another keeps one instead, rebuilt when the configuration (settings
+    or the saved connection) changes. A forked child builds its own (sockets are not shared).
+    """
+    key = _configuration_key()
+    cached: tuple[tuple[Any, ...], OktaClient] | None = getattr(_shared, "entry", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    if cached is not None and cached[0][0] == key[0]:
+        cached[1].close()
+    client = active_client()
+    _shared.entry = (key, client)
+    return client
+
+
+def shared_client_discard() -> None:
+    """Close and forget this thread's shared client (tests: each starts with a fresh one)."""
+    cached = getattr(_shared, "entry", None)
+    if cached is not None:
+        del _shared.entry
+        if cached[0][0] == os.getpid():
+            cached[1].close()
 
 
 @dataclass(frozen=True)

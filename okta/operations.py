@@ -26,7 +26,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -309,12 +310,13 @@ def _claim(operation_id: int) -> str | None:
 
 
 def _default_client() -> OktaClient:
-    from okta.connection import active_client
+    from okta.connection import shared_client
 
-    client = active_client()
+    client = shared_client()
     # The outbox retries across attempts; inside one attempt keep a worker busy briefly.
     client.max_retries = 2
     client.max_retry_seconds = 30.0
+    client.last_status, client.last_request_id = None, ""
     return client
 
 
@@ -337,21 +339,17 @@ def operation_execute(operation_id: int, *, client: OktaClient | None = None) ->
     op = Operation.objects.get(pk=operation_id)
     if op.attempts > MAX_ATTEMPTS:  # claimed again and again: workers keep dying on it
         return _record(op, token, None, OktaError("Gave up: no worker could finish this."))
-    own_client = client is None
     error: OktaError | None = None
     outcome: Outcome | None = None
     try:
         if client is None:
-            client = _default_client()
+            client = _default_client()  # the worker's shared client: not closed here
         outcome = ACTIONS[op.kind](client, op.params)
     except OktaError as exc:
         error = exc
     except Exception as exc:  # a bug must not leave the row RUNNING until the reaper
         log.exception("operation %s crashed", op.pk)
         error = OktaError(f"Gatehouse failed to run this operation: {type(exc).__name__}")
-    finally:
-        if own_client and client is not None:
-            client.close()
     if outcome is not None and client is not None:
         outcome.okta_status = client.last_status
         outcome.request_id = client.last_request_id
@@ -493,7 +491,7 @@ def operation_retry(*, operation_id: int, actor: Any) -> bool:
         updated = Operation.objects.filter(pk=operation_id, status=OperationStatus.FAILED).update(
             status=OperationStatus.PENDING,
             attempts=0,
-            next_attempt_at=None,
+            next_attempt_at=timezone.now(),  # queued now: what the reaper measures from
             finished_at=None,
             claimed_at=None,
         )
@@ -515,21 +513,42 @@ def operation_retry(*, operation_id: int, actor: Any) -> bool:
 def operations_reap() -> int:
     """Re-queue operations a lost message or a dead worker left behind; returns how many.
 
-    PENDING rows due for longer than a grace period lost their message; RUNNING rows claimed
-    longer than the deadline ago lost their worker (the claim in ``operation_execute`` accepts
-    them again). Queuing twice is harmless: only one claim wins.
+    A PENDING row's message went to the broker when it became due (``next_attempt_at``, or
+    ``created_at`` for a first attempt). It counts as lost only when it has been due for longer
+    than the grace period *and* the workers are past it: they claimed, within the grace period,
+    a message that was queued later (the queue is first in, first out). A long backlog that
+    the workers are still draining is therefore left alone; when they claimed nothing at all
+    for the grace period (idle, or the broker lost everything), every row due for longer than
+    the grace period is re-sent. RUNNING rows claimed longer than the deadline ago lost their
+    worker (the claim in ``operation_execute`` accepts them again). Queuing twice is harmless:
+    only one claim wins.
     """
     now = timezone.now()
-    stale = Operation.objects.filter(
-        Q(status=OperationStatus.PENDING)
-        & (
-            Q(next_attempt_at__lte=now - LOST_MESSAGE_GRACE)
-            | Q(next_attempt_at__isnull=True, created_at__lte=now - LOST_MESSAGE_GRACE)
-        )
-        | Q(status=OperationStatus.RUNNING, claimed_at__lt=now - RUNNING_DEADLINE)
+    cutoff = now - LOST_MESSAGE_GRACE
+    due_at = Coalesce("next_attempt_at", "created_at")
+    overdue = Operation.objects.alias(due_at=due_at).filter(
+        status=OperationStatus.PENDING, due_at__lte=cutoff
     )
-    ids = list(stale.order_by("id").values_list("id", flat=True)[:1000])
-    # Re-queued rows count as due from now, so a long backlog is not re-sent every minute.
+    passed = (
+        Operation.objects
+        # First attempts only: a retry's message waits in a worker for its countdown (an ETA),
+        # outside the queue's order.
+        .filter(claimed_at__gte=cutoff, attempts=1)
+        .exclude(status=OperationStatus.PENDING)
+        .aggregate(latest=Max(due_at))["latest"]
+    )
+    if passed is not None:
+        overdue = overdue.filter(due_at__lt=passed)
+    dead = Operation.objects.filter(
+        status=OperationStatus.RUNNING, claimed_at__lt=now - RUNNING_DEADLINE
+    )
+    ids = sorted(
+        [
+            *overdue.order_by("id").values_list("id", flat=True)[:1000],
+            *dead.order_by("id").values_list("id", flat=True)[:1000],
+        ]
+    )[:1000]
+    # Re-queued rows count as due from now, so they are not re-sent every minute.
     Operation.objects.filter(pk__in=ids, status=OperationStatus.PENDING).update(next_attempt_at=now)
     for pk in ids:
         _queue(pk)

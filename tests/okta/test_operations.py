@@ -208,6 +208,38 @@ def test_operations_reap_requeues_lost_and_stale_rows(queued: list[Any]) -> None
     assert lost.next_attempt_at is not None and lost.status == OperationStatus.PENDING
 
 
+def test_operations_reap_leaves_a_backlog_the_workers_are_still_draining(
+    queued: list[Any],
+) -> None:
+    now = timezone.now()
+    old = now - timedelta(minutes=10)
+
+    def row(queued_at: Any, **fields: Any) -> Operation:
+        op = Operation.objects.create(kind=ADD, params=PARAMS, **fields)
+        Operation.objects.filter(pk=op.pk).update(created_at=queued_at)
+        return op
+
+    # The workers have just taken a message queued before the backlog: they are not past it.
+    row(old - timedelta(seconds=1), status=OperationStatus.SUCCEEDED, attempts=1, claimed_at=now)
+    # A retry due after the backlog ran on its countdown, outside the queue's order.
+    row(
+        old,
+        status=OperationStatus.RUNNING,
+        attempts=2,
+        claimed_at=now,
+        next_attempt_at=now - timedelta(minutes=1),
+    )
+    backlog = [row(old) for _ in range(3)]
+
+    assert operations_reap() == 0
+    assert queued == []
+
+    # Now they claimed a message queued after the backlog: the backlog's messages were lost.
+    row(old + timedelta(seconds=1), status=OperationStatus.SUCCEEDED, attempts=1, claimed_at=now)
+    assert operations_reap() == 3
+    assert sorted(pk for pk, _ in queued) == [op.pk for op in backlog]
+
+
 def test_operation_retry_failed_goes_back_to_pending(
     django_capture_on_commit_callbacks: Any, queued: list[Any]
 ) -> None:
