@@ -25,6 +25,8 @@ NAMES = (
     "export",
     "provision_single",
     "provision",
+    "bulk_preview",
+    "bulk",
 )
 # Benchmarks that only read the seeded data, so ``--reuse`` can run them again on it.
 REUSABLE = {"pages", "export"}
@@ -43,6 +45,8 @@ class Scale:
     approvals: int
     provision_per_minute: int
     worker_concurrency: int
+    bulk_people: int
+    bulk_per_minute: int
 
 
 FULL = Scale(
@@ -57,6 +61,8 @@ FULL = Scale(
     approvals=1000,
     provision_per_minute=600,
     worker_concurrency=8,
+    bulk_people=5000,
+    bulk_per_minute=600,
 )
 QUICK = Scale(
     org="acme",
@@ -70,6 +76,8 @@ QUICK = Scale(
     approvals=20,
     provision_per_minute=10_000,
     worker_concurrency=2,
+    bulk_people=50,
+    bulk_per_minute=10_000,
 )
 
 
@@ -165,9 +173,13 @@ def run_all(
     sandbox = sandbox_mod.start(env, scale.org)
     django.setup()
 
-    from bench import pages, provision, seed, syncs
+    from bench import bulk, pages, provision, seed, syncs
 
     seed.portal_groups(sandbox)
+    bulk_people: list[str] = []
+    if selected & {"bulk_preview", "bulk"}:
+        say(f"putting {scale.bulk_people:,} people in the bulk benchmark's group")
+        bulk_people = seed.bulk_groups(sandbox, scale.bulk_people)
 
     def measure(name: str, work: Callable[[], dict[str, Any]], *, required: bool = False) -> None:
         if name not in selected and not required:
@@ -228,6 +240,17 @@ def run_all(
             sandbox,
             count=scale.approvals,
             per_minute=scale.provision_per_minute,
+            concurrency=scale.worker_concurrency,
+        ),
+    )
+    measure("bulk_preview", lambda: bulk.preview(env, bulk_people))
+    measure(
+        "bulk",
+        lambda: bulk.run(
+            env,
+            sandbox,
+            bulk_people,
+            per_minute=scale.bulk_per_minute,
             concurrency=scale.worker_concurrency,
         ),
     )

@@ -118,15 +118,15 @@ def _approver() -> Any:
     return User.objects.get(pk=users[PEOPLE.approvers[0]])
 
 
-def _wait_operations(request_ids: list[int], timeout: float) -> dict[str, int]:
+def _wait_operations(correlations: list[str], expected: int, timeout: float) -> dict[str, int]:
+    """Wait until ``expected`` operations of these correlations are final; their statuses."""
     from okta.models import Operation
 
-    correlations = [f"request:{pk}" for pk in request_ids]
-
     def done() -> bool:
-        return Operation.objects.filter(
-            correlation__in=correlations, status__in=FINAL
-        ).count() >= len(request_ids)
+        return (
+            Operation.objects.filter(correlation__in=correlations, status__in=FINAL).count()
+            >= expected
+        )
 
     with contextlib.suppress(RuntimeError):
         wait_for(done, timeout, "the operations to finish", interval=0.5)
@@ -137,9 +137,8 @@ def _wait_operations(request_ids: list[int], timeout: float) -> dict[str, int]:
     )
 
 
-def _okta_adds(sandbox: Sandbox, since: str) -> dict[str, list[float]]:
-    """Membership-add events in the provisioning group since ``since``: user id -> times."""
-    gid = PEOPLE.groups[PROVISION_GROUP]
+def okta_adds(sandbox: Sandbox, since: str, gid: str) -> dict[str, list[float]]:
+    """Membership-add events in group ``gid`` since ``since``: user id -> times."""
     found: dict[str, list[float]] = {}
     path: str | None = f"/api/v1/logs?since={quote(since)}&limit=1000&filter=" + quote(
         'eventType eq "group.user_membership.add"'
@@ -172,15 +171,14 @@ def _okta_adds(sandbox: Sandbox, since: str) -> dict[str, list[float]]:
     return found
 
 
-def _members(sandbox: Sandbox) -> set[str]:
-    gid = PEOPLE.groups[PROVISION_GROUP]
-    members: set[str] = set()
+def members(sandbox: Sandbox, gid: str) -> set[str]:
+    found: set[str] = set()
     after = ""
     while True:
         page = sandbox.api("GET", f"/api/v1/groups/{gid}/users?limit=1000{after}")
         if not page:
-            return members
-        members.update(u["id"] for u in page)
+            return found
+        found.update(u["id"] for u in page)
         after = f"&after={page[-1]['id']}"
 
 
@@ -196,7 +194,7 @@ def _latencies(request_ids: list[int], adds: dict[str, list[float]]) -> list[flo
     return out
 
 
-def _okta_now() -> str:
+def okta_now() -> str:
     from datetime import UTC
 
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -206,7 +204,7 @@ def single(env: BenchEnv, sandbox: Sandbox, worker: Worker) -> dict[str, Any]:
     from approvals.services import access_request_decide
 
     approver = _approver()
-    since = _okta_now()
+    since = okta_now()
     time.sleep(1.0)
     samples: list[dict[str, Any]] = []
     # The first request warms the worker (imports, connections) and is reported apart.
@@ -215,8 +213,8 @@ def single(env: BenchEnv, sandbox: Sandbox, worker: Worker) -> dict[str, Any]:
         (pk,) = _submit(subject)
         time.sleep(1.0)  # idle: nothing else queued
         access_request_decide(actor=approver, request_id=pk, outcome="APPROVE")
-        statuses = _wait_operations([pk], timeout=30)
-        adds = _okta_adds(sandbox, since)
+        statuses = _wait_operations([f"request:{pk}"], 1, timeout=30)
+        adds = okta_adds(sandbox, since, PEOPLE.groups[PROVISION_GROUP])
         latency = _latencies([pk], adds)
         samples.append(
             {"seconds": round(latency[0], 3) if latency else None, "operations": statuses}
@@ -249,31 +247,61 @@ def many(
     request_ids = _submit(subjects)
     submit_seconds = time.monotonic() - began_submit
     approver = _approver()
-    since = _okta_now()
+    since = okta_now()
     began = time.time()
     decided = access_requests_decide_bulk(
         actor=approver, request_ids=request_ids, outcome="APPROVE"
     )
     approve_seconds = time.time() - began
+    return {
+        "approvals": len(decided.decided),
+        "refused": len(decided.refused),
+        **drain(
+            env,
+            sandbox,
+            correlations=[f"request:{pk}" for pk in request_ids],
+            subjects=subjects,
+            group_id=PEOPLE.groups[PROVISION_GROUP],
+            since=since,
+            per_minute=per_minute,
+            concurrency=concurrency,
+        ),
+        "approve_seconds": round(approve_seconds, 2),
+        "submit_seconds": round(submit_seconds, 2),
+    }
+
+
+def drain(
+    env: BenchEnv,
+    sandbox: Sandbox,
+    *,
+    correlations: list[str],
+    subjects: list[str],
+    group_id: str,
+    since: str,
+    per_minute: int,
+    concurrency: int,
+) -> dict[str, Any]:
+    """Start a worker with one queued operation per subject (adding it to ``group_id``) and
+    let it drain while the sandbox allows ``per_minute`` member changes: the first window's
+    share of the allowance, changes lost or doubled (System Log), latency from the start."""
     sandbox.set_rate_limits({MEMBER_BUCKET: per_minute})
     before = sandbox.counters()
     with CounterSampler(sandbox, interval=0.25) as sampler, Worker(env, concurrency):
         released = time.time()  # the worker is ready: everything is queued before it
-        timeout = 120 + count / per_minute * 60 * 2
-        statuses = _wait_operations(request_ids, timeout=timeout)
+        timeout = 120 + len(subjects) / per_minute * 60 * 2
+        statuses = _wait_operations(correlations, len(subjects), timeout=timeout)
         end = time.time()
     sandbox.set_rate_limits({})
     after = sandbox.counters()
-    adds = _okta_adds(sandbox, since)
-    members = _members(sandbox)
-    wanted = set(subjects)
-    lost = len(wanted - members)
+    adds = okta_adds(sandbox, since, group_id)
+    in_group = members(sandbox, group_id)
+    lost = len(set(subjects) - in_group)
     doubled = sum(1 for s in subjects if len(adds.get(s, [])) > 1)
     latencies = sorted(min(adds[s]) - released for s in subjects if adds.get(s))
     okta_end = max((t for s in subjects for t in adds.get(s, [])), default=end)
     window = sampler.first_window(lambda c: int(c["writes"]), per_minute)
     elapsed_min = max(okta_end - released, 1e-6) / 60
-    writes = after["writes"] - before["writes"]
 
     def pct(q: float) -> float | None:
         if not latencies:
@@ -281,8 +309,6 @@ def many(
         return round(latencies[min(len(latencies) - 1, round(q * (len(latencies) - 1)))], 2)
 
     return {
-        "approvals": len(decided.decided),
-        "refused": len(decided.refused),
         "allowed_per_minute": per_minute,
         "achieved_per_minute": round(len(latencies) / elapsed_min, 1),
         # The first rate-limit window; None when the work fitted in it (quick runs).
@@ -290,14 +316,13 @@ def many(
         "window": window,
         "lost": lost,
         "doubled": doubled,
-        "okta_writes": writes,
+        "okta_writes": after["writes"] - before["writes"],
         "rate_limited_429s": after["rate_limited"] - before["rate_limited"],
         "operations": statuses,
         # Seconds from the moment all of them were queued to each change in Okta.
         "p50_seconds": pct(0.50),
         "p95_seconds": pct(0.95),
-        "approve_seconds": round(approve_seconds, 2),
-        "submit_seconds": round(submit_seconds, 2),
+        "drain_seconds": round(end - released, 1),
         "broker": env.broker,
         "worker_concurrency": concurrency,
     }

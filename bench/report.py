@@ -43,6 +43,16 @@ TARGETS: dict[str, list[Check]] = {
         ("doubled", lambda r: r["doubled"] == 0, "0 doubled"),
     ],
     "provision_single": [("seconds", lambda r: r["seconds"] < 2, "< 2 s")],
+    "bulk_preview": [
+        ("seconds", lambda r: r["seconds"] < 1, "< 1 s"),
+        ("queries_constant", lambda r: r["queries_constant"], "constant"),
+    ],
+    "bulk": [
+        ("ratio", lambda r: None if r["ratio"] is None else r["ratio"] >= 0.9, ">= 0.9 of allowed"),
+        ("lost", lambda r: r["lost"] == 0, "0 lost"),
+        ("doubled", lambda r: r["doubled"] == 0, "0 doubled"),
+        ("failed", lambda r: r["failed"] == 0, "0 failed"),
+    ],
     "pages": [
         (
             "p95_ms",
@@ -169,6 +179,26 @@ def summary_lines(name: str, r: dict[str, Any]) -> list[tuple[str, str, str]]:
         ]
     if name == "provision_single":
         return [("approval→Okta s", _fmt(r["seconds"]), target("seconds"))]
+    if name == "bulk_preview":
+        return [
+            (
+                "page seconds",
+                _fmt(r["seconds"]),
+                f"{_fmt(r['people'])} people, {target('seconds')}",
+            ),
+            (
+                "SQL queries",
+                f"{r['queries']} (1 person: {r['queries_one_person']})",
+                target("queries_constant"),
+            ),
+        ]
+    if name == "bulk":
+        return [
+            ("ops/min ÷ allowed", _fmt(r["ratio"]), target("ratio")),
+            ("lost / doubled", f"{r['lost']} / {r['doubled']}", "0 / 0"),
+            ("failed", f"{r['failed']} of {_fmt(r['changes'])}", target("failed")),
+            ("p50 / p95 s", f"{_fmt(r['p50_seconds'])} / {_fmt(r['p95_seconds'])}", ""),
+        ]
     if name == "pages":
         rows = []
         for page, p in r["pages"].items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -15,6 +16,8 @@ from bench.sandbox import Sandbox
 ADMIN_GROUP = "Gatehouse Admins"
 APPROVER_GROUP = "Bench Approvers"
 PROVISION_GROUP = "Bench Provision"
+BULK_SOURCE_GROUP = "Bench Bulk Source"  # the bulk run's selection: "members of this group"
+BULK_TARGET_GROUP = "Bench Bulk Target"  # what the bulk run adds them to
 EMPLOYEES = 40
 APPROVERS = 5
 # What the last seeding made, so ``--reuse`` can measure the pages again without reseeding.
@@ -24,6 +27,7 @@ SEEDED_FILE = BENCH_DIR / "seeded.json"
 @dataclass
 class People:
     admin: str = ""
+    second_admin: str = ""  # confirms bulk runs above the policy's size
     approvers: list[str] = field(default_factory=list)
     employees: list[str] = field(default_factory=list)
     groups: dict[str, str] = field(default_factory=dict)  # name -> id
@@ -54,12 +58,39 @@ def portal_groups(sandbox: Sandbox) -> People:
     PEOPLE.admin = active[0]
     PEOPLE.approvers = active[1 : 1 + APPROVERS]
     PEOPLE.employees = active[1 + APPROVERS : 1 + APPROVERS + EMPLOYEES]
+    PEOPLE.second_admin = active[1 + APPROVERS + EMPLOYEES]
     for name in (ADMIN_GROUP, APPROVER_GROUP, PROVISION_GROUP):
         PEOPLE.groups[name] = _group(sandbox, name)
-    sandbox.api("PUT", f"/api/v1/groups/{PEOPLE.groups[ADMIN_GROUP]}/users/{PEOPLE.admin}")
+    for uid in (PEOPLE.admin, PEOPLE.second_admin):
+        sandbox.api("PUT", f"/api/v1/groups/{PEOPLE.groups[ADMIN_GROUP]}/users/{uid}")
     for uid in PEOPLE.approvers:
         sandbox.api("PUT", f"/api/v1/groups/{PEOPLE.groups[APPROVER_GROUP]}/users/{uid}")
     return PEOPLE
+
+
+def bulk_groups(sandbox: Sandbox, count: int) -> list[str]:
+    """The bulk benchmark's groups, made through Okta's API before the full sync mirrors them:
+    ``count`` ACTIVE people (not the portal's own) in the source group, an empty target."""
+    portal_people = {PEOPLE.admin, PEOPLE.second_admin, *PEOPLE.approvers, *PEOPLE.employees}
+    for name in (BULK_SOURCE_GROUP, BULK_TARGET_GROUP):
+        PEOPLE.groups[name] = _group(sandbox, name)
+    chosen: list[str] = []
+    after = ""
+    while len(chosen) < count:
+        page = sandbox.api("GET", f"/api/v1/users?limit=200{after}")
+        if not page:
+            break
+        chosen += [
+            u["id"] for u in page if u["status"] == "ACTIVE" and u["id"] not in portal_people
+        ]
+        after = f"&after={page[-1]['id']}"
+    chosen = chosen[:count]
+    source = PEOPLE.groups[BULK_SOURCE_GROUP]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(
+            pool.map(lambda uid: sandbox.api("PUT", f"/api/v1/groups/{source}/users/{uid}"), chosen)
+        )
+    return chosen
 
 
 def portal_users(okta_ids: list[str]) -> dict[str, int]:

@@ -16,7 +16,15 @@ from typing import Any
 import pytest
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-PARTS = ["sync_full", "fetch_only", "sync_incremental", "sync_rate_limited", "export"]
+PARTS = [
+    "sync_full",
+    "fetch_only",
+    "sync_incremental",
+    "sync_rate_limited",
+    "export",
+    "bulk_preview",
+    "bulk",
+]
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +124,39 @@ def test_quick_bench_export_streams_every_event(
     assert export["rows"] >= 10_000
     assert export["bytes"] > export["rows"] * 50
     assert 20 < export["peak_rss_mb"] < 4000
+
+
+def test_quick_bench_bulk_preview_renders_the_whole_selection(
+    quick_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, document, _ = quick_run
+    shown = document["bulk_preview"]
+    assert shown["people"] == 50
+    assert shown["changing"] + shown["skipped"] == 50
+    assert shown["changing"] > 0
+    assert shown["renders"] == 5
+    assert 0 < shown["seconds"] <= shown["max_seconds"]
+    assert shown["queries"] > 0
+    assert shown["queries_constant"] is (
+        abs(shown["queries"] - shown["queries_one_person"]) <= 1
+    )
+    assert shown["html_kb"] > 1
+    assert set(shown["checks"]) == {"seconds", "queries_constant"}
+
+
+def test_quick_bench_bulk_run_changes_each_person_once(
+    quick_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, document, _ = quick_run
+    run = document["bulk"]
+    assert run["changes"] == document["bulk_preview"]["changing"]
+    assert run["second_admin"] in (True, False)
+    assert run["succeeded"] == run["changes"]
+    assert run["failed"] == 0
+    assert run["lost"] == 0
+    assert run["doubled"] == 0
+    assert run["okta_writes"] >= run["changes"]
+    assert run["operations"] == {"SUCCEEDED": run["changes"]}
+    assert run["ratio"] is None  # 10,000 a minute: the work fits in one window
+    assert run["p50_seconds"] is not None and run["p50_seconds"] <= run["p95_seconds"]
+    assert run["checks"]["lost"]["pass"] is True
