@@ -137,9 +137,7 @@ def test_quick_bench_bulk_preview_renders_the_whole_selection(
     assert shown["renders"] == 5
     assert 0 < shown["seconds"] <= shown["max_seconds"]
     assert shown["queries"] > 0
-    assert shown["queries_constant"] is (
-        abs(shown["queries"] - shown["queries_one_person"]) <= 1
-    )
+    assert shown["queries_constant"] is (abs(shown["queries"] - shown["queries_one_person"]) <= 1)
     assert shown["html_kb"] > 1
     assert set(shown["checks"]) == {"seconds", "queries_constant"}
 
