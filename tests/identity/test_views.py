@@ -12,8 +12,9 @@ from django.urls import reverse
 
 from approvals.models import Policy, RequestStatus
 from identity import services
+from identity.forms import BulkForm
 from identity.models import Action, ActionPolicy, ActionRequest, BulkRun
-from okta.models import OktaGroup, OktaUser, Operation, OperationStatus
+from okta.models import OktaApp, OktaGroup, OktaUser, Operation, OperationStatus
 from okta.sandbox.seed import acme_app_id, acme_group_id
 from portal.models import User
 from tests.identity.conftest import Acme, approval_of
@@ -436,6 +437,28 @@ def test_bulk_run_page_filters_failures_and_bulk_form_takes_a_group(
     failed = sam.get(url, {"failed": "1"}).content.decode()
     assert failed.count("E0000007: Not found") == 1 and first.label in failed
     assert sam.get(url).content.decode().count("<tr>") == preview.changing + 1
+
+
+def test_bulk_form_selects_list_every_group_and_app_escaped_with_the_choice_kept(
+    acme: Acme,
+) -> None:
+    group = acme_group_id("New Hires - April")
+    OktaGroup.objects.filter(pk=group).update(name="New Hires <b>& co</b>")
+    apps = list(OktaApp.objects.order_by("label").values_list("id", flat=True)[:2])
+    form = BulkForm(
+        {"group_id": group, "action": "app_assign", "app_ids": apps, "target_group_id": ""}
+    )
+    assert form.is_valid(), form.errors
+    groups = str(form["group_id"])
+    assert groups.count("<option") == OktaGroup.objects.count() + 1  # and "—"
+    assert f'<option value="{group}" selected>New Hires &lt;b&gt;&amp; co&lt;/b&gt;</option>' in (
+        groups
+    )
+    assert groups.count(" selected") == 1
+    assert 'class="form-select form-select-sm"' in groups and 'name="group_id"' in groups
+    chosen = str(form["app_ids"])
+    assert " multiple" in chosen and chosen.count(" selected") == 2
+    assert chosen.count("<option") == OktaApp.objects.count()
 
 
 @pytest.mark.parametrize("name", ["people", "admin_roles", "bulk_runs", "groups"])
