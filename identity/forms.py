@@ -44,7 +44,7 @@ class LongSelect(forms.Select):
     ``format_html`` per option is still slow), which costs seconds for the thousands of groups
     and apps of a large org that the bulk page lists; flat choices only."""
 
-    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> str:
+    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
         final = self.build_attrs(self.attrs, attrs)
         final["name"] = name
         if self.allow_multiple_selected:

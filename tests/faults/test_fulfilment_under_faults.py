@@ -100,13 +100,18 @@ class RedisServer:
 
 
 @pytest.fixture
-def broker(tmp_path: Path, celery_var_dir: Path) -> Iterator[RedisServer | None]:
+def broker(
+    tmp_path: Path, celery_var_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RedisServer | None]:
     """Point this process's Celery app (and the workers this test starts) at the broker."""
     if REDIS is None:
         yield None
         return
     redis = RedisServer(tmp_path)
     redis.start()
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration (CI sets
+    # it): without this, approvals and the reaper publish where no worker of this test listens.
+    monkeypatch.setenv("CELERY_BROKER_URL", redis.url)
     saved = (celery_app.conf.broker_url, dict(celery_app.conf.broker_transport_options or {}))
     celery_app.conf.broker_url = redis.url
     celery_app.conf.broker_transport_options = {"visibility_timeout": VISIBILITY_S}
