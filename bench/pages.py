@@ -225,6 +225,21 @@ def _get(port: int, path: str, cookie: str) -> int:
         conn.close()
 
 
+def warm_up(port: int, cookies: list[str], paths: list[str], rounds: int = 2) -> None:
+    """Untimed requests first, as many at once as there are sessions: a worker's first hit of a
+    page loads its templates, and each server thread's first request opens its database
+    connection, whose first run of each query is planned cold."""
+    for _ in range(rounds):
+        threads = [
+            threading.Thread(target=_get, args=(port, paths[n % len(paths)], cookie))
+            for n, cookie in enumerate(cookies)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+
 def load(
     port: int, cookies: list[str], paths: list[str], sessions: int, seconds: float
 ) -> dict[str, Any]:
@@ -303,9 +318,7 @@ def run(env: BenchEnv, data: PortalData, sessions: int, seconds: float) -> dict[
             people = page.who()
             cookies = [session_cookie(data.users[okta_id]) for okta_id in people]
             cookies = [cookies[n % len(cookies)] for n in range(sessions)]
-            # Untimed requests first: a worker's first hit of a page loads its templates.
-            for n in range(10):
-                _get(server.port, page.paths[n % len(page.paths)], cookies[n % len(cookies)])
+            warm_up(server.port, cookies, page.paths)
             results[page.name].update(load(server.port, cookies, page.paths, sessions, seconds))
     return {
         "sessions": sessions,
