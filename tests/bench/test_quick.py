@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+# The quick run happens in the first test's setup: give it room on a busy CI machine.
+pytestmark = pytest.mark.timeout(900)
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 PARTS = [
     "sync_full",
@@ -24,6 +27,9 @@ PARTS = [
     "export",
     "bulk_preview",
     "bulk",
+    "pages",
+    "provision_single",
+    "provision",
 ]
 
 
@@ -37,7 +43,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, 
         env={**os.environ, "GATEHOUSE_BENCH_DIR": str(bench_dir)},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
     )
     document = json.loads(output.read_text()) if output.exists() else {}
     return result.returncode, document, result.stdout + result.stderr
@@ -158,3 +164,40 @@ def test_quick_bench_bulk_run_changes_each_person_once(
     assert run["ratio"] is None  # 10,000 a minute: the work fits in one window
     assert run["p50_seconds"] is not None and run["p50_seconds"] <= run["p95_seconds"]
     assert run["checks"]["lost"]["pass"] is True
+
+
+def test_quick_bench_pages_answer_every_page_with_constant_queries(
+    quick_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, document, _ = quick_run
+    pages = document["pages"]
+    assert set(pages["pages"]) == {
+        "catalog_search",
+        "inbox",
+        "my_access",
+        "directory_search",
+        "audit",
+    }
+    assert pages["data"]["audit_events"] > 0 and pages["data"]["access_requests"] > 0
+    for name, page in pages["pages"].items():
+        assert page["errors"] == 0, (name, page["first_errors"])
+        assert page["requests"] > 0, name
+        assert page["queries_constant"] is True, (name, page["queries_variants"])
+        assert page["queries"] == page["queries_variants"][0], name
+        assert 0 < page["p50_ms"] <= page["p95_ms"] <= page["max_ms"], name
+        assert page["cpu_ms"] > 0 and page["html_kb"] > 0, name
+
+
+def test_quick_bench_provision_changes_okta_once_per_approval(
+    quick_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, document, _ = quick_run
+    run = document["provision"]
+    assert run["refused"] == 0
+    assert run["okta_writes"] == run["approvals"] > 0
+    assert run["operations"] == {"SUCCEEDED": run["approvals"]}
+    assert (run["lost"], run["doubled"]) == (0, 0)
+    assert run["p50_seconds"] <= run["p95_seconds"]
+    single = document["provision_single"]
+    assert all(sample["operations"] == {"SUCCEEDED": 1} for sample in single["samples"])
+    assert single["seconds"] > 0
