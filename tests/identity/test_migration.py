@@ -13,8 +13,14 @@ from django.db.migrations.executor import MigrationExecutor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BEFORE = [("identity", "0002_default_policies"), ("approvals", "0004_action_requests")]
+OLD_IDENTITY = ("identity", "0002_default_policies")
 AFTER = [("identity", "0003_approvals_engine")]
+
+
+def before() -> list[tuple[str, str]]:
+    """Every other app at its latest migration (the tables as they are today), identity at 0002."""
+    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    return [OLD_IDENTITY, *(node for node in leaves if node[0] != "identity")]
 
 
 def migrate(targets: list[tuple[str, str]]) -> Any:
@@ -27,7 +33,7 @@ def migrate(targets: list[tuple[str, str]]) -> Any:
 
 @pytest.fixture
 def old_apps() -> Any:
-    apps = migrate(BEFORE)
+    apps = migrate(before())
     yield apps
     migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
