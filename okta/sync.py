@@ -1320,31 +1320,28 @@ class Refresh:
 
 def events_apply_local(events: Iterable[dict[str, Any]]) -> Refresh:
     """Apply the database side of ``events`` in ``published`` order; returns what must be
-    re-read from Okta. Call it inside a transaction; it makes no HTTP calls."""
+    re-read from Okta. Call it inside a transaction; it makes no HTTP calls.
+
+    Membership and assignment events are gathered and written a batch at a time (the last
+    event for a pair decides it); any other event writes the batch first, so order holds."""
     refresh = Refresh()
-    now = timezone.now()
+    links = _LinkChanges(timezone.now())
     ordered = sorted(events, key=lambda e: str(e.get("published") or ""))
     for event in ordered:
         kind = str(event.get("eventType") or "")
         users = _targets(event, "User")
         groups = _targets(event, "UserGroup")
         if kind in ("group.user_membership.add", "group.user_membership.remove"):
-            if not users or not groups:
-                continue
-            if kind.endswith(".add"):
-                if OktaGroup.objects.filter(id=groups[0]).exists():
-                    _upsert_links(MEMBERSHIPS, [(groups[0], users[0])], now)
-            else:
-                GroupMembership.objects.filter(group_id=groups[0], user_id=users[0]).delete()
-        elif kind in ("application.user_membership.add", "application.user_membership.remove"):
+            if users and groups:
+                links.memberships[(groups[0], users[0])] = kind.endswith(".add")
+            continue
+        if kind in ("application.user_membership.add", "application.user_membership.remove"):
             apps = _targets(event, "AppInstance")
-            if not users or not apps:
-                continue
-            if kind.endswith(".add"):
-                _upsert_links(ASSIGNMENTS, [(apps[0], users[0], "USER", "")], now)
-            else:
-                AppAssignment.objects.filter(app_id=apps[0], user_id=users[0]).delete()
-        elif kind == "group.lifecycle.delete":
+            if users and apps:
+                links.assignments[(apps[0], users[0])] = kind.endswith(".add")
+            continue
+        links.flush()
+        if kind == "group.lifecycle.delete":
             _delete_groups(groups)
             refresh.groups.difference_update(groups)
         elif kind in ("group.lifecycle.create", "group.profile.update"):
@@ -1356,7 +1353,44 @@ def events_apply_local(events: Iterable[dict[str, Any]]) -> Refresh:
             refresh.users.difference_update(users)
         elif kind.startswith(("user.lifecycle.", "user.account.")):
             refresh.users.update(users)
+    links.flush()
     return refresh
+
+
+@dataclass
+class _LinkChanges:
+    """Membership and assignment changes waiting to be written: pair -> present afterwards."""
+
+    stamp: datetime
+    memberships: dict[tuple[str, str], bool] = field(default_factory=dict)
+    assignments: dict[tuple[str, str], bool] = field(default_factory=dict)
+
+    def flush(self) -> None:
+        if self.memberships:
+            added = [pair for pair, present in self.memberships.items() if present]
+            mirrored = set(
+                OktaGroup.objects.filter(id__in={g for g, _ in added}).values_list("id", flat=True)
+            )
+            _upsert_links(MEMBERSHIPS, [(g, u) for g, u in added if g in mirrored], self.stamp)
+            _delete_pairs(GroupMembership, "group_id", self.memberships)
+            self.memberships = {}
+        if self.assignments:
+            added = [pair for pair, present in self.assignments.items() if present]
+            _upsert_links(ASSIGNMENTS, [(a, u, "USER", "") for a, u in added], self.stamp)
+            _delete_pairs(AppAssignment, "app_id", self.assignments)
+            self.assignments = {}
+
+
+def _delete_pairs(
+    model: type[models.Model], owner: str, changes: dict[tuple[str, str], bool]
+) -> None:
+    """Delete the (owner, user) rows whose last change was a removal, 200 pairs a statement."""
+    removed = [pair for pair, present in changes.items() if not present]
+    for start in range(0, len(removed), 200):
+        match = models.Q()
+        for owner_id, user_id in removed[start : start + 200]:
+            match |= models.Q(**{owner: owner_id, "user_id": user_id})
+        model._default_manager.filter(match).delete()
 
 
 def mirror_refresh(*, client: OktaClient, refresh: Refresh, scope: Scope | None = None) -> None:
