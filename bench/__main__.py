@@ -62,7 +62,7 @@ FULL = Scale(
     provision_per_minute=600,
     worker_concurrency=8,
     bulk_people=5000,
-    bulk_per_minute=600,
+    bulk_per_minute=1200,
 )
 QUICK = Scale(
     org="acme",
