@@ -178,6 +178,9 @@ def prepare(*, quick: bool, reuse: bool = False) -> BenchEnv:
         "LOG_LEVEL": "WARNING",
         "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
         "CACHE_KEY_PREFIX": f"gatehouse-bench-{os.getpid()}",
+        # A queue of its own: a worker of the test suite or the demo on the same broker must not
+        # take the benchmark's operations (it would run them against another database).
+        "CELERY_QUEUE": f"gatehouse-bench-{os.getpid()}",
         "OKTA_API_TOKEN": SANDBOX_TOKEN,
         "DJANGO_SETTINGS_MODULE": "portal.settings",
         "PYTHONUNBUFFERED": "1",
