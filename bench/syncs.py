@@ -15,6 +15,7 @@ import httpx
 
 from bench.env import BASE_DIR, BenchEnv
 from bench.sandbox import CounterSampler, Sandbox
+from bench.seed import PEOPLE
 
 MEMBER_BUCKET = "/api/v1/groups/{id}"  # the sandbox's bucket for member lists and changes
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
@@ -135,11 +136,21 @@ def make_changes(sandbox: Sandbox, count: int, seed: int = 7) -> dict[str, Any]:
     from okta.models import GroupMembership, OktaApp, OktaGroup, OktaUser
 
     rng = random.Random(seed)
+    # The benchmark's own people and groups (admins, approvers, the bulk groups) stay as seeded:
+    # the later benchmarks count on them.
+    own_people = {PEOPLE.admin, PEOPLE.second_admin, *PEOPLE.approvers, *PEOPLE.employees}
+    own_groups = set(PEOPLE.groups.values())
     users = list(
-        OktaUser.objects.filter(status="ACTIVE").order_by("id").values_list("id", flat=True)
+        OktaUser.objects.filter(status="ACTIVE")
+        .exclude(id__in=own_people)
+        .order_by("id")
+        .values_list("id", flat=True)
     )
     groups = list(
-        OktaGroup.objects.filter(type="OKTA_GROUP").order_by("id").values_list("id", flat=True)
+        OktaGroup.objects.filter(type="OKTA_GROUP")
+        .exclude(id__in=own_groups)
+        .order_by("id")
+        .values_list("id", flat=True)
     )
     apps = list(OktaApp.objects.order_by("id").values_list("id", flat=True))
     n_add, n_remove = count * 40 // 100, count * 20 // 100
@@ -168,6 +179,8 @@ def make_changes(sandbox: Sandbox, count: int, seed: int = 7) -> dict[str, Any]:
     removable = list(
         GroupMembership.objects.filter(group__type="OKTA_GROUP")
         .exclude(group__name="Everyone")
+        .exclude(group_id__in=own_groups)
+        .exclude(user_id__in=own_people)
         .order_by("?")
         .values_list("group_id", "user_id")[: n_remove * 3]
     )
@@ -255,6 +268,7 @@ def sync_rate_limited(
     group_ids = list(
         OktaGroup.objects.filter(type="OKTA_GROUP")
         .exclude(name="Everyone")
+        .exclude(id__in=set(PEOPLE.groups.values()))
         .order_by("id")
         .values_list("id", flat=True)
     )
