@@ -44,6 +44,23 @@ def _search_text(*fields: str) -> Lower:
     return Lower(Concat(*parts, output_field=models.TextField()))
 
 
+class StoredGeneratedField(models.GeneratedField):
+    """A ``GeneratedField`` whose system checks need no database connection. Django's general
+    support check asks first whether the database has *virtual* generated columns, which on
+    PostgreSQL means the server's version: a connection, so ``manage.py check`` (and
+    ``migrate``'s own checks) failed before the database existed. The persistence check still
+    runs and says whether the database supports the column as declared (stored or virtual),
+    from static features for a stored one."""
+
+    def _check_supported(self, databases: Any) -> list[Any]:
+        return []
+
+    def deconstruct(self) -> Any:
+        # Migrations see the plain GeneratedField they created, so none is needed for this.
+        name, _, args, kwargs = super().deconstruct()
+        return name, "django.db.models.GeneratedField", args, kwargs
+
+
 class OktaUser(models.Model):
     id = models.CharField(primary_key=True, max_length=32)
     status = models.CharField(max_length=20, choices=UserStatus.choices)
@@ -68,7 +85,7 @@ class OktaUser(models.Model):
     # SEARCH_SEPARATOR, so "starts with" on any field is one ``LIKE '%<sep>term%'`` on one
     # column, which a trigram index answers on PostgreSQL (migration 0007). The database keeps
     # it up to date on every write, COPY included.
-    search = models.GeneratedField(
+    search = StoredGeneratedField(
         expression=_search_text("first_name", "last_name", "display_name", "email", "login"),
         output_field=models.TextField(),
         db_persist=True,
