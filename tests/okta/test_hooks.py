@@ -60,6 +60,16 @@ def engineering() -> OktaGroup:
     )
 
 
+@pytest.fixture
+def slack() -> OktaApp:
+    return OktaApp.objects.create(id="0oaslack0000000001", name="slack", label="Slack")
+
+
+def apply_batch(*events: dict) -> int:
+    """Store ``events`` as one delivery and apply them in one call (one batch)."""
+    return hook_events_apply(event_ids=hook_events_store(events=list(events)))
+
+
 def test_event_hook_verification_echoes_challenge(client: Client) -> None:
     response = client.get(URL, headers={"x-okta-verification-challenge": "abc123"})
     assert response.status_code == 200
@@ -158,12 +168,9 @@ def test_event_hook_duplicate_uuid_is_stored_and_applied_once(
 
 
 def test_hook_events_apply_membership_remove_and_app_assignment(
-    maya: OktaUser, engineering: OktaGroup
+    maya: OktaUser, engineering: OktaGroup, slack: OktaApp
 ) -> None:
     GroupMembership.objects.create(group=engineering, user=maya)
-    slack = OktaApp.objects.create(
-        id="0oaslack0000000001", name="slack", label="Slack", status="ACTIVE"
-    )
     ids = hook_events_store(
         events=[
             event(
@@ -209,6 +216,121 @@ def test_hook_events_apply_out_of_order_follows_published_time(
     )
     hook_events_apply(event_ids=ids)
     assert not GroupMembership.objects.filter(group=engineering, user=maya).exists()
+
+
+# The last event for a (user, group) or (user, app) pair in a batch decides, whatever the pair
+# held before the batch.
+LAST_EVENT_DECIDES = pytest.mark.parametrize(
+    ("first", "last", "held_after"),
+    [("add", "remove", False), ("remove", "add", True)],
+    ids=["add-then-remove", "remove-then-add"],
+)
+HELD_BEFORE = pytest.mark.parametrize("held_before", [False, True], ids=["absent", "present"])
+
+
+@LAST_EVENT_DECIDES
+@HELD_BEFORE
+def test_hook_events_apply_last_membership_event_of_a_batch_decides(
+    maya: OktaUser,
+    engineering: OktaGroup,
+    first: str,
+    last: str,
+    held_after: bool,
+    held_before: bool,
+) -> None:
+    if held_before:
+        GroupMembership.objects.create(group=engineering, user=maya)
+    pair = (("User", maya.id), ("UserGroup", engineering.id))
+    applied = apply_batch(
+        event("m-1", f"group.user_membership.{first}", *pair, published="2026-11-25T10:00:01Z"),
+        event("m-2", f"group.user_membership.{last}", *pair, published="2026-11-25T10:00:02Z"),
+    )
+    assert applied == 2
+    assert GroupMembership.objects.filter(group=engineering, user=maya).exists() is held_after
+
+
+@LAST_EVENT_DECIDES
+@HELD_BEFORE
+def test_hook_events_apply_last_assignment_event_of_a_batch_decides(
+    maya: OktaUser, slack: OktaApp, first: str, last: str, held_after: bool, held_before: bool
+) -> None:
+    if held_before:
+        AppAssignment.objects.create(app=slack, user=maya, scope="USER")
+    pair = (("User", maya.id), ("AppInstance", slack.id))
+    applied = apply_batch(
+        event(
+            "a-1", f"application.user_membership.{first}", *pair, published="2026-11-25T10:00:01Z"
+        ),
+        event(
+            "a-2", f"application.user_membership.{last}", *pair, published="2026-11-25T10:00:02Z"
+        ),
+    )
+    assert applied == 2
+    assert AppAssignment.objects.filter(app=slack, user=maya).exists() is held_after
+
+
+def test_hook_events_apply_membership_of_an_unmirrored_group_is_skipped(
+    maya: OktaUser, engineering: OktaGroup
+) -> None:
+    """A group outside the mirror (out of the sync scope, or not synced yet) gets no member
+    rows; the rest of the batch still applies."""
+    unknown = "00gnotmirrored00001"
+    applied = apply_batch(
+        event("g-1", "group.user_membership.add", ("User", maya.id), ("UserGroup", unknown)),
+        event("g-2", "group.user_membership.add", ("User", maya.id), ("UserGroup", engineering.id)),
+    )
+    assert applied == 2
+    assert not GroupMembership.objects.filter(group_id=unknown).exists()
+    assert GroupMembership.objects.filter(group=engineering, user=maya).exists()
+
+
+def test_hook_events_apply_links_of_a_user_not_yet_mirrored_are_kept(
+    engineering: OktaGroup, slack: OktaApp
+) -> None:
+    """Links are keyed by Okta id, as the full sync writes them: a user created in Okta a moment
+    ago has the right groups and apps once the user's own row arrives."""
+    newcomer = "00unotmirroredyet01"
+    applied = apply_batch(
+        event(
+            "n-1", "group.user_membership.add", ("User", newcomer), ("UserGroup", engineering.id)
+        ),
+        event(
+            "n-2", "application.user_membership.add", ("User", newcomer), ("AppInstance", slack.id)
+        ),
+    )
+    assert applied == 2
+    assert not OktaUser.objects.filter(pk=newcomer).exists()
+    assert GroupMembership.objects.filter(group=engineering, user_id=newcomer).exists()
+    assert AppAssignment.objects.filter(app=slack, user_id=newcomer).exists()
+
+
+def test_hook_events_apply_removals_of_links_the_mirror_never_had_change_nothing(
+    maya: OktaUser, engineering: OktaGroup, slack: OktaApp
+) -> None:
+    GroupMembership.objects.create(group=engineering, user=maya)
+    AppAssignment.objects.create(app=slack, user=maya, scope="USER")
+    applied = apply_batch(
+        event(
+            "r-1",
+            "group.user_membership.remove",
+            ("User", "00unobody"),
+            ("UserGroup", engineering.id),
+        ),
+        event(
+            "r-2", "group.user_membership.remove", ("User", maya.id), ("UserGroup", "00gnowhere")
+        ),
+        event(
+            "r-3",
+            "application.user_membership.remove",
+            ("User", maya.id),
+            ("AppInstance", "0oanothing"),
+        ),
+    )
+    assert applied == 3
+    assert list(GroupMembership.objects.values_list("group_id", "user_id")) == [
+        (engineering.id, maya.id)
+    ]
+    assert list(AppAssignment.objects.values_list("app_id", "user_id")) == [(slack.id, maya.id)]
 
 
 def test_hook_events_apply_user_deleted_removes_user_and_links(

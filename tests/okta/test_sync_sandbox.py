@@ -206,6 +206,40 @@ def test_incremental_sync_applies_removals_from_the_system_log(
     assert not AppAssignment.objects.filter(app_id=assignment.app_id, user_id=maya_id).exists()
 
 
+def test_incremental_sync_last_log_event_for_a_pair_decides(okta_sandbox: SandboxServer) -> None:
+    """Within one System Log read, a pair added and removed (or removed and added again) ends
+    as Okta has it: the log, not a re-read of the group, decides."""
+    run_sync()
+    maya_id = okta_sandbox.user_id(MAYA)
+    groups = OktaGroup.objects.filter(type="OKTA_GROUP").order_by("name")
+    held_group = groups.filter(memberships__user_id=maya_id).first()
+    other_group = groups.exclude(memberships__user_id=maya_id).first()
+    apps = OktaApp.objects.order_by("label")
+    held_app = apps.filter(assignments__user_id=maya_id, assignments__scope="USER").first()
+    other_app = apps.exclude(assignments__user_id=maya_id).first()
+    assert held_group and other_group and held_app and other_app
+    calls = [
+        ("DELETE", f"/api/v1/groups/{held_group.id}/users/{maya_id}", None, 204),
+        ("PUT", f"/api/v1/groups/{held_group.id}/users/{maya_id}", None, 204),
+        ("PUT", f"/api/v1/groups/{other_group.id}/users/{maya_id}", None, 204),
+        ("DELETE", f"/api/v1/groups/{other_group.id}/users/{maya_id}", None, 204),
+        ("DELETE", f"/api/v1/apps/{held_app.id}/users/{maya_id}", None, 204),
+        ("POST", f"/api/v1/apps/{held_app.id}/users", {"id": maya_id, "scope": "USER"}, 200),
+        ("POST", f"/api/v1/apps/{other_app.id}/users", {"id": maya_id, "scope": "USER"}, 200),
+        ("DELETE", f"/api/v1/apps/{other_app.id}/users/{maya_id}", None, 204),
+    ]
+    for method, path, body, status in calls:
+        assert okta_sandbox.api(method, path, body).status == status, (method, path)
+
+    run = run_sync("incremental")
+
+    assert run.status == SyncStatus.SUCCEEDED, run.errors
+    assert GroupMembership.objects.filter(group=held_group, user_id=maya_id).exists()
+    assert not GroupMembership.objects.filter(group=other_group, user_id=maya_id).exists()
+    assert AppAssignment.objects.filter(app=held_app, user_id=maya_id).exists()
+    assert not AppAssignment.objects.filter(app=other_app, user_id=maya_id).exists()
+
+
 def test_incremental_sync_without_previous_run_does_a_full_sync(
     okta_sandbox: SandboxServer,
 ) -> None:
