@@ -15,15 +15,22 @@ from typing import Any
 
 import pytest
 from django.apps import apps as django_apps
+from django.test import Client
 
 from approvals.models import AccessRequest
-from identity.models import ActionRequest
+from identity import services
+from identity.models import ActionRequest, BulkRun
 from okta import operations
 from okta.client import OktaClient
 from okta.models import Operation, OperationStatus
 from okta.sandbox.seed import acme_group_id, acme_user_id
 from okta.sync import sync_run_execute, sync_run_start
 from portal.models import User
+
+Run = Callable[[str], list[Operation]]
+HTMX = {"HX-Request": "true"}
+# Eight ACTIVE people in Finance have not signed in for 60 days in the seed.
+FINANCE_STALE = {"department": "Finance", "status": "ACTIVE", "inactive_days": 60}
 
 LOGINS = {
     "maya": "maya.chen@acme.com",
@@ -59,6 +66,35 @@ def decide(actor: User, req: ActionRequest, approve: bool = True, comment: str =
         outcome="APPROVE" if approve else "DENY",
         comment=comment,
     )
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def bulk_start(
+    actor: User, action: str, selection: dict[str, Any], params: dict[str, Any] | None = None
+) -> tuple[services.Preview, BulkRun]:
+    """Preview a bulk action and confirm it as previewed, as an admin on the bulk page does."""
+    params = params or {}
+    preview = services.bulk_preview(actor=actor, action=action, params=params, selection=selection)
+    run = services.bulk_confirm(
+        actor=actor,
+        action=action,
+        params=params,
+        selection=selection,
+        preview_hash=preview.hash,
+    )
+    return preview, run
+
+
+def new_person(login: str, **fields: Any) -> dict[str, Any]:
+    """``action_submit`` params creating ``login`` (first.last@acme.com), activated by email."""
+    first, _, last = login.split("@")[0].partition(".")
+    profile = {"login": login, "email": login, "firstName": first.title(), "lastName": last.title()}
+    return {"profile": profile, "activation": "email", **fields}
 
 
 def account(login: str) -> User:
@@ -116,7 +152,6 @@ def run_ops(
     """Execute every pending operation of a correlation (and the identity and approvals
     callbacks they send), as the worker would; returns the operations as recorded."""
     from approvals import services as approvals_services
-    from identity import services
 
     def run(correlation: str) -> list[Operation]:
         for _ in range(3):  # callbacks may queue follow-up operations

@@ -3,7 +3,6 @@ a refusal says why and leaves Okta (the sandbox's own state) unchanged."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,10 +15,9 @@ from identity.models import Action, ActionPolicy, ActionRequest
 from identity.services import ActionRefused
 from okta.models import OktaGroup, OktaUser, Operation, OperationStatus
 from okta.sandbox.seed import acme_app_id, acme_group_id
-from tests.identity.conftest import Acme, decide
+from tests.identity.conftest import Acme, Run, decide
 
 pytestmark = pytest.mark.django_db
-Run = Callable[[str], list[Operation]]
 
 
 def submit(actor: Any, action: str, variant: str, target: str = "", **params: Any) -> Any:

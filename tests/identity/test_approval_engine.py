@@ -4,13 +4,11 @@ same outbox — tried here end to end against the Okta sandbox."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -21,20 +19,19 @@ from audit.models import AuditEvent
 from identity import services
 from identity.models import Action, ActionPolicy, ActionRequest
 from okta.models import OktaApp, OktaUser, Operation, OperationStatus
-from portal.models import User
 from tests.approvals.conftest import ensure_default_policies as approvals_policies
 from tests.approvals.conftest import item_make
-from tests.identity.conftest import Acme, approval_of, decide
+from tests.identity.conftest import (
+    HTMX,
+    Acme,
+    Run,
+    approval_of,
+    client_for,
+    decide,
+    new_person,
+)
 
 pytestmark = pytest.mark.django_db
-Run = Callable[[str], list[Operation]]
-HTMX = {"HX-Request": "true"}
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def chain(action: str, policy: str) -> None:
@@ -43,25 +40,36 @@ def chain(action: str, policy: str) -> None:
     )
 
 
-def locked_out(acme: Acme, name: str) -> None:
-    """Lock the person out in Okta and in the mirror (as the event hook would)."""
-    acme.sandbox.lock_user(acme.id[name])
-    OktaUser.objects.filter(pk=acme.id[name]).update(status="LOCKED_OUT")
+def maya_unlock_asked_by(acme: Acme, name: str) -> ActionRequest:
+    """Maya is locked out (in Okta and in the mirror, as the event hook would leave it) and
+    ``name`` asks to unlock her under "Manager approval"."""
+    chain(Action.ACCOUNT_UNLOCK, "Manager approval")
+    acme.sandbox.lock_user(acme.id["maya"])
+    OktaUser.objects.filter(pk=acme.id["maya"]).update(status="LOCKED_OUT")
+    return services.action_submit(
+        actor=acme.u[name],
+        action=Action.ACCOUNT_UNLOCK,
+        variant="unlock",
+        target_user_id=acme.id["maya"],
+    )
+
+
+def john_suspend_asked(acme: Acme) -> ActionRequest:
+    """Sam asks to suspend John; the default policy wants a second admin."""
+    return services.action_submit(
+        actor=acme.u["sam"],
+        action=Action.USER_SUSPEND,
+        variant="suspend",
+        target_user_id=acme.id["john"],
+    )
 
 
 def test_manager_approves_an_action_in_the_inbox_and_the_outbox_carries_it_out(
     acme: Acme, run_ops: Run, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
 ) -> None:
-    chain(Action.ACCOUNT_UNLOCK, "Manager approval")
-    locked_out(acme, "maya")
-    writes = acme.sandbox.counters()["writes"]
     with django_capture_on_commit_callbacks(execute=True):
-        req = services.action_submit(
-            actor=acme.u["jordan"],
-            action=Action.ACCOUNT_UNLOCK,
-            variant="unlock",
-            target_user_id=acme.id["maya"],
-        )
+        req = maya_unlock_asked_by(acme, "jordan")
+    writes = acme.sandbox.counters()["writes"]
     approval = approval_of(req)
     assert approval.kind == services.APPROVAL_KIND and approval.item_id is None
     assert approval.status == RequestStatus.PENDING
@@ -140,12 +148,7 @@ def test_manager_approves_an_action_in_the_inbox_and_the_outbox_carries_it_out(
 
 
 def test_requester_cannot_approve_their_own_action(acme: Acme) -> None:
-    req = services.action_submit(
-        actor=acme.u["sam"],
-        action=Action.USER_SUSPEND,
-        variant="suspend",
-        target_user_id=acme.id["john"],
-    )
+    req = john_suspend_asked(acme)
     approval = approval_of(req)
     assert acme.id["sam"] not in approval.approvers.values_list("okta_id", flat=True)
     response = client_for(acme.u["sam"]).post(
@@ -161,14 +164,7 @@ def test_requester_cannot_approve_their_own_action(acme: Acme) -> None:
 def test_manager_asking_for_their_report_falls_through_to_an_admin(acme: Acme) -> None:
     """Under "Manager approval", a manager's own ask cannot be approved by themselves: the
     stage falls to the next tier (no owners for an action, so the admins)."""
-    chain(Action.ACCOUNT_UNLOCK, "Manager approval")
-    locked_out(acme, "maya")
-    req = services.action_submit(
-        actor=acme.u["priya"],
-        action=Action.ACCOUNT_UNLOCK,
-        variant="unlock",
-        target_user_id=acme.id["maya"],
-    )
+    req = maya_unlock_asked_by(acme, "priya")
     approval = approval_of(req)
     assert set(approval.approvers.values_list("okta_id", "tier")) == {
         (acme.id["sam"], "ADMINS"),
@@ -182,12 +178,7 @@ def test_manager_asking_for_their_report_falls_through_to_an_admin(acme: Acme) -
 def test_deny_shows_the_comment(
     acme: Acme, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
 ) -> None:
-    req = services.action_submit(
-        actor=acme.u["sam"],
-        action=Action.USER_SUSPEND,
-        variant="suspend",
-        target_user_id=acme.id["john"],
-    )
+    req = john_suspend_asked(acme)
     approval = approval_of(req)
     with django_capture_on_commit_callbacks(execute=True):
         client_for(acme.u["dana"]).post(
@@ -207,12 +198,7 @@ def test_deny_shows_the_comment(
 
 
 def test_undecided_action_expires_like_any_request(acme: Acme) -> None:
-    req = services.action_submit(
-        actor=acme.u["sam"],
-        action=Action.USER_SUSPEND,
-        variant="suspend",
-        target_user_id=acme.id["john"],
-    )
+    req = john_suspend_asked(acme)
     assert access_requests_expire(now=timezone.now() + timedelta(days=30)) == 1
     req.refresh_from_db()
     assert services.action_outcome(req, []) == "Expired"
@@ -220,12 +206,7 @@ def test_undecided_action_expires_like_any_request(acme: Acme) -> None:
 
 
 def test_the_person_an_action_is_about_cannot_cancel_it(acme: Acme) -> None:
-    req = services.action_submit(
-        actor=acme.u["sam"],
-        action=Action.USER_SUSPEND,
-        variant="suspend",
-        target_user_id=acme.id["john"],
-    )
+    req = john_suspend_asked(acme)
     john = client_for(acme.u["john"])
     response = john.post(
         reverse("approvals:request_cancel", args=[req.approval_request_id]), follow=True
@@ -244,16 +225,7 @@ def test_approved_user_creation_assigns_its_apps_after_the_user_exists(
         actor=acme.u["sam"],
         action=Action.USER_CREATE,
         variant="create",
-        params={
-            "profile": {
-                "login": "casey.new@acme.com",
-                "email": "casey.new@acme.com",
-                "firstName": "Casey",
-                "lastName": "New",
-            },
-            "activation": "email",
-            "app_ids": [app.pk],
-        },
+        params=new_person("casey.new@acme.com", app_ids=[app.pk]),
     )
     approval = approval_of(req)
     assert approval.subject_id is None and approval.title == "Create casey.new@acme.com"

@@ -3,8 +3,6 @@ second-admin guard above the size threshold, one failure not stopping the rest, 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from audit.models import AuditEvent
@@ -13,27 +11,16 @@ from identity.models import Action, ActionPolicy, BulkItem, BulkRun, BulkStatus
 from identity.services import ActionRefused
 from okta.models import OktaUser, Operation, OperationStatus
 from okta.sandbox.seed import acme_app_id, acme_group_id
-from tests.identity.conftest import Acme
+from tests.identity.conftest import FINANCE_STALE, Acme, Run, bulk_start
 
 pytestmark = pytest.mark.django_db
-Run = Callable[[str], list[Operation]]
-FINANCE_STALE = {"department": "Finance", "status": "ACTIVE", "inactive_days": 60}
 
 
 def test_bulk_suspend_finance_not_signed_in_for_60_days(acme: Acme, run_ops: Run) -> None:
-    preview = services.bulk_preview(
-        actor=acme.u["sam"], action="suspend", params={}, selection=FINANCE_STALE
-    )
+    preview, run = bulk_start(acme.u["sam"], "suspend", FINANCE_STALE)
     # suspend's policy wants a second admin: in bulk too, whatever the size
     assert preview.changing == 8 and preview.needs_second_admin
     ids = [r.user_id for r in preview.rows if not r.skip]
-    run = services.bulk_confirm(
-        actor=acme.u["sam"],
-        action="suspend",
-        params={},
-        selection=FINANCE_STALE,
-        preview_hash=preview.hash,
-    )
     assert run.status == BulkStatus.AWAITING_CONFIRMATION
     assert not Operation.objects.exists() and acme.state(ids[0])["status"] == "ACTIVE"
     run = services.bulk_second_confirm(actor=acme.u["dana"], run_id=run.pk)
@@ -95,17 +82,8 @@ def test_bulk_above_threshold_needs_a_second_admin(acme: Acme, run_ops: Run) -> 
     )
     assert small.changing == 8 and not small.needs_second_admin  # no approval, under 50
     ActionPolicy.objects.filter(action=Action.SESSIONS_CLEAR).update(bulk_confirm_threshold=5)
-    preview = services.bulk_preview(
-        actor=acme.u["sam"], action="sessions_clear", params={}, selection=FINANCE_STALE
-    )
+    preview, run = bulk_start(acme.u["sam"], "sessions_clear", FINANCE_STALE)
     assert preview.needs_second_admin
-    run = services.bulk_confirm(
-        actor=acme.u["sam"],
-        action="sessions_clear",
-        params={},
-        selection=FINANCE_STALE,
-        preview_hash=preview.hash,
-    )
     assert run.status == BulkStatus.AWAITING_CONFIRMATION
     assert not Operation.objects.filter(correlation=run.correlation).exists()
     with pytest.raises(ActionRefused, match="second admin"):
@@ -138,17 +116,7 @@ def test_bulk_one_failure_does_not_stop_the_rest_and_retry_failures_only(
     monkeypatch.setattr(operations, "MAX_ATTEMPTS", 1)  # Okta keeps failing: give up at once
     group = acme_group_id("VPN Users")
     logins = ["john.doe@acme.com", "maya.chen@acme.com", "priya.patel@acme.com"]
-    selection = {"logins": logins}
-    preview = services.bulk_preview(
-        actor=acme.u["sam"], action="group_add", params={"group_id": group}, selection=selection
-    )
-    run = services.bulk_confirm(
-        actor=acme.u["sam"],
-        action="group_add",
-        params={"group_id": group},
-        selection=selection,
-        preview_hash=preview.hash,
-    )
+    _, run = bulk_start(acme.u["sam"], "group_add", {"logins": logins}, {"group_id": group})
     # Okta keeps failing maya's membership (a fault on her path); the others go through.
     acme.sandbox.set_faults(
         error_rate=1.0,

@@ -22,7 +22,7 @@ from okta import operations as okta_operations
 from okta.client import OktaClient
 from okta.models import GroupMembership, Operation
 from okta.sandbox.seed import acme_group_id
-from tests.identity.conftest import Acme, account, approval_of, decide
+from tests.identity.conftest import FINANCE_STALE, Acme, account, approval_of, bulk_start, decide
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -113,17 +113,7 @@ def test_two_bulk_confirmations_at_once_start_one_run(
 ) -> None:
     acme = three_admins
     ActionPolicy.objects.filter(action=Action.USER_SUSPEND).update(bulk_confirm_threshold=1)
-    selection = {"department": "Finance", "status": "ACTIVE", "inactive_days": 60}
-    preview = services.bulk_preview(
-        actor=acme.u["sam"], action="suspend", params={}, selection=selection
-    )
-    run = services.bulk_confirm(
-        actor=acme.u["sam"],
-        action="suspend",
-        params={},
-        selection=selection,
-        preview_hash=preview.hash,
-    )
+    _, run = bulk_start(acme.u["sam"], "suspend", FINANCE_STALE)
     assert run.status == BulkStatus.AWAITING_CONFIRMATION
     outcomes = both_at_once(
         lambda name: services.bulk_second_confirm(actor=acme.u[name], run_id=run.pk),

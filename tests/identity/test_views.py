@@ -3,11 +3,9 @@ with the number of people."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from approvals.models import Policy, RequestStatus
@@ -16,18 +14,17 @@ from identity.forms import BulkForm
 from identity.models import Action, ActionPolicy, ActionRequest, BulkRun
 from okta.models import OktaApp, OktaGroup, OktaUser, Operation, OperationStatus
 from okta.sandbox.seed import acme_app_id, acme_group_id
-from portal.models import User
-from tests.identity.conftest import Acme, approval_of
+from tests.identity.conftest import (
+    FINANCE_STALE,
+    HTMX,
+    Acme,
+    Run,
+    approval_of,
+    bulk_start,
+    client_for,
+)
 
 pytestmark = pytest.mark.django_db
-Run = Callable[[str], list[Operation]]
-HTMX = {"HX-Request": "true"}
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_my_account_shows_profile_and_self_service_not_my_access(acme: Acme) -> None:
@@ -349,17 +346,7 @@ def test_bulk_preview_of_5000_people_has_constant_queries(
 
 def test_bulk_run_second_admin_page(acme: Acme, no_broker: list[Any]) -> None:
     ActionPolicy.objects.filter(action=Action.USER_SUSPEND).update(bulk_confirm_threshold=3)
-    selection = {"department": "Finance", "status": "ACTIVE", "inactive_days": 60}
-    preview = services.bulk_preview(
-        actor=acme.u["sam"], action="suspend", params={}, selection=selection
-    )
-    run = services.bulk_confirm(
-        actor=acme.u["sam"],
-        action="suspend",
-        params={},
-        selection=selection,
-        preview_hash=preview.hash,
-    )
+    _, run = bulk_start(acme.u["sam"], "suspend", FINANCE_STALE)
     page = client_for(acme.u["sam"]).get(reverse("identity:bulk_run", args=[run.pk]))
     text = page.content.decode()
     assert "Waiting for a second admin" in text and 'data-testid="awaiting-preview"' in text
@@ -417,17 +404,7 @@ def test_bulk_run_page_filters_failures_and_bulk_form_takes_a_group(
     sam = client_for(acme.u["sam"])
     page = sam.get(reverse("identity:bulk"), {"group_id": group}).content.decode()
     assert f'<option value="{group}" selected>' in page
-    selection = {"group_id": group}
-    preview = services.bulk_preview(
-        actor=acme.u["sam"], action="sessions_clear", params={}, selection=selection
-    )
-    run = services.bulk_confirm(
-        actor=acme.u["sam"],
-        action="sessions_clear",
-        params={},
-        selection=selection,
-        preview_hash=preview.hash,
-    )
+    preview, run = bulk_start(acme.u["sam"], "sessions_clear", {"group_id": group})
     first = run.items.order_by("id").first()
     assert first is not None and first.operation_id is not None
     Operation.objects.filter(pk=first.operation_id).update(

@@ -12,7 +12,7 @@ from identity import services
 from identity.models import Action
 from okta.models import Operation, OperationStatus
 from okta.sandbox.seed import acme_app_id, acme_group_id
-from tests.identity.conftest import Acme
+from tests.identity.conftest import FINANCE_STALE, Acme, bulk_start, new_person
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -31,17 +31,11 @@ def test_user_create_with_apps_through_a_real_worker(celery_worker: Any, okta_sa
             actor=acme.u["sam"],
             action=Action.USER_CREATE,
             variant="create",
-            params={
-                "profile": {
-                    "login": "wes.worker@acme.com",
-                    "email": "wes.worker@acme.com",
-                    "firstName": "Wes",
-                    "lastName": "Worker",
-                },
-                "activation": "email",
-                "group_ids": [acme_group_id("New Hires - April")],
-                "app_ids": [acme_app_id("Zoom"), acme_app_id("Notion")],
-            },
+            params=new_person(
+                "wes.worker@acme.com",
+                group_ids=[acme_group_id("New Hires - April")],
+                app_ids=[acme_app_id("Zoom"), acme_app_id("Notion")],
+            ),
         )
     celery_worker.wait_for(
         lambda: all_done(req.correlation, 3), timeout=60, what="the user and two assignments"
@@ -54,18 +48,8 @@ def test_user_create_with_apps_through_a_real_worker(celery_worker: Any, okta_sa
 
 def test_bulk_suspend_through_a_real_worker(celery_worker: Any, okta_sandbox: Any) -> None:
     acme = Acme(okta_sandbox)
-    selection = {"department": "Finance", "status": "ACTIVE", "inactive_days": 60}
-    preview = services.bulk_preview(
-        actor=acme.u["sam"], action="suspend", params={}, selection=selection
-    )
     with transaction.atomic():
-        run = services.bulk_confirm(
-            actor=acme.u["sam"],
-            action="suspend",
-            params={},
-            selection=selection,
-            preview_hash=preview.hash,
-        )
+        preview, run = bulk_start(acme.u["sam"], "suspend", FINANCE_STALE)
     with transaction.atomic():  # suspend needs a second admin, in bulk too
         services.bulk_second_confirm(actor=acme.u["dana"], run_id=run.pk)
     celery_worker.wait_for(
