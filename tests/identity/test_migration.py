@@ -63,45 +63,38 @@ def test_old_approvals_move_into_the_approvals_engine(old_apps: Any) -> None:
     ):
         ActionPolicy.objects.update_or_create(action=action, defaults={"approval": approval})
 
-    def asked(**fields: Any) -> Any:
+    def asked(by: str, approval: str, status: str, **fields: Any) -> Any:
+        """A suspension of John that ``by`` asked for, as identity 0002 stored it."""
         return ActionRequest.objects.create(
             action="user_suspend",
             variant="suspend",
             params={"summary": "Suspend", "operations": [["user.suspend", {"user_id": "00ujohn"}]]},
             target_user_id="00ujohn",
             target_label="John Doe",
+            requested_by=f"{by}@acme.com",
+            requested_by_okta_id=f"00u{by}",
+            approval=approval,
+            status=status,
             **fields,
         )
 
-    waiting = asked(
-        requested_by="sam@acme.com",
-        requested_by_okta_id="00usam",
-        approval="second_admin",
-        status="PENDING",
-    )
+    waiting = asked("sam", "second_admin", "PENDING")
     denied = asked(
-        requested_by="jordan@acme.com",
-        requested_by_okta_id="00ujordan",
-        approval="manager",
+        "jordan",
+        "manager",
+        "DENIED",
         approver_okta_id="00upriya",
-        status="DENIED",
         decided_by="priya@acme.com",
         comment="not now",
     )
-    approved = asked(
-        requested_by="sam@acme.com",
-        requested_by_okta_id="00usam",
-        approval="second_admin",
-        status="QUEUED",
-        decided_by="dana@acme.com",
-    )
+    approved = asked("sam", "second_admin", "QUEUED", decided_by="dana@acme.com")
     sent = Operation.objects.create(
         kind="user.suspend",
         params={"user_id": "00ujohn"},
         status="SUCCEEDED",
         correlation=f"action:{approved.pk}",
     )
-    at_once = asked(requested_by="sam@acme.com", approval="none", status="QUEUED")
+    at_once = asked("sam", "none", "QUEUED")
 
     apps = migrate(AFTER)
     ActionPolicy = apps.get_model("identity", "ActionPolicy")
