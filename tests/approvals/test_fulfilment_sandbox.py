@@ -7,7 +7,6 @@ test runs the whole journey through a real Celery worker process.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -70,24 +69,26 @@ def _process_local_cache(settings: Any) -> None:
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
-@pytest.fixture
-def okta(okta_sandbox: Any) -> Iterator[OktaClient]:
-    client = OktaClient(okta_sandbox.url, token=okta_sandbox.token, max_retries=0)
-    yield client
-    client.close()
+def approved(item: CatalogItem, reason: str = "x") -> tuple[AccessRequest, User]:
+    """Maya asks for ``item`` and her manager priya approves: its operation is queued."""
+    maya, priya = account("maya.chen@acme.com"), account("priya.patel@acme.com")
+    req = services.access_request_submit(requester=maya, item=item, reason=reason, duration_days=7)
+    services.access_request_decide(actor=priya, request_id=req.pk, outcome="APPROVE")
+    return req, maya
 
 
-@pytest.fixture
-def no_broker(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
-    """Keep okta's after-commit messages off the broker; we play the worker's part."""
-    callbacks: list[tuple[str, int]] = []
-    monkeypatch.setattr(operations, "_queue", lambda pk, countdown=None: None)
-    monkeypatch.setattr(operations, "_send_callback", lambda t, pk: callbacks.append((t, pk)))
-    return callbacks
+def expired(req: AccessRequest) -> Grant:
+    """The request's grant runs out and its removal starts."""
+    grant = Grant.objects.get(request=req)
+    Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert services.grants_revoke_due() == 1
+    return grant
 
 
-def run_operation(op: Operation, okta: OktaClient, capture: Any) -> Operation:
-    """What the okta worker does, then what our callback task does."""
+def run_operation(correlation: str, okta: OktaClient, capture: Any) -> Operation:
+    """What the okta worker does with the correlation's operation, then what our callback
+    task does."""
+    op = Operation.objects.get(correlation=correlation)
     with capture(execute=True):
         operations.operation_execute(op.pk, client=okta)
     op.refresh_from_db()
@@ -107,15 +108,9 @@ def test_approved_request_is_fulfilled_then_revoked_in_okta(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     item = mirror_and_catalog()
-    maya, priya = account("maya.chen@acme.com"), account("priya.patel@acme.com")
     assert BACKEND not in groups_in_okta(okta, MAYA)
-    req = services.access_request_submit(
-        requester=maya, item=item, reason="pairing with frontend", duration_days=7
-    )
-    services.access_request_decide(actor=priya, request_id=req.pk, outcome="APPROVE")
-    op = run_operation(
-        Operation.objects.get(correlation=req.correlation), okta, django_capture_on_commit_callbacks
-    )
+    req, _ = approved(item, reason="pairing with frontend")
+    op = run_operation(req.correlation, okta, django_capture_on_commit_callbacks)
     assert op.status == OperationStatus.SUCCEEDED and op.okta_request_id
     assert no_broker == [("approvals.operation_finished", op.pk)]
     req.refresh_from_db()
@@ -124,14 +119,8 @@ def test_approved_request_is_fulfilled_then_revoked_in_okta(
     assert GroupMembership.objects.filter(group_id=item.group_id, user_id=MAYA).exists()
     assert op.okta_request_id in req.events.get(kind="okta_done").text
 
-    grant = Grant.objects.get(request=req)
-    Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert services.grants_revoke_due() == 1
-    run_operation(
-        Operation.objects.get(correlation=grant.correlation),
-        okta,
-        django_capture_on_commit_callbacks,
-    )
+    grant = expired(req)
+    run_operation(grant.correlation, okta, django_capture_on_commit_callbacks)
     grant.refresh_from_db()
     assert grant.status == GrantStatus.REVOKED
     assert BACKEND not in groups_in_okta(okta, MAYA)
@@ -155,16 +144,9 @@ def test_reconcile_finishes_grant_removal_whose_callback_was_lost(
     no_broker: list[tuple[str, int]],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    item = mirror_and_catalog()
-    maya, priya = account("maya.chen@acme.com"), account("priya.patel@acme.com")
-    req = services.access_request_submit(requester=maya, item=item, reason="x", duration_days=7)
-    services.access_request_decide(actor=priya, request_id=req.pk, outcome="APPROVE")
-    run_operation(
-        Operation.objects.get(correlation=req.correlation), okta, django_capture_on_commit_callbacks
-    )
-    grant = Grant.objects.get(request_id=req.pk)
-    Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert services.grants_revoke_due() == 1
+    req, _ = approved(mirror_and_catalog())
+    run_operation(req.correlation, okta, django_capture_on_commit_callbacks)
+    grant = expired(req)
     # The worker removes maya in Okta, then dies before the callback message is sent.
     op = Operation.objects.get(correlation=grant.correlation)
     with django_capture_on_commit_callbacks(execute=True):
@@ -193,14 +175,10 @@ def test_okta_refusal_fails_request_with_okta_message(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     item = mirror_and_catalog()
-    maya, priya = account("maya.chen@acme.com"), account("priya.patel@acme.com")
-    req = services.access_request_submit(requester=maya, item=item, reason="x", duration_days=7)
-    services.access_request_decide(actor=priya, request_id=req.pk, outcome="APPROVE")
+    req, _ = approved(item)
     # Someone deletes the group in Okta before the worker gets to it.
     assert okta_sandbox.api("DELETE", f"/api/v1/groups/{item.group_id}").status == 204
-    op = run_operation(
-        Operation.objects.get(correlation=req.correlation), okta, django_capture_on_commit_callbacks
-    )
+    op = run_operation(req.correlation, okta, django_capture_on_commit_callbacks)
     assert op.status == OperationStatus.FAILED and op.error_code == "E0000007"
     req.refresh_from_db()
     assert req.status == RequestStatus.FAILED
@@ -220,16 +198,11 @@ def test_okta_error_text_is_shown_escaped(
     """Okta's errorSummary and errorCauses are text from outside: the requester's page and the
     admin's operation queue show them, escaped."""
     script = '<script>alert("okta")</script><img src=x onerror=alert(1)>'
-    item = mirror_and_catalog()
-    maya, priya = account("maya.chen@acme.com"), account("priya.patel@acme.com")
-    req = services.access_request_submit(requester=maya, item=item, reason="x", duration_days=7)
-    services.access_request_decide(actor=priya, request_id=req.pk, outcome="APPROVE")
+    req, maya = approved(mirror_and_catalog())
     okta_sandbox.set_faults(
         refuse_code="E0000001", refuse_detail=script, refuse_causes=[script], method="PUT"
     )
-    op = run_operation(
-        Operation.objects.get(correlation=req.correlation), okta, django_capture_on_commit_callbacks
-    )
+    op = run_operation(req.correlation, okta, django_capture_on_commit_callbacks)
     assert op.status == OperationStatus.FAILED and op.error_code == "E0000001"
     req.refresh_from_db()
     assert req.status == RequestStatus.FAILED and script in req.failure_message
@@ -251,12 +224,8 @@ def test_okta_error_text_is_shown_escaped(
 @pytest.mark.django_db(transaction=True)
 def test_journey_through_a_real_worker(celery_worker: Any, okta_sandbox: Any) -> None:
     item = mirror_and_catalog()
-    maya, priya = account("maya.chen@acme.com"), account("priya.patel@acme.com")
-    req = services.access_request_submit(
-        requester=maya, item=item, reason="frontend rotation", duration_days=7
-    )
     with transaction.atomic():
-        services.access_request_decide(actor=priya, request_id=req.pk, outcome="APPROVE")
+        req, _ = approved(item, reason="frontend rotation")
     celery_worker.wait_for(
         lambda: AccessRequest.objects.get(pk=req.pk).status == RequestStatus.COMPLETED,
         timeout=60,
@@ -264,9 +233,7 @@ def test_journey_through_a_real_worker(celery_worker: Any, okta_sandbox: Any) ->
     )
     with OktaClient(okta_sandbox.url, token=okta_sandbox.token) as okta:
         assert BACKEND in groups_in_okta(okta, MAYA)
-        grant = Grant.objects.get(request_id=req.pk)
-        Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now())
-        assert services.grants_revoke_due() == 1
+        grant = expired(req)
         celery_worker.wait_for(
             lambda: Grant.objects.get(pk=grant.pk).status == GrantStatus.REVOKED,
             timeout=60,
@@ -295,20 +262,16 @@ def test_transient_okta_failure_keeps_request_open_until_retry_succeeds(
     no_broker: list[tuple[str, int]],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    item = mirror_and_catalog()
-    maya, priya = account("maya.chen@acme.com"), account("priya.patel@acme.com")
-    req = services.access_request_submit(requester=maya, item=item, reason="x", duration_days=7)
-    services.access_request_decide(actor=priya, request_id=req.pk, outcome="APPROVE")
-    op = Operation.objects.get(correlation=req.correlation)
+    req, _ = approved(mirror_and_catalog())
     okta_sandbox.set_faults(error_rate=1.0, error_status=503, path_prefix="/api/v1/groups")
-    op = run_operation(op, okta, django_capture_on_commit_callbacks)
+    op = run_operation(req.correlation, okta, django_capture_on_commit_callbacks)
     assert op.status == OperationStatus.PENDING and op.okta_status == 503
     assert no_broker == []  # not final: nobody is called back
     req.refresh_from_db()
     assert req.status == RequestStatus.APPROVED and not req.failure_message
     okta_sandbox.clear_faults()
     Operation.objects.filter(pk=op.pk).update(next_attempt_at=timezone.now())
-    op = run_operation(op, okta, django_capture_on_commit_callbacks)
+    op = run_operation(req.correlation, okta, django_capture_on_commit_callbacks)
     assert op.status == OperationStatus.SUCCEEDED and op.attempts == 2
     req.refresh_from_db()
     assert req.status == RequestStatus.COMPLETED

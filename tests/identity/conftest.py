@@ -10,7 +10,7 @@ dana is made a second Gatehouse admin for two-person rules.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -127,22 +127,6 @@ def _process_local_cache(settings: Any) -> None:
 @pytest.fixture
 def acme(okta_sandbox: Any, db: None) -> Acme:
     return Acme(okta_sandbox)
-
-
-@pytest.fixture
-def okta(okta_sandbox: Any) -> Iterator[OktaClient]:
-    client = OktaClient(okta_sandbox.url, token=okta_sandbox.token, max_retries=0)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def no_broker(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
-    """Keep after-commit messages off the broker; tests play the worker's part."""
-    callbacks: list[tuple[str, int]] = []
-    monkeypatch.setattr(operations, "_queue", lambda pk, countdown=None: None)
-    monkeypatch.setattr(operations, "_send_callback", lambda t, pk: callbacks.append((t, pk)))
-    return callbacks
 
 
 @pytest.fixture

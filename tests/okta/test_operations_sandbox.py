@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -32,14 +31,6 @@ MAYA = acme_user_id("maya.chen@acme.com")
 JOHN = acme_user_id("john.doe@acme.com")
 FINANCE = acme_group_id("Finance")
 ENGINEERING = acme_group_id("Engineering")
-
-
-@pytest.fixture
-def okta(okta_sandbox: Any) -> Iterator[OktaClient]:
-    """A client on the sandbox that leaves retrying to the outbox (one try per attempt)."""
-    client = OktaClient(okta_sandbox.url, token=okta_sandbox.token, max_retries=0)
-    yield client
-    client.close()
 
 
 @pytest.fixture
