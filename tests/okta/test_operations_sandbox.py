@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -68,12 +69,22 @@ def op_make(kind: str, **params: Any) -> Operation:
     )
 
 
-def run(op: Operation, okta: OktaClient, capture: Any) -> Operation:
-    with capture(execute=True):
-        result = operation_execute(op.pk, client=okta)
-    assert result is not None
-    op.refresh_from_db()
-    return op
+Run = Callable[[Operation], Operation]
+
+
+@pytest.fixture
+def run(okta: OktaClient, sent: Any, django_capture_on_commit_callbacks: Any) -> Run:
+    """Execute an operation as the worker would (its after-commit messages land in ``sent``);
+    returns it as recorded."""
+
+    def execute(op: Operation) -> Operation:
+        with django_capture_on_commit_callbacks(execute=True):
+            result = operation_execute(op.pk, client=okta)
+        assert result is not None
+        op.refresh_from_db()
+        return op
+
+    return execute
 
 
 def group_names(okta: OktaClient, user_id: str) -> set[str]:
@@ -81,13 +92,9 @@ def group_names(okta: OktaClient, user_id: str) -> set[str]:
 
 
 def test_group_member_add_changes_okta_mirror_and_audit(
-    okta: OktaClient, mirror: None, sent: Any, django_capture_on_commit_callbacks: Any
+    okta: OktaClient, mirror: None, sent: Any, run: Run
 ) -> None:
-    op = run(
-        op_make(OperationKind.GROUP_MEMBER_ADD, group_id=FINANCE, user_id=MAYA),
-        okta,
-        django_capture_on_commit_callbacks,
-    )
+    op = run(op_make(OperationKind.GROUP_MEMBER_ADD, group_id=FINANCE, user_id=MAYA))
     assert op.status == OperationStatus.SUCCEEDED
     assert op.okta_status == 204 and op.okta_request_id
     assert op.attempts == 1 and op.finished_at is not None
@@ -100,16 +107,12 @@ def test_group_member_add_changes_okta_mirror_and_audit(
 
 
 def test_group_member_add_executed_twice_makes_one_change(
-    okta: OktaClient, mirror: None, sent: Any, django_capture_on_commit_callbacks: Any
+    okta: OktaClient, mirror: None, sent: Any, run: Run
 ) -> None:
     op = op_make(OperationKind.GROUP_MEMBER_ADD, group_id=FINANCE, user_id=MAYA)
-    run(op, okta, django_capture_on_commit_callbacks)
+    run(op)
     assert operation_execute(op.pk, client=okta) is None  # already final: not claimed
-    duplicate = run(
-        op_make(OperationKind.GROUP_MEMBER_ADD, group_id=FINANCE, user_id=MAYA),
-        okta,
-        django_capture_on_commit_callbacks,
-    )
+    duplicate = run(op_make(OperationKind.GROUP_MEMBER_ADD, group_id=FINANCE, user_id=MAYA))
     assert duplicate.status == OperationStatus.SUCCEEDED
     adds = [
         e
@@ -120,89 +123,59 @@ def test_group_member_add_executed_twice_makes_one_change(
 
 
 def test_group_member_add_already_member_succeeds(
-    okta: OktaClient, mirror: None, sent: Any, django_capture_on_commit_callbacks: Any
+    okta: OktaClient, mirror: None, sent: Any, run: Run
 ) -> None:
-    op = run(
-        op_make(OperationKind.GROUP_MEMBER_ADD, group_id=ENGINEERING, user_id=MAYA),
-        okta,
-        django_capture_on_commit_callbacks,
-    )
+    op = run(op_make(OperationKind.GROUP_MEMBER_ADD, group_id=ENGINEERING, user_id=MAYA))
     assert op.status == OperationStatus.SUCCEEDED
     assert GroupMembership.objects.filter(group_id=ENGINEERING, user_id=MAYA).count() == 1
 
 
 def test_group_member_remove_then_remove_again(
-    okta: OktaClient, mirror: None, sent: Any, django_capture_on_commit_callbacks: Any
+    okta: OktaClient, mirror: None, sent: Any, run: Run
 ) -> None:
-    first = run(
-        op_make(OperationKind.GROUP_MEMBER_REMOVE, group_id=ENGINEERING, user_id=MAYA),
-        okta,
-        django_capture_on_commit_callbacks,
-    )
-    second = run(
-        op_make(OperationKind.GROUP_MEMBER_REMOVE, group_id=ENGINEERING, user_id=MAYA),
-        okta,
-        django_capture_on_commit_callbacks,
-    )
+    first = run(op_make(OperationKind.GROUP_MEMBER_REMOVE, group_id=ENGINEERING, user_id=MAYA))
+    second = run(op_make(OperationKind.GROUP_MEMBER_REMOVE, group_id=ENGINEERING, user_id=MAYA))
     assert first.status == second.status == OperationStatus.SUCCEEDED
     assert "Engineering" not in group_names(okta, MAYA)
     assert not GroupMembership.objects.filter(group_id=ENGINEERING, user_id=MAYA).exists()
 
 
 def test_app_assign_and_unassign_are_idempotent(
-    okta: OktaClient, mirror: None, sent: Any, django_capture_on_commit_callbacks: Any
+    okta: OktaClient, mirror: None, sent: Any, run: Run
 ) -> None:
     app = acme_app_id("Salesforce")
     for _ in range(2):
-        op = run(
-            op_make(OperationKind.APP_USER_ASSIGN, app_id=app, user_id=JOHN),
-            okta,
-            django_capture_on_commit_callbacks,
-        )
+        op = run(op_make(OperationKind.APP_USER_ASSIGN, app_id=app, user_id=JOHN))
         assert op.status == OperationStatus.SUCCEEDED, op.error_summary
     assert okta.get_app_user(app, JOHN) is not None
     assert AppAssignment.objects.get(app_id=app, user_id=JOHN).scope == "USER"
     for _ in range(2):
-        op = run(
-            op_make(OperationKind.APP_USER_UNASSIGN, app_id=app, user_id=JOHN),
-            okta,
-            django_capture_on_commit_callbacks,
-        )
+        op = run(op_make(OperationKind.APP_USER_UNASSIGN, app_id=app, user_id=JOHN))
         assert op.status == OperationStatus.SUCCEEDED, op.error_summary
     assert okta.get_app_user(app, JOHN) is None
     assert not AppAssignment.objects.filter(app_id=app, user_id=JOHN).exists()
 
 
 def test_user_suspend_twice_is_one_change_and_unsuspend_restores(
-    okta: OktaClient, mirror: None, sent: Any, django_capture_on_commit_callbacks: Any
+    okta: OktaClient, mirror: None, sent: Any, run: Run
 ) -> None:
     for _ in range(2):  # Okta itself refuses to suspend a SUSPENDED user (E0000001)
-        op = run(
-            op_make(OperationKind.USER_SUSPEND, user_id=JOHN),
-            okta,
-            django_capture_on_commit_callbacks,
-        )
+        op = run(op_make(OperationKind.USER_SUSPEND, user_id=JOHN))
         assert op.status == OperationStatus.SUCCEEDED, op.error_summary
     assert okta.get_user(JOHN).status == "SUSPENDED"
     assert OktaUser.objects.get(pk=JOHN).status == "SUSPENDED"
-    op = run(
-        op_make(OperationKind.USER_UNSUSPEND, user_id=JOHN),
-        okta,
-        django_capture_on_commit_callbacks,
-    )
+    op = run(op_make(OperationKind.USER_UNSUSPEND, user_id=JOHN))
     assert op.status == OperationStatus.SUCCEEDED
     assert okta.get_user(JOHN).status == "ACTIVE"
     assert OktaUser.objects.get(pk=JOHN).status == "ACTIVE"
 
 
 def test_user_suspend_through_gatehouse_ends_the_persons_sessions(
-    okta: OktaClient, mirror: None, sent: Any, django_capture_on_commit_callbacks: Any
+    okta: OktaClient, mirror: None, sent: Any, run: Run
 ) -> None:
     john = User.objects.create(username="john.doe@acme.com", okta_id=JOHN)
     epoch = john.session_epoch
-    op = run(
-        op_make(OperationKind.USER_SUSPEND, user_id=JOHN), okta, django_capture_on_commit_callbacks
-    )
+    op = run(op_make(OperationKind.USER_SUSPEND, user_id=JOHN))
     assert op.status == OperationStatus.SUCCEEDED, op.error_summary
     john.refresh_from_db()
     assert not john.is_active and john.session_epoch == epoch + 1
@@ -213,13 +186,9 @@ def test_user_suspend_through_gatehouse_ends_the_persons_sessions(
 
 
 def test_permanent_4xx_fails_at_once_with_oktas_message(
-    okta: OktaClient, mirror: None, sent: Any, django_capture_on_commit_callbacks: Any
+    okta: OktaClient, mirror: None, sent: Any, run: Run
 ) -> None:
-    op = run(
-        op_make(OperationKind.GROUP_MEMBER_ADD, group_id="00gDoesNotExist0001", user_id=MAYA),
-        okta,
-        django_capture_on_commit_callbacks,
-    )
+    op = run(op_make(OperationKind.GROUP_MEMBER_ADD, group_id="00gDoesNotExist0001", user_id=MAYA))
     assert op.status == OperationStatus.FAILED
     assert (op.okta_status, op.error_code) == (404, "E0000007")
     assert "Not found" in op.error_summary
@@ -231,14 +200,10 @@ def test_permanent_4xx_fails_at_once_with_oktas_message(
 
 
 def test_change_on_built_in_group_is_refused(
-    okta: OktaClient, mirror: None, sent: Any, django_capture_on_commit_callbacks: Any
+    okta: OktaClient, mirror: None, sent: Any, run: Run
 ) -> None:
     everyone = next(g for g in okta.iter_groups(q="Everyone") if g.type == "BUILT_IN")
-    op = run(
-        op_make(OperationKind.GROUP_MEMBER_ADD, group_id=everyone.id, user_id=MAYA),
-        okta,
-        django_capture_on_commit_callbacks,
-    )
+    op = run(op_make(OperationKind.GROUP_MEMBER_ADD, group_id=everyone.id, user_id=MAYA))
     assert op.status == OperationStatus.FAILED and op.error_code == "E0000006"
 
 
@@ -247,13 +212,13 @@ def test_transient_fault_goes_back_to_pending_then_succeeds(
     okta_sandbox: Any,
     mirror: None,
     sent: Any,
-    django_capture_on_commit_callbacks: Any,
+    run: Run,
 ) -> None:
     op = op_make(OperationKind.GROUP_MEMBER_ADD, group_id=FINANCE, user_id=MAYA)
     okta_sandbox.set_faults(
         [{"error_rate": 1.0, "error_status": 503, "path_prefix": "/api/v1/groups"}]
     )
-    op = run(op, okta, django_capture_on_commit_callbacks)
+    op = run(op)
     assert op.status == OperationStatus.PENDING
     assert op.okta_status == 503 and op.attempts == 1
     assert op.next_attempt_at is not None and op.next_attempt_at > timezone.now()
@@ -264,7 +229,7 @@ def test_transient_fault_goes_back_to_pending_then_succeeds(
 
     okta_sandbox.clear_faults()
     Operation.objects.filter(pk=op.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
-    op = run(op, okta, django_capture_on_commit_callbacks)
+    op = run(op)
     assert op.status == OperationStatus.SUCCEEDED and op.attempts == 2
     assert "Finance" in group_names(okta, MAYA)
     assert sent["callbacks"] == [("approvals.operation_finished", op.pk)]
@@ -275,14 +240,10 @@ def test_rate_limited_operation_waits_for_the_reset(
     okta_sandbox: Any,
     mirror: None,
     sent: Any,
-    django_capture_on_commit_callbacks: Any,
+    run: Run,
 ) -> None:
     okta_sandbox.set_faults([{"rate_429": 1.0, "path_prefix": "/api/v1/groups"}])
-    op = run(
-        op_make(OperationKind.GROUP_MEMBER_ADD, group_id=FINANCE, user_id=MAYA),
-        okta,
-        django_capture_on_commit_callbacks,
-    )
+    op = run(op_make(OperationKind.GROUP_MEMBER_ADD, group_id=FINANCE, user_id=MAYA))
     assert op.status == OperationStatus.PENDING
     assert (op.okta_status, op.error_code) == (429, "E0000047")
     assert op.next_attempt_at is not None
@@ -295,28 +256,24 @@ def test_transient_failures_stop_at_max_attempts(
     okta_sandbox: Any,
     mirror: None,
     sent: Any,
-    django_capture_on_commit_callbacks: Any,
+    run: Run,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(operations, "MAX_ATTEMPTS", 2)
     okta_sandbox.set_faults([{"drop_rate": 1.0, "path_prefix": "/api/v1/groups"}])
     op = op_make(OperationKind.GROUP_MEMBER_ADD, group_id=FINANCE, user_id=MAYA)
-    op = run(op, okta, django_capture_on_commit_callbacks)
+    op = run(op)
     assert op.status == OperationStatus.PENDING and op.okta_status is None
     Operation.objects.filter(pk=op.pk).update(next_attempt_at=None)
-    op = run(op, okta, django_capture_on_commit_callbacks)
+    op = run(op)
     assert op.status == OperationStatus.FAILED and op.attempts == 2
     assert "Could not talk to Okta" in op.error_summary
 
 
 def test_reset_password_url_is_sealed_and_shown_once(
-    okta: OktaClient, mirror: None, sent: Any, django_capture_on_commit_callbacks: Any
+    okta: OktaClient, mirror: None, sent: Any, run: Run
 ) -> None:
-    op = run(
-        op_make(OperationKind.USER_RESET_PASSWORD, user_id=JOHN, send_email=False),
-        okta,
-        django_capture_on_commit_callbacks,
-    )
+    op = run(op_make(OperationKind.USER_RESET_PASSWORD, user_id=JOHN, send_email=False))
     assert op.status == OperationStatus.SUCCEEDED
     assert "http" not in str(op.result)  # encrypted at rest
     secret = operation_reveal_secret(operation_id=op.pk, actor="jordan.lee@acme.com")
@@ -327,38 +284,24 @@ def test_reset_password_url_is_sealed_and_shown_once(
 
 
 def test_expire_password_with_temp_password(
-    okta: OktaClient, mirror: None, sent: Any, django_capture_on_commit_callbacks: Any
+    okta: OktaClient, mirror: None, sent: Any, run: Run
 ) -> None:
-    op = run(
-        op_make(OperationKind.USER_EXPIRE_PASSWORD, user_id=JOHN, temp_password=True),
-        okta,
-        django_capture_on_commit_callbacks,
-    )
+    op = run(op_make(OperationKind.USER_EXPIRE_PASSWORD, user_id=JOHN, temp_password=True))
     assert op.status == OperationStatus.SUCCEEDED, op.error_summary
     temp = operation_reveal_secret(operation_id=op.pk, actor="jordan.lee@acme.com")
     assert temp["temp_password"]
     assert okta.get_user(JOHN).status == "PASSWORD_EXPIRED"
 
 
-def test_user_create_twice_creates_one_user(
-    okta: OktaClient, sent: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+def test_user_create_twice_creates_one_user(okta: OktaClient, sent: Any, run: Run) -> None:
     profile = {
         "login": "new.hire@acme.com",
         "email": "new.hire@acme.com",
         "firstName": "New",
         "lastName": "Hire",
     }
-    first = run(
-        op_make(OperationKind.USER_CREATE, profile=profile, activate=False),
-        okta,
-        django_capture_on_commit_callbacks,
-    )
-    second = run(
-        op_make(OperationKind.USER_CREATE, profile=profile, activate=False),
-        okta,
-        django_capture_on_commit_callbacks,
-    )
+    first = run(op_make(OperationKind.USER_CREATE, profile=profile, activate=False))
+    second = run(op_make(OperationKind.USER_CREATE, profile=profile, activate=False))
     assert first.status == second.status == OperationStatus.SUCCEEDED, first.error_summary
     assert first.result["user_id"] == second.result["user_id"]
     assert OktaUser.objects.get(pk=first.result["user_id"]).login == "new.hire@acme.com"
@@ -367,79 +310,53 @@ def test_user_create_twice_creates_one_user(
     ]
 
 
-def test_group_create_update_delete(
-    okta: OktaClient, sent: Any, django_capture_on_commit_callbacks: Any
-) -> None:
-    created = run(
-        op_make(OperationKind.GROUP_CREATE, name="Data Science", description="DS"),
-        okta,
-        django_capture_on_commit_callbacks,
-    )
+def test_group_create_update_delete(okta: OktaClient, sent: Any, run: Run) -> None:
+    created = run(op_make(OperationKind.GROUP_CREATE, name="Data Science", description="DS"))
     assert created.status == OperationStatus.SUCCEEDED, created.error_summary
     gid = created.result["group_id"]
-    again = run(
-        op_make(OperationKind.GROUP_CREATE, name="Data Science"),
-        okta,
-        django_capture_on_commit_callbacks,
-    )
+    again = run(op_make(OperationKind.GROUP_CREATE, name="Data Science"))
     assert again.result["group_id"] == gid
     updated = run(
-        op_make(OperationKind.GROUP_UPDATE, group_id=gid, name="Data Science", description="ML"),
-        okta,
-        django_capture_on_commit_callbacks,
+        op_make(OperationKind.GROUP_UPDATE, group_id=gid, name="Data Science", description="ML")
     )
     assert updated.status == OperationStatus.SUCCEEDED
     assert okta.get_group(gid).description == "ML"
     assert OktaGroup.objects.get(pk=gid).description == "ML"
     for _ in range(2):
-        deleted = run(
-            op_make(OperationKind.GROUP_DELETE, group_id=gid),
-            okta,
-            django_capture_on_commit_callbacks,
-        )
+        deleted = run(op_make(OperationKind.GROUP_DELETE, group_id=gid))
         assert deleted.status == OperationStatus.SUCCEEDED
     assert not OktaGroup.objects.filter(pk=gid).exists()
 
 
 def test_user_delete_requires_deactivation_first(
-    okta: OktaClient, mirror: None, sent: Any, django_capture_on_commit_callbacks: Any
+    okta: OktaClient, mirror: None, sent: Any, run: Run
 ) -> None:
-    refused = run(
-        op_make(OperationKind.USER_DELETE, user_id=JOHN), okta, django_capture_on_commit_callbacks
-    )
+    refused = run(op_make(OperationKind.USER_DELETE, user_id=JOHN))
     assert refused.status == OperationStatus.FAILED
     assert "Deactivate the user" in refused.error_summary
     assert okta.get_user(JOHN).status == "ACTIVE"
-    deactivated = run(
-        op_make(OperationKind.USER_DEACTIVATE, user_id=JOHN),
-        okta,
-        django_capture_on_commit_callbacks,
-    )
+    deactivated = run(op_make(OperationKind.USER_DEACTIVATE, user_id=JOHN))
     assert deactivated.status == OperationStatus.SUCCEEDED
-    deleted = run(
-        op_make(OperationKind.USER_DELETE, user_id=JOHN), okta, django_capture_on_commit_callbacks
-    )
+    deleted = run(op_make(OperationKind.USER_DELETE, user_id=JOHN))
     assert deleted.status == OperationStatus.SUCCEEDED
     assert okta.find_user(JOHN) is None
     assert not OktaUser.objects.filter(pk=JOHN).exists()
 
 
 def test_unlock_not_locked_user_counts_as_done(
-    okta: OktaClient, mirror: None, sent: Any, django_capture_on_commit_callbacks: Any
+    okta: OktaClient, mirror: None, sent: Any, run: Run
 ) -> None:
-    op = run(
-        op_make(OperationKind.USER_UNLOCK, user_id=MAYA), okta, django_capture_on_commit_callbacks
-    )
+    op = run(op_make(OperationKind.USER_UNLOCK, user_id=MAYA))
     assert op.status == OperationStatus.SUCCEEDED
     event = AuditEvent.objects.get(action="okta.operation.succeeded")
     assert event.detail["note"] == "not locked"
 
 
 def test_clear_sessions_and_reset_factors(
-    okta: OktaClient, mirror: None, sent: Any, django_capture_on_commit_callbacks: Any
+    okta: OktaClient, mirror: None, sent: Any, run: Run
 ) -> None:
     for kind in (OperationKind.USER_CLEAR_SESSIONS, OperationKind.USER_RESET_FACTORS):
-        op = run(op_make(kind, user_id=MAYA), okta, django_capture_on_commit_callbacks)
+        op = run(op_make(kind, user_id=MAYA))
         assert op.status == OperationStatus.SUCCEEDED, op.error_summary
 
 
@@ -448,13 +365,11 @@ def test_unlock_locked_user(
     okta_sandbox: Any,
     mirror: None,
     sent: Any,
-    django_capture_on_commit_callbacks: Any,
+    run: Run,
 ) -> None:
     okta_sandbox.lock_user("maya.chen@acme.com")
     OktaUser.objects.filter(pk=MAYA).update(status="LOCKED_OUT")
-    op = run(
-        op_make(OperationKind.USER_UNLOCK, user_id=MAYA), okta, django_capture_on_commit_callbacks
-    )
+    op = run(op_make(OperationKind.USER_UNLOCK, user_id=MAYA))
     assert op.status == OperationStatus.SUCCEEDED, op.error_summary
     assert okta.get_user(MAYA).status == "ACTIVE"
     assert OktaUser.objects.get(pk=MAYA).status == "ACTIVE"
