@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import threading
+from functools import partial
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from audit.chain import chain_verify, event_hash_matches
 from audit.models import GENESIS_HASH, AuditEvent
 from audit.services import REDACTED, audit_record, audit_record_many, redact
 from tests.audit.conftest import person
+from tests.fixtures.concurrency import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -196,31 +197,18 @@ def test_audit_record_concurrent_writers_keep_one_chain() -> None:
     database does; there the point is that no writer forks the chain."""
     threads, per_thread = 6, 15
     written: list[str] = []
-    errors: list[BaseException] = []
-    start = threading.Barrier(threads)
 
     def write(n: int) -> None:
-        try:
-            start.wait()
-            for i in range(per_thread):
-                try:
-                    with transaction.atomic():
-                        audit_record(action="load.test", target_id=f"{n}-{i}")
-                    written.append(f"{n}-{i}")
-                except OperationalError as exc:
-                    if connection.vendor != "sqlite" or "locked" not in str(exc):
-                        raise
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+        for i in range(per_thread):
+            try:
+                with transaction.atomic():
+                    audit_record(action="load.test", target_id=f"{n}-{i}")
+                written.append(f"{n}-{i}")
+            except OperationalError as exc:
+                if connection.vendor != "sqlite" or "locked" not in str(exc):
+                    raise
 
-    workers = [threading.Thread(target=write, args=(n,)) for n in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    assert errors == []
+    assert at_once([partial(write, n) for n in range(threads)]) == [None] * threads
     if connection.vendor == "postgresql":
         assert len(written) == threads * per_thread
     stored = set(AuditEvent.objects.values_list("target_id", flat=True))

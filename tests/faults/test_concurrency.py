@@ -8,12 +8,9 @@ row locks decide, on SQLite the IMMEDIATE transactions serialise the writers.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import close_old_connections
 from django.test import Client
 from django.urls import reverse
 
@@ -25,6 +22,7 @@ from okta.sync import sync_run_execute, sync_run_start
 from okta.tasks import operation_run
 from portal.models import User
 from tests.approvals.conftest import ensure_default_policies
+from tests.fixtures.concurrency import at_once
 from tests.fixtures.sandbox import SandboxServer
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -40,28 +38,6 @@ APPROVERS = [
     "john.doe@acme.com",
     "olivia.martin@acme.com",
 ]
-
-
-def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run the calls in threads released together; returns results (or the exceptions)."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = calls[index]()
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            close_old_connections()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 def account(login: str) -> User:

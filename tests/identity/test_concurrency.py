@@ -7,64 +7,22 @@ On SQLite the IMMEDIATE transactions serialise the two writers the same way.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
-from django.db import connection, connections
 
 from approvals.models import Decision, RequestStatus
-from approvals.services import ApprovalError
 from identity import services
 from identity.models import Action, ActionPolicy, BulkStatus
 from okta import operations as okta_operations
 from okta.client import OktaClient
 from okta.models import GroupMembership, Operation
 from okta.sandbox.seed import acme_group_id
+from tests.fixtures.concurrency import at_once, losers, refused_cleanly
 from tests.identity.conftest import FINANCE_STALE, Acme, account, approval_of, bulk_start, decide
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def refused_cleanly(message: str, expected: str) -> bool:
-    """PostgreSQL waits on the row lock, then the loser sees the new state; SQLite's in-memory
-    test database refuses the second writer with a table lock instead. Either way the loser
-    changed nothing, which the caller checks."""
-    if connection.vendor == "sqlite" and "locked" in message:
-        return True
-    return expected in message
-
-
-@pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    sent: list[int] = []
-    monkeypatch.setattr(okta_operations, "_queue", lambda pk, countdown=None: sent.append(pk))
-    return sent
-
-
-def both_at_once(action: Callable[[str], Any], who: tuple[str, str]) -> dict[str, str]:
-    barrier = threading.Barrier(2)
-    outcomes: dict[str, str] = {}
-
-    def run(name: str) -> None:
-        try:
-            barrier.wait(timeout=10)
-            action(name)
-            outcomes[name] = "ok"
-        except (services.ActionRefused, ApprovalError) as exc:
-            outcomes[name] = exc.message
-        except Exception as exc:  # surfaced in the assertions
-            outcomes[name] = repr(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(name,)) for name in who]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return outcomes
 
 
 @pytest.fixture
@@ -91,12 +49,8 @@ def test_two_second_admins_at_once_give_one_decision(
         variant="suspend",
         target_user_id=acme.id["john"],
     )
-    outcomes = both_at_once(
-        lambda name: decide(acme.u[name], req),
-        ("dana", "tessa"),
-    )
-    assert list(outcomes.values()).count("ok") == 1, outcomes
-    loser = next(v for v in outcomes.values() if v != "ok")
+    outcomes = at_once([partial(decide, acme.u[name], req) for name in ("dana", "tessa")])
+    (loser,) = losers(outcomes)
     assert refused_cleanly(loser, "no longer pending"), outcomes
     approval = approval_of(req)
     assert approval.status in (RequestStatus.APPROVED, RequestStatus.FULFILLING)
@@ -115,12 +69,9 @@ def test_two_bulk_confirmations_at_once_start_one_run(
     ActionPolicy.objects.filter(action=Action.USER_SUSPEND).update(bulk_confirm_threshold=1)
     _, run = bulk_start(acme.u["sam"], "suspend", FINANCE_STALE)
     assert run.status == BulkStatus.AWAITING_CONFIRMATION
-    outcomes = both_at_once(
-        lambda name: services.bulk_second_confirm(actor=acme.u[name], run_id=run.pk),
-        ("dana", "tessa"),
-    )
-    assert list(outcomes.values()).count("ok") == 1, outcomes
-    loser = next(v for v in outcomes.values() if v != "ok")
+    confirm = partial(services.bulk_second_confirm, run_id=run.pk)
+    outcomes = at_once([partial(confirm, actor=acme.u[name]) for name in ("dana", "tessa")])
+    (loser,) = losers(outcomes)
     assert refused_cleanly(loser, "not waiting"), outcomes
     assert Operation.objects.filter(correlation=run.correlation).count() == 8
     assert len(queued) == 8

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from okta import operations
 from okta.client import OktaClient
 from okta.models import Operation, OperationKind, OperationStatus
 from okta.sandbox.seed import acme_group_id, acme_user_id
+from tests.fixtures.concurrency import at_once
 
 
 @pytest.mark.django_db(transaction=True)
@@ -23,26 +22,13 @@ def test_two_workers_racing_for_one_operation(
     op = Operation.objects.create(
         kind=OperationKind.GROUP_MEMBER_ADD, params={"group_id": finance, "user_id": maya}
     )
-    start = threading.Barrier(2)
-    results: list[Any] = []
-    errors: list[BaseException] = []
 
-    def worker() -> None:
-        try:
-            with OktaClient(okta_sandbox.url, token=okta_sandbox.token, max_retries=0) as client:
-                start.wait()
-                results.append(operations.operation_execute(op.pk, client=client))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
+    def worker() -> Any:
+        with OktaClient(okta_sandbox.url, token=okta_sandbox.token, max_retries=0) as client:
+            return operations.operation_execute(op.pk, client=client)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
+    results = at_once([worker, worker])
+    assert not [r for r in results if isinstance(r, Exception)], results
     assert sum(r is not None for r in results) == 1
     op.refresh_from_db()
     assert op.status == OperationStatus.SUCCEEDED and op.attempts == 1

@@ -3,19 +3,19 @@ progress fragment, and the scope rules."""
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import OperationalError, connections
+from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
 from okta.models import GroupType, OktaGroup, OktaUser, SyncRun, SyncScope, SyncStatus
 from okta.sync import Scope, SyncAlreadyRunningError, sync_run_start, sync_scope_update
 from portal.models import User
+from tests.fixtures.concurrency import at_once
 from tests.portal.conftest import group_join, person_make
 
 pytestmark = pytest.mark.django_db
@@ -46,32 +46,20 @@ def test_sync_run_start_second_while_running_is_refused(sam: User) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_sync_run_start_concurrent_threads_only_one_wins() -> None:
-    barrier = threading.Barrier(4)
-    outcomes: list[str] = []
+    def start() -> str:
+        # The in-memory SQLite test database (shared cache) answers "table is locked" at once
+        # instead of waiting like a file database or PostgreSQL: try again then.
+        for _ in range(200):
+            try:
+                sync_run_start(actor="thread", kind="full")
+                return "started"
+            except SyncAlreadyRunningError:
+                return "refused"
+            except OperationalError:
+                time.sleep(0.01)
+        return "still locked"
 
-    def start() -> None:
-        barrier.wait()
-        try:
-            # The in-memory SQLite test database (shared cache) answers "table is locked" at
-            # once instead of waiting like a file database or PostgreSQL: try again then.
-            for _ in range(200):
-                try:
-                    sync_run_start(actor="thread", kind="full")
-                    outcomes.append("started")
-                    return
-                except SyncAlreadyRunningError:
-                    outcomes.append("refused")
-                    return
-                except OperationalError:
-                    time.sleep(0.01)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = at_once([start] * 4)
     assert sorted(outcomes) == ["refused", "refused", "refused", "started"]
     assert SyncRun.objects.filter(status=SyncStatus.RUNNING).count() == 1
 
