@@ -7,7 +7,7 @@ from typing import Any, cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,7 +25,7 @@ from approvals.forms import (
     RequestForm,
 )
 from approvals.fulfilment import fulfilment_for
-from approvals.inbox import waiting
+from approvals.inbox import INBOX_LIMIT, waiting
 from approvals.models import (
     OPEN_STATUSES,
     AccessRequest,
@@ -72,9 +72,19 @@ def _partial(request: HttpRequest, template: str, region: str) -> str:
 # --- catalog --------------------------------------------------------------------------------
 
 
-def _owner_names(items: list[CatalogItem]) -> dict[str, str]:
-    ids = {o for item in items for o in item.owners}
-    return {u.id: str(u) for u in OktaUser.objects.filter(id__in=ids)}
+def _people_names(items: list[CatalogItem], okta_id: str) -> tuple[dict[str, str], str]:
+    """The items' owners by id, and the person's manager, in one query."""
+    owners = {o for item in items for o in item.owners}
+    my_manager = OktaUser.objects.filter(pk=okta_id).values("manager_id")
+    people = OktaUser.objects.filter(Q(pk__in=owners) | Q(pk__in=my_manager)).annotate(
+        is_my_manager=Exists(my_manager.filter(manager_id=OuterRef("pk")))
+    )
+    names, manager = {}, ""
+    for person in people:
+        names[person.pk] = str(person)
+        if person.is_my_manager:
+            manager = str(person)
+    return names, manager
 
 
 def _approver_summary(item: CatalogItem, owner_names: dict[str, str], manager: str) -> str:
@@ -99,44 +109,41 @@ def catalog(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     form = CatalogFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
+    okta_id = user.okta_id or "-"
     items_qs = (
         CatalogItem.objects.published()
         .search(filters.get("q") or "")
         .select_related("group", "app", "approver_group", "policy")
         .prefetch_related(Prefetch("policy__stages", queryset=PolicyStage.objects.all()))
+        # What the person already has or asked for, beside each item: index lookups per row
+        # of the page, in the page's own query.
+        .annotate(
+            holds_group=Exists(
+                GroupMembership.objects.filter(user_id=okta_id, group_id=OuterRef("group_id"))
+            ),
+            holds_app=Exists(
+                AppAssignment.objects.filter(user_id=okta_id, app_id=OuterRef("app_id"))
+            ),
+            open_request=Subquery(
+                AccessRequest.objects.filter(
+                    subject_id=okta_id, item_id=OuterRef("pk"), status__in=OPEN_STATUSES
+                ).values("pk")[:1]
+            ),
+        )
     )
     if filters.get("kind"):
         items_qs = items_qs.filter(kind=filters["kind"])
     if filters.get("department"):
         items_qs = items_qs.filter(department=filters["department"])
     page = Paginator(items_qs, PAGE_SIZE).get_page(filters.get("page") or 1)
-    items = list(page.object_list)
-    my_manager_id = OktaUser.objects.filter(pk=user.okta_id or "-").values("manager_id")
-    manager = OktaUser.objects.filter(pk__in=my_manager_id).first()
-    group_ids = [i.group_id for i in items if i.group_id]
-    app_ids = [i.app_id for i in items if i.app_id]
-    held_groups = set(
-        GroupMembership.objects.filter(user_id=user.okta_id, group_id__in=group_ids).values_list(
-            "group_id", flat=True
-        )
-    )
-    held_apps = set(
-        AppAssignment.objects.filter(user_id=user.okta_id, app_id__in=app_ids).values_list(
-            "app_id", flat=True
-        )
-    )
-    open_requests = dict(
-        AccessRequest.objects.filter(
-            subject_id=user.okta_id or "-", item__in=items, status__in=OPEN_STATUSES
-        ).values_list("item_id", "pk")
-    )
-    owner_names = _owner_names(items)
+    items: list[Any] = list(page.object_list)  # CatalogItems with the annotations above
+    owner_names, manager = _people_names(items, okta_id)
     rows = [
         {
             "item": item,
-            "held": (item.group_id in held_groups) if item.group_id else (item.app_id in held_apps),
-            "open_request": open_requests.get(item.pk),
-            "approvers": _approver_summary(item, owner_names, str(manager) if manager else ""),
+            "held": item.holds_group if item.group_id else item.holds_app,
+            "open_request": item.open_request,
+            "approvers": _approver_summary(item, owner_names, manager),
         }
         for item in items
     ]
@@ -341,12 +348,22 @@ def _held_count(model: type[GroupMembership] | type[AppAssignment]) -> Coalesce:
     return Coalesce(Subquery(held), 0)
 
 
-def _inbox_rows(ids: list[int]) -> list[AccessRequest]:
+# What an inbox row shows; the rest of a request (its timeline, failure text…) stays unread.
+_INBOX_FIELDS = (
+    *("id", "item_id", "kind", "title", "requester_id", "subject_id", "subject_label"),
+    *("status", "reason", "duration_days", "stages", "current_stage", "created_at"),
+    *("item__name", "item__risk"),
+    *("requester__okta_id", "requester__display_name", "requester__username"),
+    *("requester__first_name", "requester__last_name"),
+)
+
+
+def _inbox_rows(requests: QuerySet[AccessRequest]) -> list[AccessRequest]:
     """These requests, oldest first, with what an approver weighs beside each: the item and its
     risk, who asks, and how much access the subject already has (listed on demand)."""
     return list(
-        AccessRequest.objects.filter(pk__in=ids)
-        .select_related("item", "requester")
+        requests.select_related("item", "requester")
+        .only(*_INBOX_FIELDS)
         .annotate(
             subject_groups=_held_count(GroupMembership),
             subject_apps=_held_count(AppAssignment),
@@ -365,10 +382,11 @@ def _inbox_page(user: User, after: str) -> tuple[list[AccessRequest], bool]:
             Q(created_at__gt=cursor["created_at"])
             | Q(created_at=cursor["created_at"], pk__gt=cursor["pk"])
         )
-    # Ids first: PostgreSQL walks the pending-requests index and stops after a page, where one
-    # query with the joins would join every waiting request before sorting.
-    ids = list(queue.order_by("created_at", "id").values_list("pk", flat=True)[: INBOX_SIZE + 1])
-    return _inbox_rows(ids[:INBOX_SIZE]), len(ids) > INBOX_SIZE
+    # One query. The page's ids come from a subquery that walks the pending-requests index and
+    # stops after a page; the joins and counts then run for those rows only.
+    page = queue.order_by("created_at", "id").values("pk")[: INBOX_SIZE + 1]
+    rows = _inbox_rows(AccessRequest.objects.filter(pk__in=Subquery(page)))
+    return rows[:INBOX_SIZE], len(rows) > INBOX_SIZE
 
 
 @require_GET
@@ -379,7 +397,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     # A malformed cursor (an edited address) shows the first page rather than an error.
     after = after if after.isdigit() and len(after) < 19 else ""
     rows, more = _inbox_page(user, after)
-    context = {"rows": rows, "more": more, "total": waiting(request)}
+    total = waiting(request, up_to=INBOX_LIMIT)
+    context = {"rows": rows, "more": more, "total": total, "total_is_floor": total >= INBOX_LIMIT}
     if after:
         template = "approvals/inbox.html#more" if _htmx(request) else "approvals/inbox.html"
         return render(request, template, {**context, "after": after})
@@ -442,7 +461,7 @@ def request_decide(request: HttpRequest, pk: int) -> HttpResponse:
         except services.ApprovalError as exc:
             error = exc.message
     if _htmx(request):
-        row = _inbox_rows([req.pk])[0]
+        row = _inbox_rows(AccessRequest.objects.filter(pk=req.pk))[0]
         response = render(
             request,
             "approvals/inbox.html#row",

@@ -25,7 +25,7 @@ from audit.services import audit_record
 from okta.models import OktaUser, UserStatus
 from portal.models import User
 from portal.oidc import PROVIDER_UNAVAILABLE, DiscoveryFailed, oidc_endpoints
-from portal.roles import permissions_for
+from portal.roles import load_account, permissions_for
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -293,7 +293,8 @@ class OktaOIDCBackend(OIDCAuthenticationBackend):
 
     def get_user(self, user_id: Any) -> User | None:
         # Accounts whose sessions were ended (portal.services) stay out until they sign in again.
-        user = super().get_user(user_id)
+        # The roles come in the same query: every page needs them for its navigation.
+        user = load_account(user_id)
         return user if user is not None and self.user_can_authenticate(user) else None
 
     def has_perm(

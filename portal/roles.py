@@ -5,7 +5,7 @@ name the groups), so access to Gatehouse itself is governed in Okta; manager com
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef
@@ -32,25 +32,61 @@ def _group_roles() -> dict[str, Role]:
     }
 
 
+def _role_checks() -> dict[str, Exists]:
+    """One EXISTS per role for the Okta person ``pk``, answered by the membership and manager
+    indexes."""
+    checks: dict[str, Exists] = {
+        f"is_{role}": Exists(
+            GroupMembership.objects.filter(user_id=OuterRef("pk"), group__name=name)
+        )
+        for name, role in _group_roles().items()
+    }
+    checks[f"is_{Role.MANAGER}"] = Exists(OktaUser.objects.filter(manager_id=OuterRef("pk")))
+    return checks
+
+
+# Admin, helpdesk and auditor (the order of ``_group_roles``), then manager, for one account.
+_ACCOUNT_WITH_ROLES = """
+SELECT u.*,
+  EXISTS (SELECT 1 FROM okta_groupmembership m JOIN okta_oktagroup g ON g.id = m.group_id
+          WHERE m.user_id = u.okta_id AND g.name = %s) AS role_is_admin,
+  EXISTS (SELECT 1 FROM okta_groupmembership m JOIN okta_oktagroup g ON g.id = m.group_id
+          WHERE m.user_id = u.okta_id AND g.name = %s) AS role_is_helpdesk,
+  EXISTS (SELECT 1 FROM okta_groupmembership m JOIN okta_oktagroup g ON g.id = m.group_id
+          WHERE m.user_id = u.okta_id AND g.name = %s) AS role_is_auditor,
+  EXISTS (SELECT 1 FROM okta_oktauser r WHERE r.manager_id = u.okta_id) AS role_is_manager
+FROM portal_user u
+WHERE u.id = %s
+"""
+
+
+def load_account(pk: object) -> User | None:
+    """The account with its roles, in one query: how the session's user is loaded, so a page
+    asks nothing more to draw its navigation or check a permission.
+
+    Written in SQL because it runs on every request: Django compiles the same query with its
+    four EXISTS in ~2 ms of CPU, several times the cost of running it."""
+    from portal.models import User
+
+    found = list(User.objects.raw(_ACCOUNT_WITH_ROLES, [*_group_roles(), pk]))
+    return found[0] if found else None
+
+
 def roles_for(user: User) -> frozenset[Role]:
-    """The person's roles, computed once per user object (one query: it runs on every page)."""
+    """The person's roles, computed once per user object (one query, or none when the account
+    came from ``load_account``)."""
     cached: frozenset[Role] | None = getattr(user, "_gatehouse_roles", None)
     if cached is not None:
         return cached
     roles: set[Role] = set()
     if user.is_authenticated and user.okta_id:
         roles.add(Role.EMPLOYEE)
-        # One EXISTS per role, answered by the membership and manager indexes.
-        checks: dict[str, Exists] = {
-            f"is_{role}": Exists(
-                GroupMembership.objects.filter(user_id=OuterRef("pk"), group__name=name)
-            )
-            for name, role in _group_roles().items()
-        }
-        checks[f"is_{Role.MANAGER}"] = Exists(OktaUser.objects.filter(manager_id=OuterRef("pk")))
-        found = OktaUser.objects.filter(pk=user.okta_id).values(**checks).first()
-        if found is not None:
-            roles.update(Role(name.removeprefix("is_")) for name, held in found.items() if held)
+        loaded: dict[Role, Any] = {role: getattr(user, f"role_is_{role}", None) for role in Role}
+        loaded.pop(Role.EMPLOYEE)
+        if None in loaded.values():
+            found = OktaUser.objects.filter(pk=user.okta_id).values(**_role_checks()).first()
+            loaded = {Role(k.removeprefix("is_")): v for k, v in (found or {}).items()}
+        roles.update(role for role, held in loaded.items() if held)
     result = frozenset(roles)
     user._gatehouse_roles = result  # type: ignore[attr-defined]
     return result

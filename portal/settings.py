@@ -279,6 +279,13 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 
 # --- Security -------------------------------------------------------------------------------
+# Sessions are kept in the database; with Redis, read through the cache (a page then asks
+# PostgreSQL nothing to find its session).
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if REDIS_URL
+    else "django.contrib.sessions.backends.db"
+)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", 8 * 3600)

@@ -246,6 +246,46 @@ def test_inbox_lists_waiting_requests_with_risk_and_current_access(
     )
 
 
+def test_waiting_count_is_the_inbox_queue_and_stops_at_its_limit(people: People) -> None:
+    from approvals.inbox import waiting_count
+
+    two_stage = [
+        submit(
+            people, item_make(f"Item {n}", policy="Manager then owners", owners=[people.otto.id])
+        )
+        for n in range(4)
+    ]
+    submit(people, item_make("Other", policy="Approver group", approver_group=people.approvers))
+    services.access_request_decide(
+        actor=people.u["priya"], request_id=two_stage[0].pk, outcome="APPROVE"
+    )
+    services.access_request_cancel(actor=people.u["maya"], request_id=two_stage[1].pk)
+    # priya: the two still at her stage; otto: the one priya passed on; omar: the group's one.
+    for who, expected in (("priya", 2), ("otto", 1), ("omar", 1), ("stan", 0)):
+        okta_id = getattr(people, who).id
+        assert waiting_count(okta_id) == expected, who
+        assert AccessRequest.objects.waiting_for(okta_id).count() == expected, who
+    assert waiting_count(people.priya.id, at_most=1) == 1
+    assert waiting_count(None) == 0
+
+
+def test_nav_badge_and_inbox_stop_counting_at_their_limits(
+    people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("approvals.inbox.BADGE_LIMIT", 3)
+    for n in range(4):
+        submit(people, item_make(f"Item {n}"))
+    client = client_for(people, "priya")
+    home = client.get(reverse("home")).content.decode()
+    assert 'data-testid="inbox-count">2+<' in home
+    inbox = client.get(reverse("approvals:inbox")).content.decode()
+    assert "4 requests waiting" in inbox and 'data-testid="inbox-count">2+<' in inbox
+    # Past its own limit, the inbox says how many at least.
+    monkeypatch.setattr("approvals.views.INBOX_LIMIT", 4)
+    inbox = client.get(reverse("approvals:inbox")).content.decode()
+    assert "4 or more requests waiting" in inbox
+
+
 def test_subject_access_lists_the_subjects_groups_for_the_approver(
     people: People, backend: CatalogItem
 ) -> None:

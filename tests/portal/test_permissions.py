@@ -8,7 +8,7 @@ import pytest
 
 from okta.models import OktaUser
 from portal.models import User
-from portal.roles import ROLE_PERMISSIONS, Role, permissions_for, roles_for
+from portal.roles import ROLE_PERMISSIONS, Role, load_account, permissions_for, roles_for
 from tests.portal.conftest import group_join, person_make
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +129,54 @@ def test_has_perm_ignores_djangos_permission_table(django_assert_num_queries: An
     with django_assert_num_queries(1):
         assert not employee.has_perm("audit.view_auditevent")
         assert not employee.has_module_perms("audit")
+
+
+@pytest.mark.parametrize(
+    ("group", "role"),
+    [
+        ("Gatehouse Admins", Role.ADMIN),
+        ("Gatehouse Helpdesk", Role.HELPDESK),
+        ("Gatehouse Auditors", Role.AUDITOR),
+    ],
+)
+def test_load_account_reads_each_group_role_in_the_same_query(
+    group: str, role: Role, django_assert_num_queries: Any
+) -> None:
+    # The session's user comes from load_account (hand-written SQL): each group gives its own
+    # role and no other, and the roles need no second query.
+    account = person_in(group, "sam.rivera@acme.com")
+    with django_assert_num_queries(1):
+        loaded = load_account(account.pk)
+        assert loaded is not None
+        assert roles_for(loaded) == {Role.EMPLOYEE, role}
+    assert loaded.username == account.username and loaded.okta_id == account.okta_id
+
+
+def test_load_account_reads_manager_and_plain_employee() -> None:
+    manager_person = person_make("priya.patel@acme.com")
+    report_person = person_make("maya.chen@acme.com", manager_id=manager_person.id)
+    manager = load_account(account_for(manager_person).pk)
+    report = load_account(account_for(report_person).pk)
+    assert manager is not None and roles_for(manager) == {Role.EMPLOYEE, Role.MANAGER}
+    assert report is not None and roles_for(report) == {Role.EMPLOYEE}
+
+
+def test_load_account_of_no_such_account_is_none() -> None:
+    assert load_account(987654) is None
+
+
+def test_session_user_comes_with_roles_in_one_query(
+    client: Any, django_assert_num_queries: Any
+) -> None:
+    from django.contrib.auth import get_user
+
+    account = person_in("Gatehouse Auditors", "tessa.nguyen@acme.com")
+    client.force_login(account)
+    session = client.session
+    assert session.keys()  # read the session first: only the user's loading is counted
+    request = type("Request", (), {"session": session})()
+    with django_assert_num_queries(1):
+        user = get_user(request)  # type: ignore[arg-type]
+        assert user.pk == account.pk
+        assert user.has_perm("audit.view_auditevent")
+        assert not user.has_perm("okta.view_directory")
