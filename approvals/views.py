@@ -358,10 +358,23 @@ _INBOX_FIELDS = (
 )
 
 
+# Stands for a row's id in a URL reversed once for a whole page of rows.
+_ROW_ID = 987654321
+
+
+def _row_urls(rows: list[AccessRequest], **names: str) -> None:
+    """Give each row its links (``attribute=url name``): reverse() once per page, not once
+    per row and link, which was an eighth of the inbox's time."""
+    patterns = {attr: reverse(name, args=[_ROW_ID]) for attr, name in names.items()}
+    for row in rows:
+        for attr, pattern in patterns.items():
+            setattr(row, attr, pattern.replace(str(_ROW_ID), str(row.pk)))
+
+
 def _inbox_rows(requests: QuerySet[AccessRequest]) -> list[AccessRequest]:
     """These requests, oldest first, with what an approver weighs beside each: the item and its
     risk, who asks, and how much access the subject already has (listed on demand)."""
-    return list(
+    rows = list(
         requests.select_related("item", "requester")
         .only(*_INBOX_FIELDS)
         .annotate(
@@ -370,6 +383,13 @@ def _inbox_rows(requests: QuerySet[AccessRequest]) -> list[AccessRequest]:
         )
         .order_by("created_at", "id")
     )
+    _row_urls(
+        rows,
+        detail_url="approvals:request_detail",
+        decide_url="approvals:request_decide",
+        access_url="approvals:request_subject_access",
+    )
+    return rows
 
 
 def _inbox_page(user: User, after: str) -> tuple[list[AccessRequest], bool]:
