@@ -87,6 +87,31 @@ def test_catalog_query_count_is_constant(people: People) -> None:
     assert count() == few
 
 
+def test_catalog_pages_count_only_when_the_first_page_is_full(people: People) -> None:
+    from approvals.views import PAGE_SIZE
+
+    for n in range(PAGE_SIZE + 1):
+        item_make(f"Item {n:02}")
+    client = client_for(people, "maya")
+
+    def page(**query: str) -> tuple[str, list[str]]:
+        with CaptureQueriesContext(connection) as ctx:
+            body = client.get(reverse("approvals:catalog"), query).content.decode()
+        return body, [q["sql"] for q in ctx.captured_queries if "COUNT(" in q["sql"].upper()]
+
+    # A search whose matches fit on the first page is counted from its rows.
+    found, counts = page(q="Item 07")
+    assert "1 item found" in found and "Catalog pages" not in found
+    assert not any("approvals_catalogitem" in sql for sql in counts)
+    # A full first page asks for the count and offers the next page, which holds the rest.
+    first, counts = page()
+    assert f"{PAGE_SIZE + 1} items found" in first and "Page 1 of 2" in first
+    assert any("approvals_catalogitem" in sql for sql in counts)
+    second, _ = page(page="2")
+    assert "Page 2 of 2" in second and f"Item {PAGE_SIZE:02}" in second
+    assert "Item 00" not in second
+
+
 def test_catalog_needs_sign_in(people: People) -> None:
     response = Client().get(reverse("approvals:catalog"))
     assert response.status_code == 302 and "login" in response["Location"]
