@@ -19,7 +19,6 @@ urlpatterns = [
     ),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/bulk/", views.inbox_bulk, name="inbox_bulk"),
-    path("inbox/badge/", views.inbox_badge, name="inbox_badge"),
     path("access/", views.my_access, name="my_access"),
     path("access/relinquish/", views.relinquish, name="relinquish"),
     path("grants/<int:pk>/extend/", views.grant_extend, name="grant_extend"),

@@ -513,14 +513,22 @@ def request_decide(request: HttpRequest, pk: int) -> HttpResponse:
         except services.ApprovalError as exc:
             error = exc.message
     if _htmx(request):
+        # The decided row, and the inbox's count and the nav badge in the same answer.
         row = _inbox_rows(AccessRequest.objects.filter(pk=req.pk))[0]
-        response = render(
+        total = waiting(request, up_to=INBOX_LIMIT)
+        return render(
             request,
-            "approvals/inbox.html#row",
-            {"r": row, "error": error, "form": form, "just_decided": not error},
+            "approvals/_decided.html",
+            {
+                "r": row,
+                "error": error,
+                "form": form,
+                "just_decided": not error,
+                "total": total,
+                "total_is_floor": total >= INBOX_LIMIT,
+                "more": total > INBOX_SIZE,
+            },
         )
-        response["HX-Trigger"] = "inbox-changed"
-        return response
     if error:
         messages.error(request, error)
     else:
@@ -551,12 +559,6 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
     for pk, why in result.refused.items():
         messages.error(request, f"#{pk}: {why}")
     return redirect("approvals:inbox")
-
-
-@require_GET
-@login_required
-def inbox_badge(request: HttpRequest) -> HttpResponse:
-    return render(request, "approvals/_badge.html")
 
 
 # --- my access and grants ---------------------------------------------------------------------

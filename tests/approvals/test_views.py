@@ -382,8 +382,11 @@ def test_inbox_query_count_is_constant(people: People) -> None:
     assert count() == few
 
 
-def test_inbox_htmx_decide_swaps_the_row(people: People, backend: CatalogItem) -> None:
+def test_inbox_htmx_decide_swaps_the_row_and_the_counts(
+    people: People, backend: CatalogItem
+) -> None:
     req = submit(people, backend)
+    submit(people, item_make("Payroll"))
     response = client_for(people, "priya").post(
         reverse("approvals:request_decide", args=[req.pk]),
         {"outcome": "APPROVE", "comment": "fine"},
@@ -392,7 +395,12 @@ def test_inbox_htmx_decide_swaps_the_row(people: People, backend: CatalogItem) -
     body = response.content.decode()
     assert body.lstrip().startswith(f'<li class="card mb-3" id="inbox-row-{req.pk}"')
     assert "decision recorded" in body and "autofocus" in body
-    assert response["HX-Trigger"] == "inbox-changed"
+    # The page's count and the nav badge come in the same answer, swapped out of band.
+    assert (
+        '<p id="inbox-total" data-testid="inbox-total" hx-swap-oob="true">1 request waiting' in body
+    )
+    assert 'id="inbox-badge"' in body and 'data-testid="inbox-count">1<' in body
+    assert body.count('hx-swap-oob="true"') == 2
     req.refresh_from_db()
     assert req.status == RequestStatus.APPROVED
 

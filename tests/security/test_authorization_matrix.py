@@ -47,7 +47,6 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "approvals:request_subject_access": ("GET", "login 404 404 ok 404 404 ok 404"),
     "approvals:inbox": ("GET", "login ok ok ok ok ok ok ok"),
     "approvals:inbox_bulk": ("POST", "login ok ok ok ok ok ok ok"),
-    "approvals:inbox_badge": ("GET", "login ok ok ok ok ok ok ok"),
     "approvals:my_access": ("GET", "login ok ok ok ok ok ok ok"),
     "approvals:relinquish": ("POST", "login 404 404 404 404 404 404 404"),
     "approvals:grant_extend": ("GET", "login ok 404 ok 404 404 404 404"),
