@@ -50,6 +50,7 @@ from okta.models import (
     SyncStatus,
 )
 from okta.sync import SyncAlreadyRunningError, sync_run_start, sync_scope_update
+from portal.links import row_urls
 from portal.roles import Role, has_role
 
 log = logging.getLogger(__name__)
@@ -196,6 +197,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     # the name index is quicker for them.
     ordering = USER_SEARCH_ORDERING if any(len(t) >= 3 for t in terms) else ()
     users, next_token = _keyset_page(qs, USER_KEY, data.get("after", ""), ordering)
+    row_urls(users, detail_url="okta:user_detail")
     return _render(
         request,
         "okta/user_list.html",
