@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import re
-from html import escape
 from typing import Any, cast
 
 from django import forms
 from django.db.models import QuerySet
-from django.forms.utils import flatatt
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
 
 from approvals.models import Policy
 from identity.models import Requester
+from identity.pickers import PickerField, PickerForm
 from identity.services import BULK_ACTIONS, PROFILE_FIELDS
-from okta.models import GroupType, OktaApp, OktaGroup, UserStatus
+from okta.models import UserStatus
 
 _ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
 
@@ -37,34 +34,6 @@ class BootstrapForm(forms.Form):
                 "class",
                 f"{css} form-control-sm" if css == "form-control" else f"{css} form-select-sm",
             )
-
-
-class LongSelect(forms.Select):
-    """A ``<select>`` rendered in one pass. Django renders each option through a template (and
-    ``format_html`` per option is still slow), which costs seconds for the thousands of groups
-    and apps of a large org that the bulk page lists; flat choices only."""
-
-    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
-        final = self.build_attrs(self.attrs, attrs)
-        final["name"] = name
-        if self.allow_multiple_selected:
-            final["multiple"] = True
-        chosen = set(self.format_value(value))
-        options = "".join(
-            f'<option value="{_escape(key)}"{" selected" if str(key) in chosen else ""}>'
-            f"{_escape(label)}</option>"
-            for key, label in self.choices
-        )
-        return format_html("<select{}>{}</select>", flatatt(final), SafeString(options))
-
-
-def _escape(value: Any) -> str:
-    html = getattr(value, "__html__", None)
-    return str(html()) if html is not None else escape(str(value))
-
-
-class LongSelectMultiple(LongSelect, forms.SelectMultiple):
-    allow_multiple_selected = True
 
 
 class ActionForm(BootstrapForm):
@@ -121,33 +90,7 @@ class PersonSearchForm(BootstrapForm):
     q = forms.CharField(max_length=100, required=False, label="Search people")
 
 
-def _group_choices() -> list[tuple[str, str]]:
-    return list(
-        OktaGroup.objects.filter(type=GroupType.OKTA_GROUP)
-        .order_by("name")
-        .values_list("id", "name")[:2000]
-    )
-
-
-def _app_choices() -> list[tuple[str, str]]:
-    return list(OktaApp.objects.order_by("label").values_list("id", "label")[:2000])
-
-
-def _catalog_choices(kind: str) -> list[tuple[str, str]]:
-    """Published catalog groups (OKTA_GROUP) or apps; the whole directory when nothing is
-    published yet (a fresh install)."""
-    from approvals.models import CatalogItem, ItemKind
-
-    items = CatalogItem.objects.filter(published=True)
-    if kind == "group":
-        rows = items.filter(kind=ItemKind.GROUP, group__type=GroupType.OKTA_GROUP)
-        found = list(rows.order_by("name").values_list("group_id", "name"))
-        return found or _group_choices()
-    found = list(items.filter(kind=ItemKind.APP).order_by("name").values_list("app_id", "name"))
-    return found or _app_choices()
-
-
-class UserCreateForm(BootstrapForm):
+class UserCreateForm(PickerForm, BootstrapForm):
     login = forms.EmailField(max_length=100)
     email = forms.EmailField(max_length=100)
     first_name = forms.CharField(max_length=50)
@@ -162,13 +105,10 @@ class UserCreateForm(BootstrapForm):
             ("none", "Do not activate yet (STAGED)"),
         ]
     )
-    groups = forms.MultipleChoiceField(required=False, choices=[])
-    apps = forms.MultipleChoiceField(required=False, choices=[])
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["groups"].choices = _catalog_choices("group")  # type: ignore[attr-defined]
-        self.fields["apps"].choices = _catalog_choices("app")  # type: ignore[attr-defined]
+    # Published catalog groups (OKTA_GROUP) and apps; the whole directory before anything is
+    # published (a fresh install).
+    groups = PickerField("catalog_group", multiple=True, required=False, label="Groups")
+    apps = PickerField("catalog_app", multiple=True, required=False, label="Apps")
 
 
 class GroupForm(BootstrapForm):
@@ -192,33 +132,28 @@ class LoginsForm(BootstrapForm):
         return found
 
 
-class BulkForm(BootstrapForm):
+class PersonGroupForm(PickerForm):
+    group_id = PickerField("okta_group", label="Group (OKTA_GROUP)")
+
+
+class PersonAppForm(PickerForm):
+    app_id = PickerField("app", label="App")
+
+
+class BulkForm(PickerForm, BootstrapForm):
     department = forms.CharField(max_length=100, required=False)
     status = forms.ChoiceField(choices=[("", "any status"), *UserStatus.choices], required=False)
     inactive_days = forms.IntegerField(
         min_value=1, max_value=3650, required=False, label="No sign-in for (days)"
     )
-    group_id = forms.ChoiceField(
-        required=False, label="Members of group", choices=[], widget=LongSelect
-    )
+    group_id = PickerField("group", required=False, label="Members of group")
     logins = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Or these logins"
     )
     action = forms.ChoiceField(choices=[(k, v[2]) for k, v in BULK_ACTIONS.items()])
-    target_group_id = forms.ChoiceField(
-        required=False, label="Group to change", choices=[], widget=LongSelect
-    )
-    app_ids = forms.MultipleChoiceField(
-        required=False, label="Apps", choices=[], widget=LongSelectMultiple
-    )
+    target_group_id = PickerField("okta_group", required=False, label="Group to change")
+    app_ids = PickerField("app", multiple=True, required=False, label="Apps")
     preview_hash = forms.CharField(required=False, widget=forms.HiddenInput)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        all_groups = [("", "—"), *OktaGroup.objects.order_by("name").values_list("id", "name")]
-        self.fields["group_id"].choices = all_groups  # type: ignore[attr-defined]
-        self.fields["target_group_id"].choices = [("", "—"), *_group_choices()]  # type: ignore[attr-defined]
-        self.fields["app_ids"].choices = _app_choices()  # type: ignore[attr-defined]
 
     def selection(self) -> dict[str, Any]:
         d = self.cleaned_data

@@ -19,6 +19,7 @@ urlpatterns = [
     path("admin/groups/<str:group_id>/members/", views.group_members, name="group_members"),
     path("admin/apps/", views.apps, name="apps"),
     path("admin/apps/<str:app_id>/", views.app_page, name="app"),
+    path("admin/pick/<str:kind>/", views.pick, name="pick"),
     path("admin/bulk/", views.bulk, name="bulk"),
     path("admin/bulk/runs/", views.bulk_runs, name="bulk_runs"),
     path("admin/bulk/runs/<int:pk>/", views.bulk_run, name="bulk_run"),

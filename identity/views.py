@@ -10,17 +10,20 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from approvals.models import Policy, RequestApprover
-from identity import services
+from identity import pickers, services
 from identity.forms import (
     ActionForm,
     BulkForm,
     GroupForm,
     LoginsForm,
+    PersonAppForm,
+    PersonGroupForm,
     PersonSearchForm,
     PolicyForm,
     ProfileForm,
@@ -172,10 +175,9 @@ def _person_context(request: HttpRequest, person: OktaUser) -> dict[str, Any]:
         .select_related("app")
         .order_by("app__label"),
         "is_admin": admin,
-        "group_choices": OktaGroup.objects.filter(type="OKTA_GROUP").order_by("name")[:2000]
-        if editable
-        else [],
-        "app_choices": OktaApp.objects.order_by("label")[:2000] if editable else [],
+        # Without JavaScript a picker's search comes back here as ?group_id_q=… (person_act).
+        "group_form": PersonGroupForm(initial=request.GET.dict()) if editable else None,
+        "app_form": PersonAppForm(initial=request.GET.dict()) if editable else None,
         "profile_form": ProfileForm(
             fields=list(services.PROFILE_FIELDS), initial_profile=_profile_of(person)
         )
@@ -228,6 +230,13 @@ def person_act(request: HttpRequest, user_id: str) -> HttpResponse:
     back = _back(request, reverse("identity:my_account"))
     if not form.is_valid():
         return _refused(request, ActionRefused("That request was not understood."), back)
+    for field in ("group_id", "app_id"):
+        query = request.POST.get(f"{field}_q", "").strip()[:100]
+        if query and not form.cleaned_data[field]:
+            # A search sent without JavaScript: show its matches to choose from.
+            messages.info(request, "Choose one of the matches, then send again.")
+            url = reverse("identity:person", args=[target.pk])
+            return redirect(f"{url}?{urlencode({f'{field}_q': query})}")
     try:
         req = services.action_submit(
             actor=_user(request),
@@ -548,6 +557,35 @@ def app_page(request: HttpRequest, app_id: str) -> HttpResponse:
         "identity/app.html",
         {"app": app, "assigned": assigned, "form": form, "results": results},
         "app-results",
+    )
+
+
+@require_GET
+@login_required
+def pick(request: HttpRequest, kind: str) -> HttpResponse:
+    """A picker's choices for what was typed: what is chosen plus the first matches."""
+    _require_admin(request)
+    name, html_id = request.GET.get("name", ""), request.GET.get("id", "")
+    if kind not in pickers.KINDS:
+        raise Http404
+    if not pickers.FIELD_NAME.match(name) or not pickers.FIELD_NAME.match(html_id):
+        return HttpResponse("That picker was not understood.", status=400)
+    multiple = request.GET.get("multiple") == "1"
+    # Rendered without the request: the fragment needs no context processors (their queries).
+    return HttpResponse(
+        render_to_string(
+            "identity/_picker.html#results",
+            pickers.context(
+                kind_name=kind,
+                name=name,
+                html_id=html_id,
+                label="",
+                multiple=multiple,
+                required=request.GET.get("optional") != "1",
+                query=request.GET.get(f"{name}_q", "")[:100],
+                chosen_ids=request.GET.getlist(name)[: 200 if multiple else 1],
+            ),
+        )
     )
 
 

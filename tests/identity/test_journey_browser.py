@@ -152,3 +152,29 @@ def test_second_admin_approves_a_suspend_in_the_inbox(
     page.goto(f"{gatehouse.url}{approval.get_absolute_url()}")
     expect(page.get_by_test_id("request-status")).to_contain_text("Completed")
     expect(page.get_by_test_id("timeline")).to_contain_text("Confirmed with HR")
+
+
+def test_admin_picks_a_group_by_typing_and_with_the_keyboard(
+    page: Page,  # noqa: F811 - the browser fixtures imported above
+    gatehouse: Gatehouse,  # noqa: F811
+    sign_in: Callable[[Page, str], None],  # noqa: F811
+    celery_worker: Any,
+) -> None:
+    """The person page's group picker: typing part of a name lists the matching OKTA_GROUPs
+    (not the app group), the keyboard chooses one, and the worker adds the person in Okta."""
+    ensure_default_policies()
+    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    john = acme_user_id("john.doe@acme.com")
+    sign_in(page, "sam.rivera@acme.com")
+    page.goto(f"{gatehouse.url}/identity/people/{john}/")
+    page.get_by_label("Group (OKTA_GROUP)").fill("sales")
+    results = page.get_by_test_id("picker-results-group_id")
+    expect(results).to_contain_text("Sales")
+    expect(results).not_to_contain_text("Salesforce - Sales Reps")  # an APP_GROUP
+    choice = results.get_by_label("Sales", exact=True)
+    choice.focus()
+    page.keyboard.press("Space")
+    expect(choice).to_be_checked()
+    page.get_by_role("button", name="Add to group").click()
+    expect(page.get_by_test_id("action-outcome")).to_have_text("Done", timeout=WORKER_TIMEOUT_MS)
+    assert "Sales" in gatehouse.okta.user_state(john)["groups"]

@@ -386,15 +386,36 @@ def test_app_page_assigns_by_login_htmx(acme: Acme, run_ops: Run) -> None:
     assert client_for(acme.u["jordan"]).get(reverse("identity:app", args=[zoom])).status_code == 403
 
 
-def test_user_create_form_offers_the_catalog(acme: Acme) -> None:
+def test_user_create_pickers_offer_the_catalog(acme: Acme) -> None:
     from approvals.demo import demo_catalog_publish
     from tests.approvals.conftest import ensure_default_policies as approvals_policies
 
     approvals_policies()
     assert demo_catalog_publish() >= 1
-    text = client_for(acme.u["sam"]).get(reverse("identity:user_create")).content.decode()
-    assert ">Engineering - Backend</option>" in text and ">Notion</option>" in text
-    assert ">Contractors</option>" not in text and ">Zoom</option>" not in text
+    sam = client_for(acme.u["sam"])
+    page = sam.get(reverse("identity:user_create")).content.decode()
+    assert 'data-testid="picker-groups"' in page and "Engineering - Backend" not in page
+
+    def pick(kind: str, name: str, text: str) -> str:
+        url = reverse("identity:pick", args=[kind])
+        query = {"name": name, "id": f"id_{name}", "multiple": "1", f"{name}_q": text}
+        return sam.get(url, query, headers=HTMX).content.decode()
+
+    assert "Engineering - Backend" in pick("catalog_group", "groups", "engineering")
+    assert "Contractors" not in pick("catalog_group", "groups", "contractors")  # unpublished
+    assert "Notion" in pick("catalog_app", "apps", "not")
+    assert "Zoom" not in pick("catalog_app", "apps", "zoom")
+    form = {
+        "login": "kim@acme.com",
+        "email": "kim@acme.com",
+        "first_name": "Kim",
+        "last_name": "Lee",
+        "activation": "email",
+        "apps": [acme_app_id("Zoom")],
+    }
+    refused = sam.post(reverse("identity:user_create"), form).content.decode()
+    assert "A chosen app is not published in the catalog." in refused
+    assert not ActionRequest.objects.exists()
 
 
 def test_bulk_run_page_filters_failures_and_bulk_form_takes_a_group(
@@ -403,7 +424,7 @@ def test_bulk_run_page_filters_failures_and_bulk_form_takes_a_group(
     group = acme_group_id("New Hires - April")
     sam = client_for(acme.u["sam"])
     page = sam.get(reverse("identity:bulk"), {"group_id": group}).content.decode()
-    assert f'<option value="{group}" selected>' in page
+    assert f'name="group_id" id="id_group_id-{group}" value="{group}" checked>' in page
     preview, run = bulk_start(acme.u["sam"], "sessions_clear", {"group_id": group})
     first = run.items.order_by("id").first()
     assert first is not None and first.operation_id is not None
@@ -416,7 +437,7 @@ def test_bulk_run_page_filters_failures_and_bulk_form_takes_a_group(
     assert sam.get(url).content.decode().count("<tr>") == preview.changing + 1
 
 
-def test_bulk_form_selects_list_every_group_and_app_escaped_with_the_choice_kept(
+def test_bulk_form_pickers_show_the_choice_escaped_and_no_list_of_everything(
     acme: Acme,
 ) -> None:
     group = acme_group_id("New Hires - April")
@@ -426,16 +447,133 @@ def test_bulk_form_selects_list_every_group_and_app_escaped_with_the_choice_kept
         {"group_id": group, "action": "app_assign", "app_ids": apps, "target_group_id": ""}
     )
     assert form.is_valid(), form.errors
+    assert form.cleaned_data["app_ids"] == apps and form.cleaned_data["group_id"] == group
     groups = str(form["group_id"])
-    assert groups.count("<option") == OktaGroup.objects.count() + 1  # and "—"
-    assert f'<option value="{group}" selected>New Hires &lt;b&gt;&amp; co&lt;/b&gt;</option>' in (
-        groups
-    )
-    assert groups.count(" selected") == 1
-    assert 'class="form-select form-select-sm"' in groups and 'name="group_id"' in groups
+    assert "New Hires &lt;b&gt;&amp; co&lt;/b&gt;" in groups and "<b>" not in groups
+    assert groups.count(" checked") == 1 and f'value="{group}" checked' in groups
+    assert 'name="group_id_q"' in groups and 'hx-trigger="input changed delay:300ms' in groups
+    assert "Engineering" not in groups  # the other groups are not listed
     chosen = str(form["app_ids"])
-    assert " multiple" in chosen and chosen.count(" selected") == 2
-    assert chosen.count("<option") == OktaApp.objects.count()
+    assert chosen.count('type="checkbox"') == 2 and chosen.count(" checked") == 2
+
+
+def _groups(count: int, prefix: str = "Picker") -> None:
+    OktaGroup.objects.bulk_create(
+        OktaGroup(id=f"00g{prefix[:4]}{i:09d}", name=f"{prefix} {i:04d}", type="OKTA_GROUP")
+        for i in range(count)
+    )
+
+
+def test_bulk_page_does_not_grow_with_the_number_of_groups(acme: Acme) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    sam = client_for(acme.u["sam"])
+    sam.get(reverse("identity:bulk"))  # sessions, roles cache
+
+    def measure() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as queries:
+            page = sam.get(reverse("identity:bulk"))
+        return len(page.content), len(queries)
+
+    _groups(10)
+    few = measure()
+    _groups(990, prefix="More")
+    OktaApp.objects.bulk_create(
+        OktaApp(id=f"0oapick{i:09d}", name="app", label=f"App {i}", status="ACTIVE")
+        for i in range(200)
+    )
+    assert OktaGroup.objects.count() > 1000
+    assert measure() == few
+
+
+def test_pick_lists_at_most_twenty_matches_with_constant_queries(
+    acme: Acme, django_assert_num_queries: Any
+) -> None:
+    _groups(30)
+    OktaGroup.objects.create(id="00gpickapp", name="Picker app group", type="APP_GROUP")
+    OktaGroup.objects.create(id="00gpickmid", name="The Picker Team", type="OKTA_GROUP")
+    sam = client_for(acme.u["sam"])
+    url = reverse("identity:pick", args=["okta_group"])
+    query = {"name": "target_group_id", "id": "id_target_group_id", "target_group_id_q": "PICK"}
+    sam.get(url, query, headers=HTMX)  # sessions, roles cache
+    with django_assert_num_queries(4):  # session, user, admin role, the search
+        text = sam.get(url, query, headers=HTMX).content.decode()
+    assert "<html" not in text and text.count('type="radio"') == 20
+    assert "Picker 0000" in text and "type more to narrow" in text
+    assert "Picker app group" not in text  # only OKTA_GROUPs may be changed
+    assert "The Picker Team" not in text  # names starting with the text come first
+    # What is chosen stays chosen (and first) whatever is typed now.
+    chosen = {**query, "target_group_id": "00gpickmid", "target_group_id_q": "0029"}
+    with django_assert_num_queries(5):  # session, user, admin role, the chosen, the search
+        text = sam.get(url, chosen, headers=HTMX).content.decode()
+    assert text.count('type="radio"') == 2 and 'value="00gpickmid" checked' in text
+    assert text.index("The Picker Team") < text.index("Picker 0029")
+    # Part of a name matches too; a group of any type where any group will do.
+    anywhere = reverse("identity:pick", args=["group"])
+    text = sam.get(anywhere, {**query, "target_group_id_q": "app gr"}).content.decode()
+    assert "Picker app group" in text and "APP_GROUP" in text
+
+
+def test_pick_refuses_strangers_and_bad_input(acme: Acme) -> None:
+    url = reverse("identity:pick", args=["app"])
+    good = {"name": "app_id", "id": "id_app_id", "app_id_q": "zo"}
+    assert client_for(acme.u["jordan"]).get(url, good).status_code == 403
+    sam = client_for(acme.u["sam"])
+    assert "Zoom" in sam.get(url, good).content.decode()
+    bad = sam.get(url, {**good, "id": '"><script>'})
+    assert bad.status_code == 400 and b"<script>" not in bad.content
+    assert sam.get(reverse("identity:pick", args=["person"]), good).status_code == 404
+
+
+def test_bulk_form_refuses_unknown_and_app_group_ids_and_changes_nothing(acme: Acme) -> None:
+    sam = client_for(acme.u["sam"])
+    app_group = acme_group_id("Salesforce - Sales Reps")
+    base = {"department": "Finance", "action": "group_add", "preview": "1"}
+    cases = {
+        "is an APP_GROUP group: Okta lets only OKTA_GROUP groups be changed": {
+            "target_group_id": app_group
+        },
+        "A chosen group is not in the directory.": {"target_group_id": "00gnosuchgroup"},
+        "That is not a group from the directory.": {"target_group_id": "x' OR 1=1 --"},
+        "Choose one of the groups matching “Marketing” below.": {"target_group_id_q": "Marketing"},
+    }
+    for message, posted in cases.items():
+        page = sam.post(reverse("identity:bulk"), {**base, **posted}).content.decode()
+        assert message in page.replace("&#x27;", "'"), message
+        assert 'data-testid="preview-summary"' not in page
+    # Without JavaScript the search shows the matches to choose from.
+    page = sam.post(
+        reverse("identity:bulk"), {**base, "target_group_id_q": "Marketing"}
+    ).content.decode()
+    assert f'value="{acme_group_id("Marketing")}"' in page
+    assert not BulkRun.objects.exists() and not Operation.objects.exists()
+
+
+def test_person_page_pickers_and_bad_ids_change_nothing(acme: Acme) -> None:
+    sam = client_for(acme.u["sam"])
+    url = reverse("identity:person", args=[acme.id["john"]])
+    page = sam.get(url).content.decode()
+    assert 'data-testid="picker-group_id"' in page and "<select" not in page
+    act = reverse("identity:person_act", args=[acme.id["john"]])
+    app_group = acme_group_id("Salesforce - Sales Reps")
+    for posted, message in (
+        ({"group_id": app_group}, "is an APP_GROUP group"),
+        ({"group_id": "00gnosuchgroup"}, "That group is not in the directory."),
+    ):
+        response = sam.post(
+            act, {"action": "group_membership", "variant": "add", **posted}, headers=HTMX
+        )
+        assert response.status_code == 400 and message in response.content.decode()
+    assert not ActionRequest.objects.exists()
+    # Without JavaScript: the search comes back to the page with its matches.
+    response = sam.post(
+        act, {"action": "group_membership", "variant": "add", "group_id_q": "market"}
+    )
+    assert response.status_code == 302 and response["Location"] == f"{url}?group_id_q=market"
+    page = sam.get(response["Location"]).content.decode()
+    assert f'value="{acme_group_id("Marketing")}"' in page
+    assert "Choose one of the matches" in page and not ActionRequest.objects.exists()
 
 
 @pytest.mark.parametrize("name", ["people", "admin_roles", "bulk_runs", "groups"])
