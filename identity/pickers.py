@@ -121,7 +121,8 @@ def context(
             {
                 "id": row.pk,
                 "name": getattr(row, kind.column),
-                "note": getattr(row, "type", "") if kind.model is OktaGroup else "",
+                # The group type, where groups of any type may be chosen.
+                "note": row.type if kind.model is OktaGroup and not kind.okta_groups_only else "",
                 "chosen": is_chosen,
             }
             for row, is_chosen in rows

@@ -99,6 +99,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "identity:apps": ("GET", "login deny deny deny deny deny ok deny"),
     "identity:app": ("GET", "login deny deny deny deny deny ok deny"),
     "identity:bulk": ("GET", "login deny deny deny deny deny ok deny"),
+    "identity:pick": ("GET", "login deny deny deny deny deny ok deny"),
     "identity:bulk_runs": ("GET", "login deny deny deny deny deny ok deny"),
     "identity:bulk_run": ("GET", "login deny deny deny deny deny ok deny"),
     "identity:bulk_run_confirm": ("POST", "login deny deny deny deny deny ok deny"),
@@ -110,7 +111,10 @@ EXPECTED: dict[str, tuple[str, str]] = {
 
 # Query strings a page needs to address an object (the catalog's "new item" form takes the
 # Okta group it publishes).
-QUERY: dict[str, str] = {"approvals:admin_item_new": "?group={group_id}"}
+QUERY: dict[str, str] = {
+    "approvals:admin_item_new": "?group={group_id}",
+    "identity:pick": "?name=group_id&id=id_group_id&group_id_q=a",
+}
 
 
 def outcome(response: HttpResponseBase) -> str:

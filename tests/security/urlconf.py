@@ -64,6 +64,7 @@ def world_params(name: str, world: World) -> dict[str, Any]:
         "identity:action_": {"pk": world.action.pk, "operation_id": world.operation.pk},
         "identity:bulk_run": {"pk": world.bulk_run.pk},
         "identity:policy_edit": {"action": "account_unlock"},
+        "identity:pick": {"kind": "group"},
     }
     values: dict[str, Any] = {
         "user_id": p.maya.id,
