@@ -91,9 +91,20 @@ class ActionRequest(models.Model):
         related_name="identity_action",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # What makes two asks the same (action, variant, person, group or app...), kept while this
+    # one may still be open; ``action_submit`` clears it once the action is over, when the same
+    # is asked again. The constraint gives one open request even when two admins ask at once.
+    open_key = models.CharField(max_length=255, null=True, blank=True, default=None)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["open_key"],
+                condition=models.Q(open_key__isnull=False),
+                name="identity_one_open_action",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} #{self.pk}"

@@ -22,13 +22,13 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from approvals.fulfilment import OperationSpec
-from approvals.models import AccessRequest, Policy, RequestStatus
+from approvals.models import OPEN_STATUSES, AccessRequest, Policy, RequestStatus
 from approvals.services import ApprovalError, approval_request_open
 from audit.services import audit_record
 from identity.models import (
@@ -68,12 +68,14 @@ CLOSED_OR_WAITING = (
 
 
 class ActionRefused(Exception):
-    """A refusal with a plain message; ``field`` names the form field it concerns, if any."""
+    """A refusal with a plain message; ``field`` names the form field it concerns, if any, and
+    ``open_pk`` the action already asked for when this one repeats it."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, open_pk: int | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.open_pk = open_pk
 
 
 # --- the registry ------------------------------------------------------------------------------
@@ -541,15 +543,24 @@ def action_submit(
         )
         approval = approval_policy_for(policy, rels)
         stored = {**params, **plan.later, "summary": plan.summary, "operations": plan.operations}
-        req = ActionRequest.objects.create(
-            action=action,
-            variant=variant,
-            params=stored,
-            requested_by=actor.username,
-            requested_by_okta_id=actor.okta_id or "",
-            target_user_id=target.pk if target else "",
-            target_label=str(target) if target else plan.summary,
-        )
+        key = _open_key(action, variant, plan)
+        _refuse_if_open(key)
+        try:
+            with transaction.atomic():
+                req = ActionRequest.objects.create(
+                    action=action,
+                    variant=variant,
+                    params=stored,
+                    requested_by=actor.username,
+                    requested_by_okta_id=actor.okta_id or "",
+                    target_user_id=target.pk if target else "",
+                    target_label=str(target) if target else plan.summary,
+                    open_key=key,
+                )
+        except IntegrityError:
+            # Someone asked for the same at the same moment and committed first.
+            _refuse_if_open(key)
+            raise
         if approval is not None:
             try:
                 req.approval_request = approval_request_open(
@@ -583,6 +594,47 @@ def action_submit(
         if approval is None:
             _dispatch(req, actor)
     return req
+
+
+def _open_key(action: str, variant: str, plan: Plan) -> str:
+    """What makes two asks the same: the action and what it would do in Okta (person, group,
+    app, profile values); for a new user or group, its login or name."""
+    same: list[Any] = [action, variant, plan.operations]
+    if action == Action.USER_CREATE:
+        same = [action, str(plan.operations[0][1]["profile"]["login"]).lower()]
+    elif action == Action.GROUP_MANAGE and variant == "create":
+        same = [action, variant, str(plan.operations[0][1]["name"]).lower()]
+    return hashlib.sha256(json.dumps(same, sort_keys=True).encode()).hexdigest()
+
+
+def _refuse_if_open(key: str) -> None:
+    """Refuse an ask while the same one waits for approval or runs in Okta; the key of one that
+    is over is let go so it can be asked again. Call inside the ask's transaction."""
+    earlier = (
+        ActionRequest.objects.select_for_update()
+        .select_related("approval_request")
+        .filter(open_key=key)
+        .first()
+    )
+    if earlier is None:
+        return
+    approval = earlier.approval_request
+    if approval is not None:
+        still_open = approval.status in OPEN_STATUSES
+        waiting = "waits for approval" if approval.status == RequestStatus.PENDING else "runs"
+    else:
+        still_open = Operation.objects.filter(
+            correlation=earlier.correlation,
+            status__in=[OperationStatus.PENDING, OperationStatus.RUNNING],
+        ).exists()
+        waiting = "runs"
+    if still_open:
+        raise ActionRefused(
+            f"“{earlier.summary}” for {earlier.target_label} was already asked for and still "
+            f"{waiting} (#{earlier.pk}): nothing new was asked.",
+            open_pk=earlier.pk,
+        )
+    ActionRequest.objects.filter(pk=earlier.pk).update(open_key=None)
 
 
 def _dispatch(req: ActionRequest, actor: Any) -> list[Operation]:

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -213,12 +214,20 @@ def _back(request: HttpRequest, default: str) -> str:
     return default
 
 
+def _refusal(exc: ActionRefused) -> str:
+    """The refusal's sentence, linking to the open action when it repeats one."""
+    if exc.open_pk is None:
+        return exc.message
+    url = reverse("identity:action_detail", args=[exc.open_pk])
+    return format_html('{} <a href="{}">See the open request</a>.', exc.message, url)
+
+
 def _refused(request: HttpRequest, exc: ActionRefused, back: str) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         return render(
-            request, "identity/action_detail.html#refusal", {"message": exc.message}, status=400
+            request, "identity/action_detail.html#refusal", {"message": _refusal(exc)}, status=400
         )
-    messages.error(request, exc.message)
+    messages.error(request, _refusal(exc))
     return redirect(back)
 
 
@@ -375,7 +384,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
                 request=request,
             )
         except ActionRefused as exc:
-            form.add_error(None, exc.message)
+            form.add_error(None, _refusal(exc))
         else:
             return redirect("identity:action_detail", pk=req.pk)
     return render(request, "identity/user_create.html", {"form": form})
@@ -396,7 +405,7 @@ def groups(request: HttpRequest) -> HttpResponse:
                 request=request,
             )
         except ActionRefused as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form.add_error(exc.field if exc.field in form.fields else None, _refusal(exc))
         else:
             return redirect("identity:action_detail", pk=req.pk)
     rows = OktaGroup.objects.filter(type="OKTA_GROUP").order_by("name")[:500]
@@ -453,7 +462,7 @@ def group_change(request: HttpRequest, group_id: str) -> HttpResponse:
             request=request,
         )
     except ActionRefused as exc:
-        messages.error(request, exc.message)
+        messages.error(request, _refusal(exc))
         return redirect("identity:group", group_id=group.pk)
     return redirect("identity:action_detail", pk=req.pk)
 
@@ -484,7 +493,8 @@ def _act_on_many(
                 request=request,
             )
         except ActionRefused as exc:
-            results.append((target.login, exc.message, None))
+            # A repeat links to the action already open.
+            results.append((target.login, exc.message, exc.open_pk))
         else:
             results.append((target.login, "queued", req.pk))
     return results

@@ -434,3 +434,41 @@ def test_approvers_and_requester_are_emailed(
     # the requester hears, not the person the action was about
     assert mailoutbox[1].to == ["sam.rivera@acme.com"] and "denied" in mailoutbox[1].subject
     assert "not today" in mailoutbox[1].body
+
+
+def test_the_same_action_is_refused_while_the_first_waits_for_approval(acme: Acme) -> None:
+    first = submit(acme.u["sam"], Action.USER_SUSPEND, "suspend", acme.id["john"])
+    events = AuditEvent.objects.count()
+    with pytest.raises(ActionRefused, match="already asked for and still waits for approval") as e:
+        submit(acme.u["dana"], Action.USER_SUSPEND, "suspend", acme.id["john"])
+    assert e.value.open_pk == first.pk and f"(#{first.pk})" in e.value.message
+    assert ActionRequest.objects.count() == 1 and AccessRequest.objects.count() == 1
+    assert AuditEvent.objects.count() == events
+    # Another action, or the same on someone else, is not a repeat.
+    submit(acme.u["sam"], Action.SESSIONS_CLEAR, "clear", acme.id["john"])
+    submit(acme.u["sam"], Action.USER_SUSPEND, "suspend", acme.id["maya"])
+    # Once the first is denied, it may be asked again.
+    decide(acme.u["dana"], first, approve=False, comment="not now")
+    again = submit(acme.u["dana"], Action.USER_SUSPEND, "suspend", acme.id["john"])
+    assert again.approval_request.status == RequestStatus.PENDING
+    first.refresh_from_db()
+    assert first.open_key is None and again.open_key
+
+
+def test_the_same_action_is_refused_while_it_runs_and_allowed_after(
+    acme: Acme, run_ops: Run
+) -> None:
+    group = acme_group_id("Contractors")
+    first = submit(acme.u["sam"], Action.GROUP_MEMBERSHIP, "add", acme.id["john"], group_id=group)
+    assert first.approval_request is None  # no approval: its operation waits for a worker
+    with pytest.raises(ActionRefused, match="already asked for and still runs"):
+        submit(acme.u["dana"], Action.GROUP_MEMBERSHIP, "add", acme.id["john"], group_id=group)
+    other = acme_group_id("VPN Users")
+    submit(acme.u["dana"], Action.GROUP_MEMBERSHIP, "add", acme.id["john"], group_id=other)
+    assert Operation.objects.filter(params__group_id=group).count() == 1
+    run_ops(first.correlation)
+    assert "Contractors" in acme.state("john")["groups"]
+    # Done: the same ask is no longer a repeat (here it is refused as already done instead).
+    with pytest.raises(ActionRefused, match="already a member"):
+        submit(acme.u["dana"], Action.GROUP_MEMBERSHIP, "add", acme.id["john"], group_id=group)
+    submit(acme.u["dana"], Action.GROUP_MEMBERSHIP, "remove", acme.id["john"], group_id=group)

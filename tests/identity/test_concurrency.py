@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from approvals.models import Decision, RequestStatus
+from approvals.models import AccessRequest, Decision, RequestStatus
 from identity import services
-from identity.models import Action, ActionPolicy, BulkStatus
+from identity.models import Action, ActionPolicy, ActionRequest, BulkStatus
 from okta import operations as okta_operations
 from okta.client import OktaClient
 from okta.models import GroupMembership, Operation
@@ -75,3 +75,18 @@ def test_two_bulk_confirmations_at_once_start_one_run(
     assert refused_cleanly(loser, "not waiting"), outcomes
     assert Operation.objects.filter(correlation=run.correlation).count() == 8
     assert len(queued) == 8
+
+
+def test_two_admins_asking_the_same_suspend_at_once_give_one_request(
+    three_admins: Acme,
+) -> None:
+    acme = three_admins
+    john = acme.id["john"]
+    ask = partial(
+        services.action_submit, action=Action.USER_SUSPEND, variant="suspend", target_user_id=john
+    )
+    outcomes = at_once([partial(ask, actor=acme.u[name]) for name in ("sam", "tessa")])
+    (loser,) = losers(outcomes)
+    assert refused_cleanly(loser, "already asked for"), outcomes
+    assert ActionRequest.objects.filter(target_user_id=john).count() == 1
+    assert AccessRequest.objects.filter(subject_id=john).count() == 1

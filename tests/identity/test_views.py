@@ -603,6 +603,8 @@ def test_person_page_query_count_does_not_grow_with_history(
                 variant="clear",
                 target_user_id=acme.id["john"],
             )
+            # Done, so the next is not a repeat of an open one.
+            Operation.objects.update(status=OperationStatus.SUCCEEDED)
 
     def count() -> int:
         sam.get(url)
@@ -651,3 +653,19 @@ def test_person_act_bad_referer_falls_back_to_my_account(acme: Acme) -> None:
     )
     assert response.status_code == 302
     assert response["Location"] == reverse("identity:my_account")
+
+
+def test_person_act_repeat_links_to_the_open_action(acme: Acme) -> None:
+    sam = client_for(acme.u["sam"])
+    act = reverse("identity:person_act", args=[acme.id["john"]])
+    ask = {"action": "user_suspend", "variant": "suspend"}
+    assert sam.post(act, ask).status_code == 302
+    first = ActionRequest.objects.get()
+    link = f'<a href="{reverse("identity:action_detail", args=[first.pk])}">'
+    response = sam.post(act, ask, headers=HTMX)
+    text = response.content.decode()
+    assert response.status_code == 400 and "already asked for" in text and link in text
+    person = reverse("identity:person", args=[acme.id["john"]])
+    page = sam.post(act, ask, HTTP_REFERER=f"http://testserver{person}", follow=True)
+    assert link in page.content.decode() and "See the open request" in page.content.decode()
+    assert ActionRequest.objects.count() == 1
