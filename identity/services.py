@@ -611,7 +611,7 @@ def _refuse_if_open(key: str) -> None:
     """Refuse an ask while the same one waits for approval or runs in Okta; the key of one that
     is over is let go so it can be asked again. Call inside the ask's transaction."""
     earlier = (
-        ActionRequest.objects.select_for_update()
+        ActionRequest.objects.select_for_update(of=("self",))
         .select_related("approval_request")
         .filter(open_key=key)
         .first()
