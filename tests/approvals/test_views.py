@@ -59,6 +59,22 @@ def test_catalog_search_htmx_returns_results_fragment(people: People, backend: C
     assert "<html" not in body
 
 
+def test_waiting_count_is_asked_only_by_pages_that_show_the_navigation(
+    people: People, backend: CatalogItem
+) -> None:
+    submit(people, backend)
+    client = client_for(people, "priya")
+
+    def counts(**headers: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            body = client.get(reverse("approvals:catalog"), {"q": "back"}, headers=headers)
+            assert body.status_code == 200
+        return sum("approvals_requestapprover" in q["sql"] for q in ctx.captured_queries)
+
+    assert counts() == 1  # the nav badge
+    assert counts(**HTMX) == 0  # the results as one types: no navigation, no count
+
+
 def test_catalog_filters_by_kind_and_department(people: People, backend: CatalogItem) -> None:
     item_make("Salesforce", kind="APP", department="Sales")
     client = client_for(people, "maya")
