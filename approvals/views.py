@@ -7,8 +7,8 @@ from typing import Any, cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -368,16 +368,18 @@ def grant_retry(request: HttpRequest, pk: int) -> HttpResponse:
 # --- inbox and decisions ----------------------------------------------------------------------
 
 
-def _held_count(model: type[GroupMembership] | type[AppAssignment]) -> Coalesce:
-    """How many groups (or apps) the request's subject holds: one index-only count per row."""
-    held = (
-        model.objects.filter(user_id=OuterRef("subject_id"))
-        .order_by()
-        .values("user_id")
-        .annotate(n=Count("*"))
-        .values("n")
-    )
-    return Coalesce(Subquery(held), 0)
+# How many groups and apps a request's subject holds: one index-only count per row. In SQL
+# because Django compiles the equivalent Subquery pair in ~1 ms of CPU, a quarter of the
+# inbox's query; they name the table of the outer query, which _inbox_rows never aliases.
+_SUBJECT_GROUPS = RawSQL(
+    "SELECT COUNT(*) FROM okta_groupmembership m"
+    " WHERE m.user_id = approvals_accessrequest.subject_id",
+    (),
+)
+_SUBJECT_APPS = RawSQL(
+    "SELECT COUNT(*) FROM okta_appassignment a WHERE a.user_id = approvals_accessrequest.subject_id",
+    (),
+)
 
 
 # What an inbox row shows; the rest of a request (its timeline, failure text…) stays unread.
@@ -397,8 +399,8 @@ def _inbox_rows(requests: QuerySet[AccessRequest]) -> list[AccessRequest]:
         requests.select_related("item", "requester")
         .only(*_INBOX_FIELDS)
         .annotate(
-            subject_groups=_held_count(GroupMembership),
-            subject_apps=_held_count(AppAssignment),
+            subject_groups=_SUBJECT_GROUPS,
+            subject_apps=_SUBJECT_APPS,
         )
         .order_by("created_at", "id")
     )
