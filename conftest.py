@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-pytest_plugins: list[str] = ["tests.audit.plugin", "tests.browser.plugin", "tests.fixtures.sandbox"]
+pytest_plugins: list[str] = [
+    "tests.audit.plugin",
+    "tests.browser.plugin",
+    "tests.fixtures.mail",
+    "tests.fixtures.sandbox",
+]
 
 
 class NetworkBlockedError(RuntimeError):

@@ -1,4 +1,9 @@
-"""Emails about requests and grants. Called only through ``transaction.on_commit``.
+"""Emails about requests and grants, sent by a Celery task once the change has committed.
+
+Services say whom to tell with ``send_after_commit(to_requester(...), ...)``: after commit, one
+``approvals.send_notifications`` task carries every note of the transaction (a bulk decision of
+a hundred requests is one task), so a slow or unreachable mail server never holds up a web
+request and can never undo a decision. Notes the mail server refuses are retried with backoff.
 
 Every message links straight to the request (``settings.SITE_URL``). Addresses come from the
 Okta mirror, so people who never signed in to Gatehouse (a report, an approver) still hear.
@@ -7,10 +12,15 @@ Okta mirror, so people who never signed in to Gatehouse (a report, an approver) 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import smtplib
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mass_mail
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.mail import EmailMessage, mailers
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -18,6 +28,76 @@ from approvals.models import AccessRequest, Grant, RequestApprover
 from okta.models import GroupMembership, OktaUser
 
 logger = logging.getLogger(__name__)
+
+# What to tell and about what: (kind, id, detail); a list once it has been through Celery's JSON.
+Note = Sequence[Any]
+
+RETRY_BASE_SECONDS = 30
+RETRY_MAX_SECONDS = 3600
+
+
+def to_requester(request_id: int, event: str) -> Note:
+    """``event``: decided, completed, failed, expired."""
+    return ("requester", request_id, event)
+
+
+def to_stage_approvers(request_id: int, stage: int) -> Note:
+    return ("stage_approvers", request_id, stage)
+
+
+def to_admins_of_failure(request_id: int) -> Note:
+    return ("admins_of_failure", request_id, "")
+
+
+def to_grant_holder(grant_id: int, event: str) -> Note:
+    """``event``: reminder, revoked."""
+    return ("grant", grant_id, event)
+
+
+def send_after_commit(*notes: Note) -> None:
+    """Queue one task with these notes when the transaction commits (nothing on rollback)."""
+    if notes:
+        # robust: a broker that is down must not turn a committed decision into an error page.
+        transaction.on_commit(partial(notes_enqueue, [list(n) for n in notes]), robust=True)
+
+
+def notes_enqueue(notes: list[list[Any]]) -> None:
+    from approvals.tasks import send_notifications
+
+    send_notifications.delay(notes)
+
+
+def retry_delay(retries: int) -> int:
+    """Seconds before the next try of notes the mail server refused: 30 s, doubling, ≤ 1 h."""
+    return int(min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2**retries))
+
+
+def notes_send(notes: Iterable[Note]) -> list[Note]:
+    """Send the emails of ``notes`` over one mail connection; returns the notes whose sending
+    failed (to try again later). A note about something gone from the database is dropped."""
+    notes = list(notes)
+    failed: list[Note] = []
+    opened = False
+    try:
+        with mailers.default as mailer:
+            opened = True
+            for note in notes:
+                kind, object_id, detail = note
+                try:
+                    messages = _COMPOSERS[kind](object_id, detail)
+                except ObjectDoesNotExist:
+                    logger.warning("no %s email: #%s no longer exists", kind, object_id)
+                    continue
+                try:
+                    mailer.send_messages(messages)
+                except (smtplib.SMTPException, OSError):
+                    logger.exception("could not send the %s email about #%s", kind, object_id)
+                    failed.append(note)
+    except (smtplib.SMTPException, OSError):
+        logger.exception("could not open or close the mail connection")
+        if not opened:
+            return notes
+    return failed
 
 
 def _link(path: str) -> str:
@@ -28,17 +108,14 @@ def _request_link(req: AccessRequest) -> str:
     return _link(reverse("approvals:request_detail", args=[req.pk]))
 
 
-def _send(subject: str, template: str, context: dict[str, object], to: Iterable[str]) -> int:
+def _messages(
+    subject: str, template: str, context: dict[str, object], to: Iterable[str]
+) -> list[EmailMessage]:
     recipients = sorted({a for a in to if a})
     if not recipients:
-        return 0
+        return []
     body = render_to_string(template, context)
-    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [r]) for r in recipients]
-    try:
-        return send_mass_mail(messages, fail_silently=False)
-    except Exception:  # mail trouble must never undo or break a decision already committed
-        logger.exception("could not send %r to %d recipients", subject, len(recipients))
-        return 0
+    return [EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [r]) for r in recipients]
 
 
 def _emails_for_okta_ids(okta_ids: Iterable[str]) -> list[str]:
@@ -54,12 +131,12 @@ def _requester_emails(req: AccessRequest) -> list[str]:
     return emails
 
 
-def notify_stage_approvers(request_id: int, stage: int) -> None:
+def _stage_approvers(request_id: int, stage: int) -> list[EmailMessage]:
     req = AccessRequest.objects.select_related("item", "requester").get(pk=request_id)
     okta_ids = RequestApprover.objects.filter(
         request=req, stage=stage, decided_at__isnull=True
     ).values_list("okta_id", flat=True)
-    _send(
+    return _messages(
         f"[Gatehouse] Approval needed: {req.label}",
         "approvals/email/approval_needed.txt",
         {"req": req, "link": _request_link(req), "inbox": _link(reverse("approvals:inbox"))},
@@ -67,11 +144,10 @@ def notify_stage_approvers(request_id: int, stage: int) -> None:
     )
 
 
-def notify_requester(request_id: int, event: str) -> None:
-    """``event``: decided, completed, failed, expired, cancelled."""
+def _requester(request_id: int, event: str) -> list[EmailMessage]:
     req = AccessRequest.objects.select_related("item", "requester").get(pk=request_id)
     last = req.decisions.select_related("decider").last()
-    _send(
+    return _messages(
         f"[Gatehouse] {req.what}: {req.get_status_display().lower()}",
         "approvals/email/request_update.txt",
         {"req": req, "event": event, "decision": last, "link": _request_link(req)},
@@ -79,12 +155,12 @@ def notify_requester(request_id: int, event: str) -> None:
     )
 
 
-def notify_admins_of_failure(request_id: int) -> None:
+def _admins_of_failure(request_id: int, _: str) -> list[EmailMessage]:
     req = AccessRequest.objects.select_related("item").get(pk=request_id)
     admin_ids = GroupMembership.objects.filter(
         group__name=settings.GATEHOUSE_ADMIN_GROUP
     ).values_list("user_id", flat=True)
-    _send(
+    return _messages(
         f"[Gatehouse] Okta refused request #{req.pk}: {req.what}",
         "approvals/email/admin_failure.txt",
         {"req": req, "link": _request_link(req), "queue": _link(reverse("approvals:operations"))},
@@ -92,8 +168,7 @@ def notify_admins_of_failure(request_id: int) -> None:
     )
 
 
-def notify_grant(grant_id: int, event: str) -> None:
-    """``event``: reminder, revoked."""
+def _grant_holder(grant_id: int, event: str) -> list[EmailMessage]:
     grant = Grant.objects.select_related("item", "request", "subject").get(pk=grant_id)
     extend = _link(reverse("approvals:grant_extend", args=[grant.pk]))
     subject = (
@@ -101,7 +176,7 @@ def notify_grant(grant_id: int, event: str) -> None:
         if event == "reminder"
         else f"[Gatehouse] Your access to {grant.item.name} has ended"
     )
-    _send(
+    return _messages(
         subject,
         "approvals/email/grant_update.txt",
         {
@@ -112,3 +187,11 @@ def notify_grant(grant_id: int, event: str) -> None:
         },
         _emails_for_okta_ids([grant.subject_id]),
     )
+
+
+_COMPOSERS: dict[str, Callable[[Any, Any], list[EmailMessage]]] = {
+    "requester": _requester,
+    "stage_approvers": _stage_approvers,
+    "admins_of_failure": _admins_of_failure,
+    "grant": _grant_holder,
+}

@@ -8,8 +8,9 @@ changed when it is raised.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -40,7 +41,7 @@ from approvals.models import (
     StageRule,
     not_requestable_reason,
 )
-from audit.services import audit_record
+from audit.services import audit_record, audit_record_many
 from okta.models import (
     AppAssignment,
     GroupMembership,
@@ -52,7 +53,12 @@ from okta.models import (
     OperationKind,
     OperationStatus,
 )
-from okta.operations import OperationInvalid, operation_retry
+from okta.operations import (
+    OperationInvalid,
+    operation_retry,
+    operation_validate,
+    operations_enqueue,
+)
 from okta.operations import operation_enqueue as _operation_enqueue
 from portal.models import User
 from portal.roles import Role, has_role
@@ -118,6 +124,26 @@ def _event(
     )
 
 
+def _request_audit(
+    req: AccessRequest, action: str, actor: Any, outcome: str = "success", **detail: Any
+) -> dict[str, Any]:
+    """The audit event of a change to ``req``, as keyword arguments of ``audit_record``."""
+    return {
+        "action": action,
+        "actor": actor,
+        "target_type": "access_request",
+        "target_id": str(req.pk),
+        "target_label": req.label,
+        "outcome": outcome,
+        "detail": {
+            "status": req.status,
+            **({"kind": req.kind} if req.kind else {"item_id": req.item_id}),
+            "subject": req.subject_id,
+            **detail,
+        },
+    }
+
+
 def _audit_request(
     req: AccessRequest,
     action: str,
@@ -126,21 +152,37 @@ def _audit_request(
     outcome: str = "success",
     **detail: Any,
 ) -> None:
-    audit_record(
-        action=action,
-        actor=actor,
-        target_type="access_request",
-        target_id=str(req.pk),
-        target_label=req.label,
-        outcome=outcome,
-        detail={
-            "status": req.status,
-            **({"kind": req.kind} if req.kind else {"item_id": req.item_id}),
-            "subject": req.subject_id,
-            **detail,
-        },
-        request=http_request,
-    )
+    audit_record(**_request_audit(req, action, actor, outcome, **detail), request=http_request)
+
+
+@dataclass
+class _Writes:
+    """What deciding or routing requests writes besides the requests themselves, gathered so
+    that a batch costs one insert per table: timeline events, audit events (chained in the
+    order given) and the emails to send after commit."""
+
+    events: list[RequestEvent] = field(default_factory=list)
+    audit: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[notifications.Note] = field(default_factory=list)
+
+    def event(
+        self, req: AccessRequest, kind: str, text: str, actor: str = "", problem: bool = False
+    ) -> None:
+        self.events.append(
+            RequestEvent(request=req, kind=kind, text=text, actor_label=actor, is_problem=problem)
+        )
+
+    def audit_request(self, req: AccessRequest, action: str, actor: Any, **detail: Any) -> None:
+        self.audit.append(_request_audit(req, action, actor, **detail))
+
+    def flush_audit(self, http_request: HttpRequest | None) -> None:
+        audit_record_many(events=self.audit, request=http_request)
+        self.audit = []
+
+    def flush(self, http_request: HttpRequest | None) -> None:
+        RequestEvent.objects.bulk_create(self.events)
+        self.flush_audit(http_request)
+        notifications.send_after_commit(*self.notes)
 
 
 # --- catalog and policies -----------------------------------------------------------------
@@ -310,69 +352,91 @@ def holds_access(*, subject_id: str, item: CatalogItem) -> bool:
     return AppAssignment.objects.filter(app_id=item.app_id, user_id=subject_id).exists()
 
 
-def _resolve_tier(req: AccessRequest, tier: str) -> list[str]:
-    item = req.item
-    ids: list[str]
-    if tier == ApproverKind.MANAGER:
-        manager = req.subject.manager_id if req.subject else ""
-        ids = [manager] if manager else []
-    elif tier in (ApproverKind.APPROVER_GROUP, ApproverKind.OWNERS):
-        # Not a catalog item (an identity action): nobody owns it, the stage falls to admins.
-        if item is None:
-            ids = []
-        elif tier == ApproverKind.OWNERS:
-            ids = list(item.owners)
-        elif item.approver_group_id:
-            ids = list(
-                GroupMembership.objects.filter(group_id=item.approver_group_id).values_list(
-                    "user_id", flat=True
-                )
-            )
-        else:
-            ids = []
-    else:
-        ids = list(
+def _resolve_tiers(wanted: list[tuple[AccessRequest, ApproverKind]]) -> list[list[str]]:
+    """Who may decide, for each (request, tier): the tier's people whose Okta account can act,
+    less the requester and the subject. At most three queries, however many requests."""
+    group_ids = {
+        req.item.approver_group_id
+        for req, tier in wanted
+        if tier == ApproverKind.APPROVER_GROUP and req.item and req.item.approver_group_id
+    }
+    members: dict[str, list[str]] = defaultdict(list)
+    for group_id, user_id in GroupMembership.objects.filter(group_id__in=group_ids).values_list(
+        "group_id", "user_id"
+    ):
+        members[group_id].append(user_id)
+    admins: list[str] = []
+    if any(tier == ApproverKind.ADMINS for _, tier in wanted):
+        admins = list(
             GroupMembership.objects.filter(group__name=settings.GATEHOUSE_ADMIN_GROUP).values_list(
                 "user_id", flat=True
             )
         )
-    excluded = {req.subject_id, req.requester.okta_id}
-    active = OktaUser.objects.filter(id__in=ids, status__in=ACTING_STATUSES).values_list(
-        "id", flat=True
+    candidates: list[list[str]] = []
+    for req, tier in wanted:
+        item = req.item
+        if tier == ApproverKind.MANAGER:
+            manager = req.subject.manager_id if req.subject else ""
+            candidates.append([manager] if manager else [])
+        elif tier == ApproverKind.ADMINS:
+            candidates.append(admins)
+        # Not a catalog item (an identity action): nobody owns it, the stage falls to admins.
+        elif item is None:
+            candidates.append([])
+        elif tier == ApproverKind.OWNERS:
+            candidates.append(list(item.owners))
+        else:
+            candidates.append(members.get(item.approver_group_id or "", []))
+    everyone = {okta_id for ids in candidates for okta_id in ids}
+    active = set(
+        OktaUser.objects.filter(id__in=everyone, status__in=ACTING_STATUSES).values_list(
+            "id", flat=True
+        )
+        if everyone
+        else []
     )
-    return sorted(set(active) - excluded)
+    return [
+        sorted((set(ids) & active) - {req.subject_id, req.requester.okta_id})
+        for (req, _), ids in zip(wanted, candidates, strict=True)
+    ]
 
 
-def _enter_stage(req: AccessRequest, stage: int, actor_label: str) -> None:
-    """Resolve who decides this stage, falling to the next tier when nobody is left."""
-    req.current_stage = stage
-    wanted = req.stages[stage - 1]["approvers"]
-    tier = ApproverKind(wanted)
-    approvers = _resolve_tier(req, tier)
-    while not approvers and tier in FALLBACK_TIER:
-        tier = FALLBACK_TIER[tier]
-        approvers = _resolve_tier(req, tier)
+def _enter_stages(entries: list[tuple[AccessRequest, int]], actor_label: str, out: _Writes) -> None:
+    """Resolve who decides each request's new stage, falling to the next tier when nobody is
+    left; the caller saves ``current_stage``."""
+    tiers = [ApproverKind(req.stages[stage - 1]["approvers"]) for req, stage in entries]
+    approvers = _resolve_tiers([(req, tier) for (req, _), tier in zip(entries, tiers, strict=True)])
+    while again := [i for i, ids in enumerate(approvers) if not ids and tiers[i] in FALLBACK_TIER]:
+        for i in again:
+            tiers[i] = FALLBACK_TIER[tiers[i]]
+        resolved = _resolve_tiers([(entries[i][0], tiers[i]) for i in again])
+        for i, ids in zip(again, resolved, strict=True):
+            approvers[i] = ids
     RequestApprover.objects.bulk_create(
         RequestApprover(request=req, stage=stage, okta_id=okta_id, tier=tier)
-        for okta_id in approvers
+        for (req, stage), tier, ids in zip(entries, tiers, approvers, strict=True)
+        for okta_id in ids
     )
-    rule = StageRule(req.stages[stage - 1]["rule"])
-    text = f"Stage {stage} of {req.stage_count}: waiting for {tier.label.lower()}"
-    if rule == StageRule.ALL and len(approvers) > 1:
-        text += f" (all {len(approvers)} must approve)"
-    if tier != wanted:
-        text += f"; nobody eligible among {ApproverKind(wanted).label.lower()}, so it went to the next tier"
-    if not approvers:
-        _event(
-            req,
-            "routed",
-            text + ". Nobody can approve it: an admin must step in.",
-            actor_label,
-            problem=True,
-        )
-    else:
-        _event(req, "routed", text + ".", actor_label)
-        transaction.on_commit(partial(notifications.notify_stage_approvers, req.pk, stage))
+    for (req, stage), tier, ids in zip(entries, tiers, approvers, strict=True):
+        req.current_stage = stage
+        wanted = ApproverKind(req.stages[stage - 1]["approvers"])
+        rule = StageRule(req.stages[stage - 1]["rule"])
+        text = f"Stage {stage} of {req.stage_count}: waiting for {tier.label.lower()}"
+        if rule == StageRule.ALL and len(ids) > 1:
+            text += f" (all {len(ids)} must approve)"
+        if tier != wanted:
+            text += f"; nobody eligible among {wanted.label.lower()}, so it went to the next tier"
+        if not ids:
+            out.event(
+                req,
+                "routed",
+                text + ". Nobody can approve it: an admin must step in.",
+                actor_label,
+                problem=True,
+            )
+        else:
+            out.event(req, "routed", text + ".", actor_label)
+            out.notes.append(notifications.to_stage_approvers(req.pk, stage))
 
 
 def access_request_submit(
@@ -484,10 +548,11 @@ def access_request_submit(
             req.auto_approved_reason = auto_reason
             req.save(update_fields=["auto_approved_reason"])
             _event(req, "auto_approved", auto_reason, "Gatehouse")
-            _approve_final(req, "system", http_request, auto_reason)
+            out = _Writes()
+            _approve_finals([(req, _operation_specs(req, "system"))], "system", out, auto_reason)
+            out.flush(http_request)
         else:
-            _enter_stage(req, 1, _label(requester))
-            req.save(update_fields=["current_stage"])
+            _route_first_stage(req, requester, http_request)
     return req
 
 
@@ -526,9 +591,17 @@ def approval_request_open(
         on = f" on {subject_label}" if subject_label else ""
         _event(req, "submitted", f"Asked for “{title}”{on}.", _label(requester))
         _audit_request(req, "access_request.submitted", requester, http_request, policy=policy.name)
-        _enter_stage(req, 1, _label(requester))
-        req.save(update_fields=["current_stage"])
+        _route_first_stage(req, requester, http_request)
     return req
+
+
+def _route_first_stage(
+    req: AccessRequest, requester: User, http_request: HttpRequest | None
+) -> None:
+    out = _Writes()
+    _enter_stages([(req, 1)], _label(requester), out)
+    req.save(update_fields=["current_stage"])
+    out.flush(http_request)
 
 
 # --- deciding -----------------------------------------------------------------------------
@@ -543,19 +616,14 @@ def _operation_for(req_or_grant_item: CatalogItem, subject_id: str, add: bool) -
     return kind, {"app_id": str(item.app_id), "user_id": subject_id}
 
 
-def _mark_fulfilling(request_id: int) -> None:
-    AccessRequest.objects.filter(pk=request_id, status=RequestStatus.APPROVED).update(
+def _mark_fulfilling(request_ids: list[int]) -> None:
+    AccessRequest.objects.filter(pk__in=request_ids, status=RequestStatus.APPROVED).update(
         status=RequestStatus.FULFILLING
     )
 
 
-def _approve_final(
-    req: AccessRequest, actor: Any, http_request: HttpRequest | None, why: str = ""
-) -> None:
-    """Final approval: APPROVED, the outbox operation and the audit event, in one transaction."""
-    req.status = RequestStatus.APPROVED
-    req.decided_at = timezone.now()
-    req.save(update_fields=["status", "decided_at", "current_stage"])
+def _operation_specs(req: AccessRequest, actor: Any) -> list[OperationSpec]:
+    """The Okta operations a final approval writes, checked; ApprovalError refuses it."""
     specs: list[OperationSpec]
     if req.kind:
         specs = fulfilment_for(req.kind).operations(req, actor)
@@ -563,17 +631,34 @@ def _approve_final(
         assert req.item is not None and req.subject_id is not None
         specs = [_operation_for(req.item, req.subject_id, add=True)]
     for kind, params in specs:
-        operation_enqueue(
-            kind=kind,
-            params=params,
-            actor=actor,
-            correlation=req.correlation,
-            callback_task=CALLBACK_TASK,
-        )
-    _event(req, "approved", "Approved. Sending the change to Okta.", "Gatehouse")
-    _audit_request(req, "access_request.approved", actor, http_request, why=why)
-    transaction.on_commit(partial(_mark_fulfilling, req.pk))
-    transaction.on_commit(partial(notifications.notify_requester, req.pk, "decided"))
+        try:
+            operation_validate(kind, params)
+        except OperationInvalid as exc:
+            raise ApprovalError(f"Gatehouse cannot send this change to Okta: {exc}") from exc
+    return specs
+
+
+def _approve_finals(
+    approved: list[tuple[AccessRequest, list[OperationSpec]]],
+    actor: Any,
+    out: _Writes,
+    why: str = "",
+) -> None:
+    """Final approvals: APPROVED and the outbox operations (one insert), in the caller's
+    transaction; each operation is queued after commit."""
+    now = timezone.now()
+    ids = [req.pk for req, _ in approved]
+    AccessRequest.objects.filter(pk__in=ids).update(status=RequestStatus.APPROVED, decided_at=now)
+    items: list[dict[str, Any]] = []
+    for req, specs in approved:
+        req.status = RequestStatus.APPROVED
+        req.decided_at = now
+        items += [{"kind": k, "params": p, "correlation": req.correlation} for k, p in specs]
+        out.event(req, "approved", "Approved. Sending the change to Okta.", "Gatehouse")
+        out.audit_request(req, "access_request.approved", actor, why=why)
+        out.notes.append(notifications.to_requester(req.pk, "decided"))
+    operations_enqueue(items=items, actor=actor, callback_task=CALLBACK_TASK)
+    transaction.on_commit(partial(_mark_fulfilling, ids))
 
 
 def _load_for_decision(request_id: int) -> AccessRequest:
@@ -588,6 +673,185 @@ def _load_for_decision(request_id: int) -> AccessRequest:
     return req
 
 
+def _decidable(req: AccessRequest | None, actor: User) -> None:
+    """Refuse a request this actor may not decide whoever holds which stage."""
+    if req is None:
+        raise Http404("No such request")
+    if not req.is_pending:
+        raise ApprovalError(
+            f"Request #{req.pk} is no longer pending: it is {req.get_status_display().lower()}. "
+            "Nothing was changed."
+        )
+    if req.is_party(actor):
+        raise ApprovalError("Nobody can approve or deny their own request.")
+
+
+def _step(req: AccessRequest, outcome: str, waiting: set[int]) -> str:
+    """What a decision does to its request: deny, wait (for others), advance or approve it."""
+    if outcome == DecisionOutcome.DENY:
+        return "deny"
+    if req.pk in waiting:
+        return "wait"
+    return "advance" if req.current_stage < req.stage_count else "approve"
+
+
+def _decide_many(
+    *,
+    actor: User,
+    request_ids: list[int],
+    outcome: str,
+    comment: str,
+    http_request: HttpRequest | None,
+) -> tuple[list[AccessRequest], dict[int, ApprovalError | Http404]]:
+    """Decide distinct ``request_ids`` in the caller's transaction; returns the decided
+    requests and the refusals (nothing is written for a refused request).
+
+    Every row is locked by one query in id order (so two deciders never deadlock, and a
+    decision racing this one waits and then finds the request decided), each request is
+    checked against the rules, and each table gets one insert for the whole batch: decisions,
+    timeline events, audit events (chained in order), operations; one email task after commit.
+    """
+    refused: dict[int, ApprovalError | Http404] = {}
+    locked = (
+        AccessRequest.objects.select_for_update(of=("self",))
+        .select_related("item", "requester", "subject")
+        .filter(pk__in=request_ids)
+        .order_by("pk")
+    )
+    by_id = {req.pk: req for req in locked}
+    candidates: list[AccessRequest] = []
+    for pk in request_ids:
+        try:
+            _decidable(by_id.get(pk), actor)
+        except (ApprovalError, Http404) as exc:
+            refused[pk] = exc
+        else:
+            candidates.append(by_id[pk])
+    slots = {
+        (slot.request_id, slot.stage): slot
+        for slot in RequestApprover.objects.select_for_update()
+        .filter(request__in=[req.pk for req in candidates], okta_id=actor.okta_id or "-")
+        .order_by("pk")
+    }
+    accepted: list[tuple[AccessRequest, RequestApprover]] = []
+    for req in candidates:
+        slot = slots.get((req.pk, req.current_stage))
+        if slot is None:
+            refused[req.pk] = ApprovalError(
+                "You are not an approver for this stage of the request."
+            )
+        elif slot.decided_at is not None:
+            refused[req.pk] = ApprovalError("You have already decided this stage.")
+        else:
+            accepted.append((req, slot))
+
+    waiting: set[int] = set()  # "all must approve" stages still missing someone else
+    everyone = [
+        (req, slot)
+        for req, slot in accepted
+        if outcome == DecisionOutcome.APPROVE and req.current_stage_def()["rule"] == StageRule.ALL
+    ]
+    if everyone:
+        undecided = set(
+            RequestApprover.objects.filter(
+                request__in=[req.pk for req, _ in everyone], decided_at__isnull=True
+            )
+            .exclude(pk__in=[slot.pk for _, slot in everyone])
+            .values_list("request_id", "stage")
+        )
+        waiting = {req.pk for req, _ in everyone if (req.pk, req.current_stage) in undecided}
+
+    # What each decision does to its request, fixed now: advancing changes the stage.
+    steps = {req.pk: _step(req, outcome, waiting) for req, _ in accepted}
+    plain: list[tuple[AccessRequest, RequestApprover]] = []
+    hooked: list[tuple[AccessRequest, RequestApprover]] = []
+    for req, slot in accepted:
+        if steps[req.pk] == "approve" and req.kind:
+            hooked.append((req, slot))
+            continue
+        if steps[req.pk] == "approve":
+            try:
+                _operation_specs(req, actor)  # refuse it now, not the whole batch later
+            except ApprovalError as exc:
+                refused[req.pk] = exc
+                continue
+        plain.append((req, slot))
+    record = partial(
+        _record_decisions,
+        actor=actor,
+        outcome=outcome,
+        comment=comment,
+        http_request=http_request,
+        steps=steps,
+    )
+    if plain:
+        record(plain)
+    # The fulfilment hook of an action may refuse it after writing (its audit event): one by
+    # one, each in a savepoint, so a refusal takes back only its own request's writes.
+    for req, slot in hooked:
+        try:
+            with transaction.atomic():
+                record([(req, slot)])
+        except ApprovalError as exc:
+            refused[req.pk] = exc
+    return [req for req, _ in accepted if req.pk not in refused], refused
+
+
+def _record_decisions(
+    accepted: list[tuple[AccessRequest, RequestApprover]],
+    *,
+    actor: User,
+    outcome: str,
+    comment: str,
+    http_request: HttpRequest | None,
+    steps: dict[int, str],
+) -> None:
+    """Write the decisions of requests already checked, then deny, advance or approve each
+    as ``steps`` says."""
+    now = timezone.now()
+    Decision.objects.bulk_create(
+        Decision(
+            request=req, stage=req.current_stage, decider=actor, outcome=outcome, comment=comment
+        )
+        for req, _ in accepted
+    )
+    RequestApprover.objects.filter(pk__in=[slot.pk for _, slot in accepted]).update(decided_at=now)
+    out = _Writes()
+    verb = "Approved" if outcome == DecisionOutcome.APPROVE else "Denied"
+    said = f": “{comment}”" if comment else "."
+    for req, _ in accepted:
+        out.event(req, "decided", f"{verb} stage {req.current_stage}{said}", _label(actor))
+        out.audit_request(
+            req,
+            "access_request.decided",
+            actor,
+            outcome_decided=outcome,
+            stage=req.current_stage,
+            comment=comment,
+        )
+    denied = [req for req, _ in accepted if steps[req.pk] == "deny"]
+    if denied:
+        AccessRequest.objects.filter(pk__in=[req.pk for req in denied]).update(
+            status=RequestStatus.DENIED, decided_at=now, finished_at=now
+        )
+        for req in denied:
+            req.status = RequestStatus.DENIED
+            req.decided_at = req.finished_at = now
+            out.audit_request(req, "access_request.denied", actor)
+            out.notes.append(notifications.to_requester(req.pk, "decided"))
+    advancing = [req for req, _ in accepted if steps[req.pk] == "advance"]
+    if advancing:
+        _enter_stages([(req, req.current_stage + 1) for req in advancing], _label(actor), out)
+        AccessRequest.objects.bulk_update(advancing, ["current_stage"])
+        out.notes += [notifications.to_requester(req.pk, "decided") for req in advancing]
+    # The decisions come first in the audit trail, then what the approvals write.
+    out.flush_audit(http_request)
+    finals = [req for req, _ in accepted if steps[req.pk] == "approve"]
+    if finals:
+        _approve_finals([(req, _operation_specs(req, actor)) for req in finals], actor, out)
+    out.flush(http_request)
+
+
 def access_request_decide(
     *,
     actor: User,
@@ -599,72 +863,27 @@ def access_request_decide(
     """Record one approver's decision, then advance the chain or finish the request."""
     if outcome not in DecisionOutcome.values:
         raise ApprovalError("Choose approve or deny.")
-    comment = comment.strip()
     with transaction.atomic():
-        req = _load_for_decision(request_id)
-        if not req.is_pending:
-            raise ApprovalError(
-                f"Request #{req.pk} is no longer pending: it is {req.get_status_display().lower()}. "
-                "Nothing was changed."
-            )
-        if req.is_party(actor):
-            raise ApprovalError("Nobody can approve or deny their own request.")
-        slot = (
-            RequestApprover.objects.filter(
-                request=req, stage=req.current_stage, okta_id=actor.okta_id or "-"
-            )
-            .select_for_update()
-            .first()
+        decided, refused = _decide_many(
+            actor=actor,
+            request_ids=[request_id],
+            outcome=outcome,
+            comment=comment.strip(),
+            http_request=http_request,
         )
-        if slot is None:
-            raise ApprovalError("You are not an approver for this stage of the request.")
-        if slot.decided_at is not None:
-            raise ApprovalError("You have already decided this stage.")
-        now = timezone.now()
-        Decision.objects.create(
-            request=req, stage=req.current_stage, decider=actor, outcome=outcome, comment=comment
-        )
-        slot.decided_at = now
-        slot.save(update_fields=["decided_at"])
-        verb = "Approved" if outcome == DecisionOutcome.APPROVE else "Denied"
-        said = f": “{comment}”" if comment else "."
-        _event(req, "decided", f"{verb} stage {req.current_stage}{said}", _label(actor))
-        _audit_request(
-            req,
-            "access_request.decided",
-            actor,
-            http_request,
-            outcome_decided=outcome,
-            stage=req.current_stage,
-            comment=comment,
-        )
-        if outcome == DecisionOutcome.DENY:
-            req.status = RequestStatus.DENIED
-            req.decided_at = req.finished_at = now
-            req.save(update_fields=["status", "decided_at", "finished_at"])
-            _audit_request(req, "access_request.denied", actor, http_request)
-            transaction.on_commit(partial(notifications.notify_requester, req.pk, "decided"))
-            return req
-        rule = req.current_stage_def()["rule"]
-        if rule == StageRule.ALL:
-            waiting = RequestApprover.objects.filter(
-                request=req, stage=req.current_stage, decided_at__isnull=True
-            ).exists()
-            if waiting:
-                return req
-        if req.current_stage < req.stage_count:
-            _enter_stage(req, req.current_stage + 1, _label(actor))
-            req.save(update_fields=["current_stage"])
-            transaction.on_commit(partial(notifications.notify_requester, req.pk, "decided"))
-        else:
-            _approve_final(req, actor, http_request)
-    return req
+        if refused:
+            raise refused[request_id]
+    return decided[0]
 
 
 @dataclass
 class BulkResult:
     decided: list[int]
     refused: dict[int, str]
+
+
+# Requests decided per transaction: bounds how long the rows and the audit chain stay locked.
+BULK_BATCH = 100
 
 
 def access_requests_decide_bulk(
@@ -675,24 +894,29 @@ def access_requests_decide_bulk(
     comment: str = "",
     http_request: HttpRequest | None = None,
 ) -> BulkResult:
-    """Decide several requests; each is its own transaction so one refusal stops no other."""
-    result = BulkResult(decided=[], refused={})
-    for request_id in dict.fromkeys(request_ids):
-        try:
-            access_request_decide(
+    """Decide several requests with the same rules as one by one, at a fraction of the cost
+    (see ``_decide_many``); a refused request is reported with its reason and stops no other."""
+    ids = list(dict.fromkeys(request_ids))
+    if outcome not in DecisionOutcome.values:
+        return BulkResult(decided=[], refused=dict.fromkeys(ids, "Choose approve or deny."))
+    refused: dict[int, ApprovalError | Http404] = {}
+    for start in range(0, len(ids), BULK_BATCH):
+        with transaction.atomic():
+            _, batch_refused = _decide_many(
                 actor=actor,
-                request_id=request_id,
+                request_ids=ids[start : start + BULK_BATCH],
                 outcome=outcome,
-                comment=comment,
+                comment=comment.strip(),
                 http_request=http_request,
             )
-        except ApprovalError as exc:
-            result.refused[request_id] = exc.message
-        except Http404:
-            result.refused[request_id] = "No such request."
-        else:
-            result.decided.append(request_id)
-    return result
+        refused.update(batch_refused)
+    return BulkResult(
+        decided=[pk for pk in ids if pk not in refused],
+        refused={
+            pk: exc.message if isinstance(exc, ApprovalError) else "No such request."
+            for pk, exc in refused.items()
+        },
+    )
 
 
 def access_request_cancel(
@@ -736,7 +960,7 @@ def access_requests_expire(*, now: datetime | None = None) -> int:
             days = settings.APPROVALS_PENDING_EXPIRY_DAYS
             _event(req, "expired", f"Expired: nobody decided within {days} days.", "Gatehouse")
             _audit_request(req, "access_request.expired", "system")
-            transaction.on_commit(partial(notifications.notify_requester, pk, "expired"))
+            notifications.send_after_commit(notifications.to_requester(pk, "expired"))
             expired += 1
     return expired
 
@@ -823,8 +1047,10 @@ def _request_operation_finished(op: Operation, request_id: int) -> None:
                 error_summary=failed[0].error_summary,
                 okta_request_id=failed[0].okta_request_id,
             )
-            transaction.on_commit(partial(notifications.notify_requester, req.pk, "failed"))
-            transaction.on_commit(partial(notifications.notify_admins_of_failure, req.pk))
+            notifications.send_after_commit(
+                notifications.to_requester(req.pk, "failed"),
+                notifications.to_admins_of_failure(req.pk),
+            )
             return
         req.status = RequestStatus.COMPLETED
         req.finished_at = now
@@ -845,7 +1071,7 @@ def _request_operation_finished(op: Operation, request_id: int) -> None:
                 operation_ids=[o.pk for o in latest.values()],
                 okta_request_id=ref,
             )
-            transaction.on_commit(partial(notifications.notify_requester, req.pk, "completed"))
+            notifications.send_after_commit(notifications.to_requester(req.pk, "completed"))
             return
         assert req.item is not None and req.subject_id is not None
         expires = now + timedelta(days=req.duration_days) if req.duration_days else None
@@ -873,7 +1099,7 @@ def _request_operation_finished(op: Operation, request_id: int) -> None:
             grant_id=grant.pk,
             expires_at=expires.isoformat() if expires else None,
         )
-        transaction.on_commit(partial(notifications.notify_requester, req.pk, "completed"))
+        notifications.send_after_commit(notifications.to_requester(req.pk, "completed"))
 
 
 def _lost_callback(latest: list[Operation], cutoff: datetime) -> Operation | None:
@@ -1022,7 +1248,7 @@ def _grant_operation_finished(op: Operation, grant_id: int) -> None:
             grant.save(update_fields=["status", "revoked_at"])
             _event(grant.request, "revoked", "Access removed in Okta.", "Okta")
             outcome = "success"
-            transaction.on_commit(partial(notifications.notify_grant, grant.pk, "revoked"))
+            notifications.send_after_commit(notifications.to_grant_holder(grant.pk, "revoked"))
         audit_record(
             action="grant.revoked" if outcome == "success" else "grant.revoke_failed",
             actor="okta",
@@ -1100,7 +1326,7 @@ def grants_remind_expiring(*, now: datetime | None = None) -> int:
     for pk in due:
         with transaction.atomic():
             if Grant.objects.filter(pk=pk, reminded_at__isnull=True).update(reminded_at=now):
-                transaction.on_commit(partial(notifications.notify_grant, pk, "reminder"))
+                notifications.send_after_commit(notifications.to_grant_holder(pk, "reminder"))
                 sent += 1
     return sent
 

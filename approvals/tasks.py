@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+import logging
+from typing import Any
 
-from approvals import services
+from celery import Task, shared_task
+
+from approvals import notifications, services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="approvals.operation_finished")
@@ -32,3 +37,19 @@ def remind_expiring() -> int:
 def reconcile_fulfilment() -> int:
     """Beat: finish requests and grant removals whose operation callback was lost."""
     return services.access_requests_reconcile()
+
+
+@shared_task(name="approvals.send_notifications", bind=True, max_retries=8)
+def send_notifications(self: Task, notes: list[list[Any]]) -> int:
+    """Send the emails a committed change asked for; notes the mail server refused are tried
+    again alone, with backoff (30 s doubling to an hour, eight times), then given up and logged.
+    Returns how many notes were sent or dropped."""
+    failed = notifications.notes_send(notes)
+    if failed:
+        if self.request.retries >= self.max_retries:
+            logger.error("gave up sending %d notification(s): %r", len(failed), failed)
+        else:
+            raise self.retry(
+                args=[failed], countdown=notifications.retry_delay(self.request.retries)
+            )
+    return len(notes) - len(failed)

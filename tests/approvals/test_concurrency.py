@@ -40,6 +40,53 @@ def test_two_approvers_at_once_give_one_decision_and_one_operation(queued: list[
     assert AccessRequest.objects.count() == 1
 
 
+def test_bulk_and_single_decision_on_the_same_request_give_one_decision(
+    queued: list[int],
+) -> None:
+    people = People()
+    ids = [
+        services.access_request_submit(
+            requester=people.u["maya"],
+            item=item_make(f"Team {i}", approver_group=people.approvers, policy="Approver group"),
+            reason="on-call",
+            duration_days=30,
+        ).pk
+        for i in range(3)
+    ]
+    contested = ids[1]
+    bulk, single = at_once(
+        [
+            partial(
+                services.access_requests_decide_bulk,
+                actor=people.u["omar"],
+                request_ids=ids,
+                outcome="APPROVE",
+            ),
+            partial(
+                services.access_request_decide,
+                actor=people.u["olive"],
+                request_id=contested,
+                outcome="APPROVE",
+            ),
+        ]
+    )
+
+    if isinstance(bulk, Exception):  # SQLite refused the whole bulk's transaction at once
+        assert refused_cleanly(bulk, "no longer pending") and isinstance(single, AccessRequest)
+    elif contested in bulk.decided:
+        assert refused_cleanly(single, "no longer pending"), (bulk, single)
+        assert bulk.decided == ids
+    else:
+        assert isinstance(single, AccessRequest), (bulk, single)
+        assert refused_cleanly(bulk.refused[contested], "no longer pending"), bulk
+        assert bulk.decided == [ids[0], ids[2]]
+    assert Decision.objects.filter(request=contested).count() == 1
+    assert Operation.objects.filter(correlation=f"request:{contested}").count() == 1
+    assert AccessRequest.objects.get(pk=contested).status == RequestStatus.FULFILLING
+    assert sorted(queued) == sorted(Operation.objects.values_list("pk", flat=True))
+    assert len(queued) == len(set(queued)) == Decision.objects.count()
+
+
 def test_two_submissions_at_once_give_one_request(queued: list[int]) -> None:
     people = People()
     item = item_make()

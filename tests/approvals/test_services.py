@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
+from django.db import connection, transaction
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from approvals import services
@@ -19,6 +23,8 @@ from approvals.models import (
     GrantStatus,
     ItemKind,
     Policy,
+    RequestApprover,
+    RequestEvent,
     RequestStatus,
     RiskLevel,
 )
@@ -31,7 +37,15 @@ from okta.models import (
     OperationKind,
     OperationStatus,
 )
-from tests.approvals.conftest import People, group_make, item_make, join, run_mail_callbacks
+from tests.approvals.conftest import (
+    People,
+    group_make,
+    item_make,
+    join,
+    mail_notes,
+    run_mail_callbacks,
+)
+from tests.fixtures.mail import MailTasks
 
 pytestmark = pytest.mark.django_db
 
@@ -287,6 +301,189 @@ def test_decide_bulk_reports_each_refusal(people: People, backend: CatalogItem) 
     )
     assert result.decided == [r1.pk, r2.pk]
     assert result.refused == {999999: "No such request."}
+
+
+def pending_for_maya(people: People, count: int, policy: str = "Manager approval") -> list[int]:
+    """``count`` requests of maya's, each for an item of its own, waiting for priya."""
+    first = Decision.objects.count() + AccessRequest.objects.count()
+    items = [
+        item_make(f"Team {first}-{i}", policy=policy, owners=[people.otto.id]) for i in range(count)
+    ]
+    return [submit(people, item).pk for item in items]
+
+
+@pytest.mark.parametrize(
+    ("policy", "outcome", "status"),
+    [
+        ("Manager approval", "APPROVE", RequestStatus.APPROVED),
+        ("Manager then owners", "APPROVE", RequestStatus.PENDING),
+        ("Manager approval", "DENY", RequestStatus.DENIED),
+    ],
+)
+def test_decide_bulk_costs_the_same_queries_for_3_or_12_requests(
+    people: People, policy: str, outcome: str, status: str
+) -> None:
+    counts = []
+    for size in (3, 12):
+        ids = pending_for_maya(people, size, policy)
+        with CaptureQueriesContext(connection) as captured:
+            result = services.access_requests_decide_bulk(
+                actor=people.u["priya"], request_ids=ids, outcome=outcome
+            )
+        assert (result.decided, result.refused) == (ids, {})
+        requests = AccessRequest.objects.filter(pk__in=ids)
+        assert {r.status for r in requests} == {status}
+        assert Decision.objects.filter(request__in=ids, outcome=outcome).count() == size
+        counts.append(len(captured))
+    assert counts[0] == counts[1], counts
+    if status == RequestStatus.APPROVED:
+        assert Operation.objects.count() == 3 + 12
+    if policy == "Manager then owners":  # every one moved on to the owner, otto
+        assert {r.current_stage for r in requests} == {2}
+        waiting = AccessRequest.objects.waiting_for(people.otto.id).filter(pk__in=ids)
+        assert waiting.count() == 12
+
+
+def test_decide_bulk_of_mixed_ids_decides_the_valid_and_says_why_for_the_others(
+    people: People, backend: CatalogItem
+) -> None:
+    ok1 = submit(people, backend)
+    own = submit(people, item_make("Laptops", owners=[people.otto.id]), who="priya")
+    denied = submit(people, item_make("Design"))
+    decide(people, denied, "priya", outcome="DENY")
+    not_mine = submit(people, item_make("Sales tools", policy="Approver group"))
+    ok2 = submit(people, item_make("Engineering - Frontend"))
+    before = AuditEvent.objects.count()
+    result = services.access_requests_decide_bulk(
+        actor=people.u["priya"],
+        request_ids=[ok1.pk, own.pk, 999999, denied.pk, not_mine.pk, ok2.pk, ok1.pk],
+        outcome="APPROVE",
+        comment="  for the release  ",
+    )
+    assert result.decided == [ok1.pk, ok2.pk]
+    assert result.refused == {
+        own.pk: "Nobody can approve or deny their own request.",
+        999999: "No such request.",
+        denied.pk: f"Request #{denied.pk} is no longer pending: it is denied. Nothing was changed.",
+        not_mine.pk: "You are not an approver for this stage of the request.",
+    }
+    statuses = dict(AccessRequest.objects.values_list("pk", "status"))
+    assert statuses == {
+        ok1.pk: RequestStatus.APPROVED,
+        ok2.pk: RequestStatus.APPROVED,
+        own.pk: RequestStatus.PENDING,
+        denied.pk: RequestStatus.DENIED,
+        not_mine.pk: RequestStatus.PENDING,
+    }
+    decisions = Decision.objects.filter(decider=people.u["priya"], outcome="APPROVE")
+    assert sorted(decisions.values_list("request_id", "comment")) == [
+        (ok1.pk, "for the release"),
+        (ok2.pk, "for the release"),
+    ]
+    assert sorted(Operation.objects.values_list("correlation", flat=True)) == sorted(
+        [ok1.correlation, ok2.correlation]
+    )
+    for req in (ok1, ok2):
+        assert actions(req.pk)[-2:] == ["access_request.decided", "access_request.approved"]
+        assert list(req.events.values_list("kind", flat=True))[-2:] == ["decided", "approved"]
+    # Two decisions, two approvals and two queued operations: nothing for the refused ones.
+    assert AuditEvent.objects.count() - before == 6
+
+
+def test_decide_bulk_keeps_each_rule_of_all_must_approve(
+    people: People, backend: CatalogItem
+) -> None:
+    policy = Policy.objects.create(name="Both approvers")
+    services.policy_save(actor=people.u["ada"], policy=policy, stages=[("APPROVER_GROUP", "ALL")])
+    backend.policy = policy
+    backend.save()
+    other = item_make(
+        "Engineering - Frontend", policy="Both approvers", approver_group=people.approvers
+    )
+    ids = [submit(people, backend).pk, submit(people, other).pk]
+    bulk = services.access_requests_decide_bulk
+    assert bulk(actor=people.u["omar"], request_ids=ids, outcome="APPROVE").decided == ids
+    assert set(AccessRequest.objects.values_list("status", flat=True)) == {RequestStatus.PENDING}
+    again = bulk(actor=people.u["omar"], request_ids=ids, outcome="APPROVE")
+    assert again.refused == dict.fromkeys(ids, "You have already decided this stage.")
+    assert bulk(actor=people.u["olive"], request_ids=ids, outcome="APPROVE").decided == ids
+    assert set(AccessRequest.objects.values_list("status", flat=True)) == {RequestStatus.APPROVED}
+    assert Operation.objects.count() == 2 and Decision.objects.count() == 4
+
+
+def test_decide_bulk_stage_falls_through_to_admins_when_no_owner_is_left(people: People) -> None:
+    with_owner = item_make("Payroll", policy="Manager then owners", owners=[people.otto.id])
+    ownerless = item_make("Ledger", policy="Manager then owners", owners=[])
+    ids = [submit(people, with_owner).pk, submit(people, ownerless).pk]
+    result = services.access_requests_decide_bulk(
+        actor=people.u["priya"], request_ids=ids, outcome="APPROVE"
+    )
+    assert result.decided == ids
+    approvers = {
+        pk: list(RequestApprover.objects.filter(request=pk, stage=2).values_list("okta_id", "tier"))
+        for pk in ids
+    }
+    assert approvers == {
+        ids[0]: [(people.otto.id, "OWNERS")],
+        ids[1]: [(people.ada.id, "ADMINS")],
+    }
+    routed = RequestEvent.objects.filter(request=ids[1], kind="routed").last()
+    assert routed is not None and "nobody eligible among the item's owners" in routed.text
+
+
+def test_decide_bulk_keeps_the_audit_chain_verifiable(people: People) -> None:
+    ids = pending_for_maya(people, 5)
+    services.access_requests_decide_bulk(
+        actor=people.u["priya"], request_ids=ids[:3], outcome="APPROVE"
+    )
+    services.access_requests_decide_bulk(
+        actor=people.u["priya"], request_ids=ids[3:], outcome="DENY"
+    )
+    for pk in ids[:3]:
+        assert actions(pk) == [
+            "access_request.submitted",
+            "access_request.decided",
+            "access_request.approved",
+        ]
+    for pk in ids[3:]:
+        assert actions(pk) == [
+            "access_request.submitted",
+            "access_request.decided",
+            "access_request.denied",
+        ]
+    out = StringIO()
+    call_command("audit_verify", stdout=out)
+    assert f"intact: {AuditEvent.objects.count()} events verified" in out.getvalue()
+
+
+def test_decide_bulk_sends_one_email_task_after_commit_for_the_batch(
+    people: People, django_capture_on_commit_callbacks: Any, mail_tasks: MailTasks
+) -> None:
+    ids = pending_for_maya(people, 4)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.access_requests_decide_bulk(
+            actor=people.u["priya"], request_ids=ids, outcome="DENY", comment="budget"
+        )
+        assert mail_tasks.queued == 0  # nothing before commit
+    assert mail_tasks.queued == 1
+    assert mail_tasks.notes == [["requester", pk, "decided"] for pk in ids]
+    mail_tasks.run()
+    assert len(mail.outbox) == 4
+    assert {tuple(m.to) for m in mail.outbox} == {("maya.chen@acme.com",)}
+    assert all("budget" in m.body for m in mail.outbox)
+
+
+def test_decide_rolled_back_sends_no_email_task(
+    people: People, backend: CatalogItem, django_capture_on_commit_callbacks: Any
+) -> None:
+    req = submit(people, backend)
+    with django_capture_on_commit_callbacks() as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            decide(people, req, "priya")
+            raise RuntimeError("the caller's transaction fails after the decision")
+    assert mail_notes(callbacks) == []
+    req.refresh_from_db()
+    assert req.status == RequestStatus.PENDING and not Decision.objects.exists()
 
 
 def test_cancel_by_requester_and_refusals(people: People, backend: CatalogItem) -> None:

@@ -15,6 +15,7 @@ from identity.models import Action, ActionPolicy, ActionRequest
 from identity.services import ActionRefused
 from okta.models import OktaGroup, OktaUser, Operation, OperationStatus
 from okta.sandbox.seed import acme_app_id, acme_group_id
+from tests.fixtures.mail import MailTasks
 from tests.identity.conftest import Acme, Run, decide
 
 pytestmark = pytest.mark.django_db
@@ -421,16 +422,22 @@ def test_group_owner_may_change_only_their_group(acme: Acme, run_ops: Run) -> No
 
 
 def test_approvers_and_requester_are_emailed(
-    acme: Acme, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any, no_broker: Any
+    acme: Acme,
+    mailoutbox: list[Any],
+    django_capture_on_commit_callbacks: Any,
+    no_broker: Any,
+    mail_tasks: MailTasks,
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         req = submit(acme.u["sam"], Action.USER_SUSPEND, "suspend", acme.id["john"])
+    mail_tasks.run()
     (mail,) = mailoutbox
     assert "Approval needed: Suspend for John" in mail.subject
     assert mail.to == ["dana.brooks@acme.com"]  # the admins but sam himself
     assert req.approval_request.get_absolute_url() in mail.body
     with django_capture_on_commit_callbacks(execute=True):
         decide(acme.u["dana"], req, approve=False, comment="not today")
+    mail_tasks.run()
     # the requester hears, not the person the action was about
     assert mailoutbox[1].to == ["sam.rivera@acme.com"] and "denied" in mailoutbox[1].subject
     assert "not today" in mailoutbox[1].body

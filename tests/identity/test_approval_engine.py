@@ -21,6 +21,7 @@ from identity.models import Action, ActionPolicy, ActionRequest
 from okta.models import OktaApp, OktaUser, Operation, OperationStatus
 from tests.approvals.conftest import ensure_default_policies as approvals_policies
 from tests.approvals.conftest import item_make
+from tests.fixtures.mail import MailTasks
 from tests.identity.conftest import (
     HTMX,
     Acme,
@@ -65,7 +66,11 @@ def john_suspend_asked(acme: Acme) -> ActionRequest:
 
 
 def test_manager_approves_an_action_in_the_inbox_and_the_outbox_carries_it_out(
-    acme: Acme, run_ops: Run, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
+    acme: Acme,
+    run_ops: Run,
+    mailoutbox: list[Any],
+    django_capture_on_commit_callbacks: Any,
+    mail_tasks: MailTasks,
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         req = maya_unlock_asked_by(acme, "jordan")
@@ -77,6 +82,7 @@ def test_manager_approves_an_action_in_the_inbox_and_the_outbox_carries_it_out(
         (acme.id["priya"], "MANAGER")
     ]
     assert not Operation.objects.filter(correlation=req.correlation).exists()
+    mail_tasks.run()
     (mail,) = mailoutbox
     assert mail.to == ["priya.patel@acme.com"] and "Unlock for Maya Chen" in mail.subject
 
@@ -176,7 +182,10 @@ def test_manager_asking_for_their_report_falls_through_to_an_admin(acme: Acme) -
 
 
 def test_deny_shows_the_comment(
-    acme: Acme, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
+    acme: Acme,
+    mailoutbox: list[Any],
+    django_capture_on_commit_callbacks: Any,
+    mail_tasks: MailTasks,
 ) -> None:
     req = john_suspend_asked(acme)
     approval = approval_of(req)
@@ -191,6 +200,7 @@ def test_deny_shows_the_comment(
     assert "Denied stage 1: “not during the quarter close”" in detail
     action_page = sam.get(reverse("identity:action_detail", args=[req.pk])).content.decode()
     assert 'data-testid="action-outcome">Denied<' in action_page
+    mail_tasks.run()
     assert "not during the quarter close" in mailoutbox[-1].body
     assert mailoutbox[-1].to == ["sam.rivera@acme.com"]
     assert not Operation.objects.filter(correlation=req.correlation).exists()
