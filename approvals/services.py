@@ -674,7 +674,7 @@ def _load_for_decision(request_id: int) -> AccessRequest:
 
 
 def _decidable(req: AccessRequest | None, actor: User) -> None:
-    """Refuse a request this actor may not decide whoever holds which stage."""
+    """Refuse a request that is gone, no longer pending, or the actor's own."""
     if req is None:
         raise Http404("No such request")
     if not req.is_pending:
