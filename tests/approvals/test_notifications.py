@@ -31,6 +31,13 @@ class RefusingBackend(LocmemBackend):
         return super().send_messages(messages)
 
 
+class UnreachableBackend(LocmemBackend):
+    """A mail server nobody can connect to."""
+
+    def open(self) -> bool:
+        raise ConnectionRefusedError("no mail server on port 25")
+
+
 @pytest.fixture
 def refusing_mail_server(settings: Any) -> None:
     settings.MAILERS = {"default": {"BACKEND": f"{__name__}.RefusingBackend"}}
@@ -95,6 +102,17 @@ def test_mail_server_failure_retries_only_the_refused_notes_with_backoff(
     assert [notifications.retry_delay(n) for n in (0, 1, 2, 10)] == [30, 60, 120, 3600]
     req.refresh_from_db()
     assert req.status == RequestStatus.PENDING  # nothing about the request was touched
+
+
+@pytest.mark.django_db
+def test_unreachable_mail_server_keeps_every_note_for_the_retry(
+    people: People, backend: CatalogItem, settings: Any
+) -> None:
+    (req,) = pending(people, 1)
+    settings.MAILERS = {"default": {"BACKEND": f"{__name__}.UnreachableBackend"}}
+    notes = [["stage_approvers", req.pk, 1], ["requester", req.pk, "decided"]]
+    assert notifications.notes_send(notes) == notes
+    assert mail.outbox == []
 
 
 @pytest.mark.django_db
