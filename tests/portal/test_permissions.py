@@ -176,7 +176,7 @@ def test_session_user_comes_with_roles_in_one_query(
     assert session.keys()  # read the session first: only the user's loading is counted
     request = type("Request", (), {"session": session})()
     with django_assert_num_queries(1):
-        user = get_user(request)  # type: ignore[arg-type]
+        user = get_user(request)
         assert user.pk == account.pk
         assert user.has_perm("audit.view_auditevent")
         assert not user.has_perm("okta.view_directory")
