@@ -20,13 +20,7 @@ from audit.models import AuditEvent
 from okta.sandbox.seed import acme_group_id, acme_user_id
 from okta.sync import sync_run_execute, sync_run_start
 from tests.approvals.conftest import ensure_default_policies
-from tests.browser.conftest import (  # noqa: F401 - fixtures used by name
-    Gatehouse,
-    browser,
-    gatehouse,
-    page,
-    sign_in,
-)
+from tests.browser.plugin import Gatehouse
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -40,9 +34,9 @@ def _process_local_cache(settings: Any) -> None:
 
 
 def test_request_approve_fulfil_expire_journey(
-    page: Page,  # noqa: F811 - the browser fixtures imported above
-    gatehouse: Gatehouse,  # noqa: F811
-    sign_in: Callable[[Page, str], None],  # noqa: F811
+    page: Page,
+    gatehouse: Gatehouse,
+    sign_in: Callable[[Page, str], None],
     celery_worker: Any,
 ) -> None:
     maya_id, backend_id = acme_user_id("maya.chen@acme.com"), acme_group_id(BACKEND)

@@ -11,13 +11,7 @@ from playwright.sync_api import Page, expect
 
 from audit.services import audit_record
 from okta.sync import sync_run_execute, sync_run_start
-from tests.browser.conftest import (  # noqa: F401 - fixtures used by name
-    Gatehouse,
-    browser,
-    gatehouse,
-    page,
-    sign_in,
-)
+from tests.browser.plugin import Gatehouse
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,9 +22,9 @@ def _portal_backend(settings: Any) -> None:
 
 
 def test_auditor_filters_the_trail_and_verifies_it(
-    page: Page,  # noqa: F811 - the browser fixtures imported above
-    gatehouse: Gatehouse,  # noqa: F811
-    sign_in: Callable[[Page, str], None],  # noqa: F811
+    page: Page,
+    gatehouse: Gatehouse,
+    sign_in: Callable[[Page, str], None],
 ) -> None:
     sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)  # mirrors her groups
     audit_record(

@@ -3,11 +3,4 @@ pytest-django's live server, signing in through the real local OIDC provider.
 
 The fixtures live in tests/browser/plugin.py (loaded for every test from the root conftest):
 ``browser``, ``page``, ``gatehouse``, ``sign_in``, plus ``celery_worker`` for Celery work.
-They are re-exported here for modules that import them by name.
 """
-
-from __future__ import annotations
-
-from tests.browser.plugin import Gatehouse, browser, gatehouse, page, sign_in
-
-__all__ = ["Gatehouse", "browser", "gatehouse", "page", "sign_in"]

@@ -36,13 +36,7 @@ from okta.models import GroupMembership, OktaApp, OktaGroup, Operation, Operatio
 from okta.sandbox.seed import acme_app_id, acme_group_id, acme_user_id
 from okta.sync import sync_run_execute, sync_run_start
 from tests.approvals.conftest import ensure_default_policies
-from tests.browser.conftest import (  # noqa: F401 - fixtures used by name
-    Gatehouse,
-    browser,
-    gatehouse,
-    page,
-    sign_in,
-)
+from tests.browser.plugin import Gatehouse
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -117,9 +111,9 @@ def sign_out(tab: Page) -> None:
 
 
 def test_two_stage_group_and_app_approved_fulfilled_and_shown(
-    page: Page,  # noqa: F811 - the browser fixtures imported above
-    gatehouse: Gatehouse,  # noqa: F811
-    sign_in: Callable[[Page, str], None],  # noqa: F811
+    page: Page,
+    gatehouse: Gatehouse,
+    sign_in: Callable[[Page, str], None],
     celery_worker: Any,
 ) -> None:
     maya_id = acme_user_id(MAYA)
@@ -159,9 +153,9 @@ def test_two_stage_group_and_app_approved_fulfilled_and_shown(
 
 
 def test_denied_request_shows_the_reason_to_the_requester(
-    page: Page,  # noqa: F811
-    gatehouse: Gatehouse,  # noqa: F811
-    sign_in: Callable[[Page, str], None],  # noqa: F811
+    page: Page,
+    gatehouse: Gatehouse,
+    sign_in: Callable[[Page, str], None],
 ) -> None:
     catalog()
     sign_in(page, MAYA)
@@ -178,9 +172,9 @@ def test_denied_request_shows_the_reason_to_the_requester(
 
 
 def test_auditor_filters_the_trail_and_exports_it(
-    page: Page,  # noqa: F811
-    gatehouse: Gatehouse,  # noqa: F811
-    sign_in: Callable[[Page, str], None],  # noqa: F811
+    page: Page,
+    gatehouse: Gatehouse,
+    sign_in: Callable[[Page, str], None],
 ) -> None:
     catalog()
     sign_in(page, MAYA)
@@ -202,9 +196,9 @@ def test_auditor_filters_the_trail_and_exports_it(
 
 
 def test_admin_retries_a_failed_request_after_okta_stops_refusing(
-    page: Page,  # noqa: F811
-    gatehouse: Gatehouse,  # noqa: F811
-    sign_in: Callable[[Page, str], None],  # noqa: F811
+    page: Page,
+    gatehouse: Gatehouse,
+    sign_in: Callable[[Page, str], None],
     celery_worker: Any,
 ) -> None:
     maya_id, backend_id = acme_user_id(MAYA), acme_group_id(BACKEND)

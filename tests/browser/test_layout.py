@@ -13,13 +13,7 @@ from playwright.sync_api import Page, expect
 from approvals.demo import demo_catalog_publish
 from okta.sync import sync_run_execute, sync_run_start
 from tests.approvals.conftest import ensure_default_policies
-from tests.browser.conftest import (  # noqa: F401 - fixtures used by name
-    Gatehouse,
-    browser,
-    gatehouse,
-    page,
-    sign_in,
-)
+from tests.browser.plugin import Gatehouse
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +26,7 @@ def _process_local_cache(settings: Any) -> None:
 
 
 @pytest.fixture
-def synced(gatehouse: Gatehouse) -> Gatehouse:  # noqa: F811
+def synced(gatehouse: Gatehouse) -> Gatehouse:
     ensure_default_policies()
     sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
     demo_catalog_publish()
@@ -40,9 +34,9 @@ def synced(gatehouse: Gatehouse) -> Gatehouse:  # noqa: F811
 
 
 def test_layout_phone_pages_fit_and_nav_marks_current(
-    page: Page,  # noqa: F811
+    page: Page,
     synced: Gatehouse,
-    sign_in: Callable[[Page, str], None],  # noqa: F811
+    sign_in: Callable[[Page, str], None],
 ) -> None:
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, "sam.rivera@acme.com")
@@ -56,9 +50,9 @@ def test_layout_phone_pages_fit_and_nav_marks_current(
 
 
 def test_layout_htmx_next_page_keeps_focus_in_results(
-    page: Page,  # noqa: F811
+    page: Page,
     synced: Gatehouse,
-    sign_in: Callable[[Page, str], None],  # noqa: F811
+    sign_in: Callable[[Page, str], None],
 ) -> None:
     sign_in(page, "jordan.lee@acme.com")
     page.goto(f"{synced.url}/directory/users/")

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from audit.models import AuditEvent
 from okta.models import OktaUser
 from portal.models import User
-from tests.browser.conftest import Gatehouse
+from tests.browser.plugin import Gatehouse
 
 pytestmark = pytest.mark.browser
 

@@ -15,13 +15,7 @@ from identity.models import BulkRun
 from okta.models import OktaGroup, OktaUser
 from okta.sandbox.seed import acme_group_id, acme_user_id
 from okta.sync import sync_run_execute, sync_run_start
-from tests.browser.conftest import (  # noqa: F401 - fixtures used by name
-    Gatehouse,
-    browser,
-    gatehouse,
-    page,
-    sign_in,
-)
+from tests.browser.plugin import Gatehouse
 from tests.identity.conftest import ensure_default_policies
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -36,9 +30,9 @@ def _process_local_cache(settings: Any) -> None:
 
 
 def test_admin_seed_prompts_in_the_browser(
-    page: Page,  # noqa: F811 - the browser fixtures imported above
-    gatehouse: Gatehouse,  # noqa: F811
-    sign_in: Callable[[Page, str], None],  # noqa: F811
+    page: Page,
+    gatehouse: Gatehouse,
+    sign_in: Callable[[Page, str], None],
     celery_worker: Any,
 ) -> None:
     # jordan (helpdesk) is also a Gatehouse admin here: the second admin suspend needs.
@@ -111,9 +105,9 @@ def test_admin_seed_prompts_in_the_browser(
 
 
 def test_second_admin_approves_a_suspend_in_the_inbox(
-    page: Page,  # noqa: F811 - the browser fixtures imported above
-    gatehouse: Gatehouse,  # noqa: F811
-    sign_in: Callable[[Page, str], None],  # noqa: F811
+    page: Page,
+    gatehouse: Gatehouse,
+    sign_in: Callable[[Page, str], None],
     celery_worker: Any,
 ) -> None:
     """A suspend needs a second admin: asked on the person's page, it waits in the other
