@@ -4,7 +4,6 @@ event types come from Okta's catalogs, and every operation's answers validate ag
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from pathlib import Path
@@ -20,6 +19,7 @@ from okta.sandbox.seed import acme_app_id, acme_group_id, acme_user_id
 from okta.sandbox.server import Sandbox
 from okta.sandbox.store import HOOK_ELIGIBLE
 from tests.okta.sandbox import contract
+from tests.okta.sandbox.conftest import answer, asgi_get
 
 SHARED = Path(__file__).resolve().parents[4] / "shared" / "okta"
 MAYA = acme_user_id("maya.chen@acme.com")
@@ -208,31 +208,10 @@ def test_server_unexpected_error_is_okta_500_not_a_stack_trace(monkeypatch: Any)
         raise RuntimeError("boom")
 
     monkeypatch.setattr(sandbox.org, "user", explode)
-    messages: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        messages.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/api/v1/users/someone",
-        "raw_path": b"/api/v1/users/someone",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"authorization", b"SSWS t")],
-        "client": ("127.0.0.1", 5555),
-        "server": ("127.0.0.1", 1),
-    }
+    sent: list[dict[str, Any]] = []
     with pytest.raises(RuntimeError):  # re-raised for the server log after the answer is sent
-        asyncio.run(sandbox(scope, receive, send))
-    assert messages[0]["status"] == 500
-    body = json.loads(b"".join(m.get("body", b"") for m in messages[1:]))
+        asgi_get(sandbox, "/api/v1/users/someone", sent, headers=[(b"authorization", b"SSWS t")])
+    status, body = answer(sent)
+    assert status == 500
     assert body["errorCode"] == "E0000009"
     assert "boom" not in json.dumps(body)

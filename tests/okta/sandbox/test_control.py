@@ -3,12 +3,11 @@ server's own edges (unknown paths, wrong methods, errors never as stack traces).
 
 from __future__ import annotations
 
-import asyncio
-import json
 from typing import Any
 
 from okta.sandbox.seed import acme_user_id
 from okta.sandbox.server import Sandbox, bucket_of
+from tests.okta.sandbox.conftest import answer, asgi_get
 
 MAYA = acme_user_id("maya.chen@acme.com")
 
@@ -102,41 +101,12 @@ def test_bucket_names_follow_okta_families() -> None:
     assert bucket_of("/oauth2/v1/token") == "/oauth2/v1/token"
 
 
-def call_asgi(app: Any, path: str, client_host: str) -> tuple[int, dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        messages.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [],
-        "client": (client_host, 5555),
-        "server": ("127.0.0.1", 8900),
-    }
-    asyncio.run(app(scope, receive, send))
-    status = messages[0]["status"]
-    body = b"".join(m.get("body", b"") for m in messages[1:])
-    return status, json.loads(body)
-
-
 def test_control_api_is_loopback_only() -> None:
     sandbox = Sandbox(org_name="empty", token="t", base_url="http://127.0.0.1:1")
-    status, body = call_asgi(sandbox, "/__sandbox__/state", "10.1.2.3")
+    status, body = answer(asgi_get(sandbox, "/__sandbox__/state", [], client_host="10.1.2.3"))
     assert status == 403
     assert body["errorCode"] == "E0000006"
-    status, body = call_asgi(sandbox, "/__sandbox__/state", "127.0.0.1")
+    status, body = answer(asgi_get(sandbox, "/__sandbox__/state", []))
     assert status == 200
     assert body["users"] == 1
 
