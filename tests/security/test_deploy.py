@@ -45,16 +45,21 @@ def production_env() -> dict[str, str]:
     return env
 
 
-def test_check_deploy_with_production_settings_reports_nothing() -> None:
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"],
+def manage_check(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``manage.py check`` in a fresh process with ``env`` as its whole environment."""
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", *args],
         cwd=REPO,
-        env=production_env(),
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def test_check_deploy_with_production_settings_reports_nothing() -> None:
+    result = manage_check(production_env(), "--deploy", "--fail-level", "DEBUG")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "System check identified no issues (0 silenced)." in output, output
@@ -63,15 +68,7 @@ def test_check_deploy_with_production_settings_reports_nothing() -> None:
 def test_production_settings_refuse_to_start_without_secret_key() -> None:
     env = production_env()
     del env["SECRET_KEY"]
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = manage_check(env)
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
 
@@ -79,15 +76,7 @@ def test_production_settings_refuse_to_start_without_secret_key() -> None:
 def test_settings_refuse_a_request_limit_below_the_form_limit() -> None:
     env = production_env()
     env.update(REQUEST_MAX_BYTES="1000", DATA_UPLOAD_MAX_MEMORY_SIZE="2000")
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = manage_check(env)
     assert result.returncode != 0
     assert "REQUEST_MAX_BYTES must be at least DATA_UPLOAD_MAX_MEMORY_SIZE" in result.stderr
 
