@@ -149,9 +149,9 @@ def test_second_admin_approves_a_suspend_in_the_inbox(
 
 
 def test_admin_picks_a_group_by_typing_and_with_the_keyboard(
-    page: Page,  # noqa: F811 - the browser fixtures imported above
-    gatehouse: Gatehouse,  # noqa: F811
-    sign_in: Callable[[Page, str], None],  # noqa: F811
+    page: Page,
+    gatehouse: Gatehouse,
+    sign_in: Callable[[Page, str], None],
     celery_worker: Any,
 ) -> None:
     """The person page's group picker: typing part of a name lists the matching OKTA_GROUPs
