@@ -232,3 +232,22 @@ class PolicyForm(forms.ModelForm):
         )
         policy.requester_departments = self._split(self.cleaned_data["requester_departments_text"])
         return policy
+
+
+class GrantFilterForm(forms.Form):
+    item = forms.IntegerField(required=False, min_value=1, label="Item")
+    q = forms.CharField(required=False, max_length=100, label="Person")
+    ends = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any time"), ("week", "Within 7 days"), ("never", "Never (permanent)")],
+        label="Ends",
+    )
+    before = forms.IntegerField(required=False, min_value=1)
+
+
+class GrantEndForm(forms.Form):
+    reason = forms.CharField(
+        label="Why does this access end?",
+        max_length=500,
+        error_messages={"required": "Say why this access ends: the holder is told."},
+    )

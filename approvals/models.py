@@ -497,6 +497,7 @@ class Grant(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     revoke_reason = models.CharField(max_length=30, blank=True)
+    revoke_note = models.TextField(blank=True, help_text="Why an admin ended it, for the holder.")
     revoked_at = models.DateTimeField(null=True, blank=True)
     failure_message = models.TextField(blank=True)
 
@@ -504,7 +505,17 @@ class Grant(models.Model):
 
     class Meta:
         ordering = ["expires_at", "id"]
-        indexes = [models.Index(fields=["status", "expires_at"], name="approvals_grant_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="approvals_grant_due_idx"),
+            # The admins' list of active grants, newest first, whole or for one item: walked
+            # from the newest and stopped after a page, however many grants have ended.
+            models.Index(
+                fields=["id"], condition=Q(status="ACTIVE"), name="approvals_grant_active_idx"
+            ),
+            models.Index(
+                fields=["item", "id"], condition=Q(status="ACTIVE"), name="approvals_grant_item_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Grant #{self.pk}: {self.item} for {self.subject_id}"

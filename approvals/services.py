@@ -951,8 +951,9 @@ def access_requests_expire(*, now: datetime | None = None) -> int:
     expired = 0
     for pk in due:
         with transaction.atomic():
+            # When it happened, not ``now``, which may be a time approvals_run_due pretends.
             claimed = AccessRequest.objects.filter(pk=pk, status=RequestStatus.PENDING).update(
-                status=RequestStatus.EXPIRED, finished_at=now
+                status=RequestStatus.EXPIRED, finished_at=timezone.now()
             )
             if not claimed:
                 continue
@@ -1174,9 +1175,18 @@ def access_request_retry(
 # --- grants --------------------------------------------------------------------------------
 
 
-def _grant_start_revoke(grant: Grant, *, actor: Any, reason: str) -> bool:
+def _grant_start_revoke(
+    grant: Grant,
+    *,
+    actor: Any,
+    reason: str,
+    note: str = "",
+    http_request: HttpRequest | None = None,
+) -> bool:
+    """Claim an active grant for removal and queue its Okta operation; False if it was no longer
+    active. ``note`` is what the person who ended it wrote, shown to the holder."""
     claimed = Grant.objects.filter(pk=grant.pk, status=GrantStatus.ACTIVE).update(
-        status=GrantStatus.REVOKING, revoke_reason=reason
+        status=GrantStatus.REVOKING, revoke_reason=reason, revoke_note=note
     )
     if not claimed:
         return False
@@ -1191,6 +1201,7 @@ def _grant_start_revoke(grant: Grant, *, actor: Any, reason: str) -> bool:
     text = {
         "expired": "Access period ended: removing the access in Okta.",
         "relinquished": "Gave up this access: removing it in Okta.",
+        "ended_by_admin": f"An admin ended this access ({note}): removing it in Okta.",
     }.get(reason, f"Removing the access in Okta ({reason}).")
     actor_label = actor if isinstance(actor, str) else _label(actor)
     _event(grant.request, "revoking", text, actor_label)
@@ -1200,9 +1211,57 @@ def _grant_start_revoke(grant: Grant, *, actor: Any, reason: str) -> bool:
         target_type="grant",
         target_id=str(grant.pk),
         target_label=f"{grant.item.name} for {grant.request.subject_label}",
-        detail={"reason": reason, "request_id": grant.request_id, "subject": grant.subject_id},
+        detail={
+            "reason": reason,
+            "request_id": grant.request_id,
+            "subject": grant.subject_id,
+            **({"note": note} if note else {}),
+        },
+        request=http_request,
     )
     return True
+
+
+GRANT_NOT_ACTIVE = {
+    GrantStatus.REVOKING: "Gatehouse is already removing this access in Okta.",
+    GrantStatus.REVOKED: "This access has already been removed.",
+    GrantStatus.SUPERSEDED: "This access was extended: end the grant that replaced it.",
+    GrantStatus.REVOKE_FAILED: (
+        "Okta refused to remove this access earlier: retry the removal from the operation queue."
+    ),
+}
+
+
+def grant_end(
+    *, actor: User, grant_id: int, reason: str, http_request: HttpRequest | None = None
+) -> Grant:
+    """Admins: end someone's grant now, through the same removal as expiry. The holder is told
+    by email, with the reason, once Okta has removed the access."""
+    if not is_admin(actor):
+        raise Http404("No such grant")
+    reason = reason.strip()
+    if not reason:
+        raise ApprovalError("Say why this access ends: the holder is told.", field="reason")
+    with transaction.atomic():
+        grant = (
+            Grant.objects.select_for_update(of=("self",))
+            .select_related("item", "request")
+            .filter(pk=grant_id)
+            .first()
+        )
+        if grant is None:
+            raise Http404("No such grant")
+        if grant.status != GrantStatus.ACTIVE:
+            raise ApprovalError(GRANT_NOT_ACTIVE[GrantStatus(grant.status)])
+        _grant_start_revoke(
+            grant, actor=actor, reason="ended_by_admin", note=reason, http_request=http_request
+        )
+    grant.status, grant.revoke_reason, grant.revoke_note = (
+        GrantStatus.REVOKING,
+        "ended_by_admin",
+        reason,
+    )
+    return grant
 
 
 def grants_revoke_due(*, now: datetime | None = None) -> int:

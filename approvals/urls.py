@@ -31,4 +31,6 @@ urlpatterns = [
     path("manage/policies/new/", views.admin_policy_edit, name="admin_policy_new"),
     path("manage/policies/<int:pk>/", views.admin_policy_edit, name="admin_policy_edit"),
     path("manage/operations/", views.operations, name="operations"),
+    path("manage/grants/", views.admin_grants, name="admin_grants"),
+    path("manage/grants/<int:pk>/end/", views.admin_grant_end, name="admin_grant_end"),
 ]

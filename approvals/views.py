@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Lower
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -21,6 +24,8 @@ from approvals.forms import (
     CatalogFilterForm,
     CatalogItemForm,
     DecisionForm,
+    GrantEndForm,
+    GrantFilterForm,
     PolicyForm,
     RequestForm,
 )
@@ -38,7 +43,15 @@ from approvals.models import (
     RequestStatus,
     not_requestable_reason,
 )
-from okta.models import AppAssignment, GroupMembership, OktaApp, OktaGroup, OktaUser, Operation
+from okta.models import (
+    SEARCH_SEPARATOR,
+    AppAssignment,
+    GroupMembership,
+    OktaApp,
+    OktaGroup,
+    OktaUser,
+    Operation,
+)
 from portal.links import row_urls
 from portal.models import User
 
@@ -824,3 +837,115 @@ def operations(request: HttpRequest) -> HttpResponse:
         _partial(request, "approvals/operations.html", "table"),
         {"rows": rows, "page": page, "status": status, "polling": polling},
     )
+
+
+# --- admin: active grants ----------------------------------------------------------------------
+
+# What a grant row shows; the request's reason and timeline stay unread.
+_GRANT_FIELDS = (
+    *("id", "item_id", "subject_id", "status", "granted_at", "expires_at", "request_id"),
+    *("revoke_reason", "item__name", "item__kind", "request__subject_label"),
+)
+ENDING_SOON = timedelta(days=7)
+
+
+def _get_grant_for_admin(request: HttpRequest, pk: int) -> Grant:
+    """Any grant, for admins; everyone else gets 404, as for every /manage/ page."""
+    _require(services.is_admin(_user(request)))
+    return get_object_or_404(
+        Grant.objects.select_related("item", "request").only(*_GRANT_FIELDS), pk=pk
+    )
+
+
+def _grant_rows(grants: list[Grant]) -> list[Grant]:
+    row_urls(grants, end_url="approvals:admin_grant_end")
+    soon = timezone.now() + ENDING_SOON
+    for g in grants:
+        g.request_url = reverse("approvals:request_detail", args=[g.request_id])  # type: ignore[attr-defined]
+        g.ends_soon = g.expires_at is not None and g.expires_at <= soon  # type: ignore[attr-defined]
+    return grants
+
+
+@require_GET
+@login_required
+def admin_grants(request: HttpRequest) -> HttpResponse:
+    """Everyone's active grants, newest first: keyset pages (``before`` = the last row's id), so
+    a page costs the same few queries at any depth of 100,000 grants."""
+    _require(services.is_admin(_user(request)))
+    form = GrantFilterForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {}
+    qs = Grant.objects.filter(status=GrantStatus.ACTIVE)
+    if data.get("item"):
+        qs = qs.filter(item_id=data["item"])
+    terms = (data.get("q") or "").split()[:5]
+    if terms:
+        people = OktaUser.objects.all()
+        for term in terms:
+            people = people.filter(search__contains=Lower(Value(SEARCH_SEPARATOR + term)))
+        qs = qs.filter(subject_id__in=people.values("id"))
+    if data.get("ends") == "week":
+        qs = qs.filter(expires_at__lte=timezone.now() + ENDING_SOON)
+    elif data.get("ends") == "never":
+        qs = qs.filter(expires_at__isnull=True)
+    if data.get("before"):
+        qs = qs.filter(pk__lt=data["before"])
+    grants = list(
+        qs.select_related("item", "request").only(*_GRANT_FIELDS).order_by("-id")[: PAGE_SIZE + 1]
+    )
+    more = len(grants) > PAGE_SIZE
+    grants = _grant_rows(grants[:PAGE_SIZE])
+    query = request.GET.copy()
+    query.pop("before", None)
+    context = {
+        "form": form,
+        "grants": grants,
+        "next_before": grants[-1].pk if more else None,
+        "query": query.urlencode(),
+        "filtered": bool(data.get("item") or terms or data.get("ends")),
+    }
+    if not _htmx(request):
+        context["items"] = CatalogItem.objects.only("id", "name").order_by("name", "id")
+    return render(request, _partial(request, "approvals/admin_grants.html", "results"), context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def admin_grant_end(request: HttpRequest, pk: int) -> HttpResponse:
+    """End someone's grant now, with a reason: a confirmation page, or the grant's row turned
+    into the form (HTMX); the answer is the row as it now is."""
+    grant = _get_grant_for_admin(request, pk)
+    form = GrantEndForm(request.POST if request.method == "POST" else None)
+    context: dict[str, Any] = {"g": grant, "end_form": form}
+    if request.method == "POST" and form.is_valid():
+        try:
+            grant = services.grant_end(
+                actor=_user(request),
+                grant_id=grant.pk,
+                reason=form.cleaned_data["reason"],
+                http_request=request,
+            )
+        except services.ApprovalError as exc:
+            if not _htmx(request):
+                messages.error(request, exc.message)
+                return redirect("approvals:admin_grants")
+            context |= {"end_form": None, "error": exc.message}
+        else:
+            done = (
+                f"Ending {grant.item.name} for {grant.request.subject_label}: Okta removes the "
+                "access, then they are emailed the reason."
+            )
+            if not _htmx(request):
+                messages.success(request, done)
+                return redirect("approvals:admin_grants")
+            context |= {"end_form": None, "done": done}
+    elif request.method == "GET" and grant.status != GrantStatus.ACTIVE:
+        message = services.GRANT_NOT_ACTIVE[GrantStatus(grant.status)]
+        if not _htmx(request):
+            messages.error(request, message)
+            return redirect("approvals:admin_grants")
+        context |= {"end_form": None, "error": message}
+    context["g"] = _grant_rows([grant])[0]
+    if _htmx(request):
+        return render(request, "approvals/admin_grants.html#row", context)
+    status = 422 if request.method == "POST" else 200
+    return render(request, "approvals/admin_grant_end.html", context, status=status)

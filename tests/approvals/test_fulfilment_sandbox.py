@@ -8,9 +8,11 @@ test runs the whole journey through a real Celery worker process.
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -276,3 +278,96 @@ def test_transient_okta_failure_keeps_request_open_until_retry_succeeds(
     req.refresh_from_db()
     assert req.status == RequestStatus.COMPLETED
     assert BACKEND in groups_in_okta(okta, MAYA)
+
+
+# --- approvals_run_due: the time-based duties at a pretended time ------------------------------
+
+
+def completed_grant(item: CatalogItem, login: str, days: int) -> Grant:
+    """A grant for ``login`` from a completed request, ending in ``days`` (no Okta call)."""
+    requester = account(login)
+    req = AccessRequest.objects.create(
+        item=item,
+        requester=requester,
+        subject_id=acme_user_id(login),
+        subject_label=login,
+        status=RequestStatus.COMPLETED,
+        policy_name="Manager approval",
+        pending_until=timezone.now(),
+    )
+    return Grant.objects.create(
+        request=req,
+        item=item,
+        subject_id=acme_user_id(login),
+        expires_at=timezone.now() + timedelta(days=days),
+    )
+
+
+@pytest.mark.django_db
+def test_run_due_at_a_later_time_removes_due_grants_in_okta_and_leaves_the_rest(
+    okta_sandbox: Any,
+    okta: OktaClient,
+    no_broker: list[tuple[str, int]],
+    mail_tasks: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    item = mirror_and_catalog()
+    req, _ = approved(item)  # 7 days
+    run_operation(req.correlation, okta, django_capture_on_commit_callbacks)
+    assert BACKEND in groups_in_okta(okta, MAYA)
+    grant = Grant.objects.get(request=req)
+    reminded = completed_grant(item, "john.doe@acme.com", days=10)
+    later = completed_grant(item, "omar.haddad@acme.com", days=60)
+    undecided = services.access_request_submit(
+        requester=account("jordan.lee@acme.com"), item=item, reason="x", duration_days=7
+    )
+
+    out = StringIO()
+    call_command("approvals_run_due", "--at", "+3d", stdout=out)
+    assert "0 undecided request(s) expired" in out.getvalue()
+    assert "0 grant removal(s)" in out.getvalue()
+    assert Grant.objects.get(pk=grant.pk).status == GrantStatus.ACTIVE
+
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("approvals_run_due", "--at", "+8d", stdout=out)
+    assert (
+        "0 undecided request(s) expired, 1 expiry reminder(s) sent, 1 grant removal(s) sent to Okta"
+    ) in out.getvalue()
+    assert ["grant", reminded.pk, "reminder"] in mail_tasks.notes
+    op = run_operation(grant.correlation, okta, django_capture_on_commit_callbacks)
+    assert (op.kind, op.status) == ("group.member.remove", OperationStatus.SUCCEEDED)
+    grant.refresh_from_db()
+    assert grant.status == GrantStatus.REVOKED and grant.revoke_reason == "expired"
+    assert BACKEND not in groups_in_okta(okta, MAYA)
+    for left in (reminded, later):
+        left.refresh_from_db()
+        assert left.status == GrantStatus.ACTIVE
+        assert not Operation.objects.filter(correlation=left.correlation).exists()
+    assert AccessRequest.objects.get(pk=undecided.pk).status == RequestStatus.PENDING
+
+    out = StringIO()
+    call_command("approvals_run_due", "--at", "+15d", stdout=out)
+    assert "1 undecided request(s) expired" in out.getvalue()
+    undecided.refresh_from_db()
+    assert undecided.status == RequestStatus.EXPIRED
+    assert undecided.finished_at is not None and undecided.finished_at <= timezone.now()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("at", ["tomorrow", "+31", "31d", "+d", "+1y", "2026-13-01", " "])
+def test_run_due_with_a_bad_time_says_so_and_changes_nothing(at: str) -> None:
+    ensure_default_policies()
+    group = OktaGroup.objects.create(id="00gdue", name="Due", type="OKTA_GROUP")
+    item = CatalogItem.objects.create(
+        kind=ItemKind.GROUP,
+        group=group,
+        name="Due",
+        policy=Policy.objects.get(name="Manager approval"),
+    )
+    grant = completed_grant(item, "maya.chen@acme.com", days=-1)  # already due
+    with pytest.raises(CommandError, match="neither an offset such as \\+31d"):
+        call_command("approvals_run_due", "--at", at, stdout=StringIO())
+    grant.refresh_from_db()
+    assert grant.status == GrantStatus.ACTIVE
+    assert not Operation.objects.exists()

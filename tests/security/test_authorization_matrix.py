@@ -59,6 +59,10 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "approvals:admin_policy_new": ("GET", "login 404 404 404 404 404 ok 404"),
     "approvals:admin_policy_edit": ("GET", "login 404 404 404 404 404 ok 404"),
     "approvals:operations": ("GET", "login 404 404 404 404 404 ok 404"),
+    "approvals:admin_grants": ("GET", "login 404 404 404 404 404 ok 404"),
+    # GET is the confirmation page; its POST is refused to non-admins with 404 too
+    # (tests/approvals/test_admin_grants.py), and test_csrf / test_bad_input post to it.
+    "approvals:admin_grant_end": ("GET", "login 404 404 404 404 404 ok 404"),
     # okta: the directory is for helpdesk and admins; the connection and sync for admins only.
     "okta:user_list": ("GET", "login deny deny deny deny ok ok deny"),
     "okta:user_detail": ("GET", "login 404 404 404 404 ok ok 404"),

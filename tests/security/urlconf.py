@@ -57,6 +57,7 @@ def world_params(name: str, world: World) -> dict[str, Any]:
         "approvals:request_": {"pk": world.request.pk, "item_id": world.item.pk},
         "approvals:grant_": {"pk": world.grant.pk},
         "approvals:admin_item_": {"pk": world.item.pk},
+        "approvals:admin_grant_": {"pk": world.grant.pk},
         "approvals:admin_policy_": {"pk": world.policy.pk},
         "okta:sync_run": {"pk": world.sync_run.pk},
         "audit:": {"pk": world.event.pk, "fmt": "csv"},
