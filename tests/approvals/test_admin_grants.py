@@ -100,6 +100,10 @@ def test_admin_grants_lists_active_grants_and_filters_them(
     assert shown(ends="week") == {str(maya_backend.pk)}
     assert shown(ends="never") == {str(maya_wiki.pk)}
     assert shown(q="nobody") == set()
+    assert shown(q="maya", item="not-a-number", before="x") == {
+        str(maya_backend.pk),
+        str(maya_wiki.pk),
+    }
     assert (
         "No active grant matches these filters" in client.get(url, {"q": "nobody"}).content.decode()
     )
