@@ -371,3 +371,25 @@ def test_run_due_with_a_bad_time_says_so_and_changes_nothing(at: str) -> None:
     grant.refresh_from_db()
     assert grant.status == GrantStatus.ACTIVE
     assert not Operation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_run_due_reads_an_iso_time_as_utc_unless_it_names_a_zone(no_broker: Any) -> None:
+    ensure_default_policies()
+    group = OktaGroup.objects.create(id="00gdue", name="Due", type="OKTA_GROUP")
+    item = CatalogItem.objects.create(
+        kind=ItemKind.GROUP,
+        group=group,
+        name="Due",
+        policy=Policy.objects.get(name="Manager approval"),
+    )
+    grant = completed_grant(item, "maya.chen@acme.com", days=2)
+    assert grant.expires_at is not None
+    after = (grant.expires_at + timedelta(hours=10)).replace(tzinfo=None)
+    out = StringIO()
+    call_command("approvals_run_due", "--at", f"{after:%Y-%m-%dT%H:%M}+14:00", stdout=out)
+    assert "0 grant removal(s)" in out.getvalue()  # 4 hours before it ends, in UTC
+    call_command("approvals_run_due", "--at", f"{after:%Y-%m-%dT%H:%M}", stdout=out)
+    assert f"As of {after:%Y-%m-%d %H:%M} UTC" in out.getvalue()
+    assert "1 grant removal(s) sent to Okta" in out.getvalue()
+    assert Grant.objects.get(pk=grant.pk).status == GrantStatus.REVOKING
