@@ -1232,6 +1232,19 @@ GRANT_NOT_ACTIVE = {
 }
 
 
+def _lock_grant(grant_id: int) -> Grant:
+    """The grant, locked for this transaction (with its item and request), or 404."""
+    grant = (
+        Grant.objects.select_for_update(of=("self",))
+        .select_related("item", "request")
+        .filter(pk=grant_id)
+        .first()
+    )
+    if grant is None:
+        raise Http404("No such grant")
+    return grant
+
+
 def grant_end(
     *, actor: User, grant_id: int, reason: str, http_request: HttpRequest | None = None
 ) -> Grant:
@@ -1243,14 +1256,7 @@ def grant_end(
     if not reason:
         raise ApprovalError("Say why this access ends: the holder is told.", field="reason")
     with transaction.atomic():
-        grant = (
-            Grant.objects.select_for_update(of=("self",))
-            .select_related("item", "request")
-            .filter(pk=grant_id)
-            .first()
-        )
-        if grant is None:
-            raise Http404("No such grant")
+        grant = _lock_grant(grant_id)
         if grant.status != GrantStatus.ACTIVE:
             raise ApprovalError(GRANT_NOT_ACTIVE[GrantStatus(grant.status)])
         _grant_start_revoke(
@@ -1333,14 +1339,7 @@ def grant_revoke_retry(
     if not is_admin(actor):
         raise Http404("No such grant")
     with transaction.atomic():
-        grant = (
-            Grant.objects.select_for_update(of=("self",))
-            .select_related("item", "request")
-            .filter(pk=grant_id)
-            .first()
-        )
-        if grant is None:
-            raise Http404("No such grant")
+        grant = _lock_grant(grant_id)
         if grant.status != GrantStatus.REVOKE_FAILED:
             raise ApprovalError(
                 f"Only a failed removal can be retried; this one is {grant.get_status_display().lower()}."
