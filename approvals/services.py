@@ -17,6 +17,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
@@ -1103,6 +1105,26 @@ def _request_operation_finished(op: Operation, request_id: int) -> None:
         notifications.send_after_commit(notifications.to_requester(req.pk, "completed"))
 
 
+RECONCILE_BATCH = 1000  # requests, and grants, looked at per run (beat runs it every minute)
+
+
+def _unfinished_operations(prefix: str) -> QuerySet[Operation]:
+    """The outer row's operations still pending or running (its correlation is prefix + pk)."""
+    return Operation.objects.filter(
+        correlation=Concat(Value(prefix), Cast(OuterRef("pk"), CharField())),
+        status__in=(OperationStatus.PENDING, OperationStatus.RUNNING),
+    )
+
+
+def _operations_by_correlation(correlations: list[str]) -> defaultdict[str, list[Operation]]:
+    """Every operation of these correlations, oldest first, in one query."""
+    found: defaultdict[str, list[Operation]] = defaultdict(list)
+    if correlations:
+        for op in Operation.objects.filter(correlation__in=correlations).order_by("id"):
+            found[op.correlation].append(op)
+    return found
+
+
 def _lost_callback(latest: list[Operation], cutoff: datetime) -> Operation | None:
     """The operation to finish with when ``latest`` (the operations that count for one
     correlation) are all final and were final before ``cutoff``, so their callback should have
@@ -1121,23 +1143,37 @@ def access_requests_reconcile(*, grace: timedelta | None = None) -> int:
     (beat runs it)."""
     grace = grace or timedelta(seconds=getattr(settings, "OKTA_OPERATION_LOST_GRACE", 120))
     cutoff = timezone.now() - grace
-    stuck = AccessRequest.objects.filter(
-        status__in=(RequestStatus.APPROVED, RequestStatus.FULFILLING), decided_at__lte=cutoff
+    # Requests and grants with an operation still pending or running are the reaper's, and
+    # left out in SQL: a backlog of thousands being drained is neither read nor in the way of
+    # the few whose callback was lost. Their operations are then read in one query.
+    stuck = (
+        AccessRequest.objects.filter(
+            status__in=(RequestStatus.APPROVED, RequestStatus.FULFILLING), decided_at__lte=cutoff
+        )
+        .exclude(Exists(_unfinished_operations("request:")))
+        .only("pk", "kind")
+        .order_by("decided_at", "pk")[:RECONCILE_BATCH]
     )
+    requests = list(stuck)
+    ops = _operations_by_correlation([req.correlation for req in requests])
     moved = 0
-    for req in list(stuck.only("pk", "kind")[:1000]):
-        ops = list(Operation.objects.filter(correlation=req.correlation).order_by("id"))
-        op = _lost_callback(list(_counted(req, ops).values()), cutoff)
+    for req in requests:
+        op = _lost_callback(list(_counted(req, ops[req.correlation]).values()), cutoff)
         if op is not None:
             _request_operation_finished(op, req.pk)
             moved += 1
     # A grant only leaves ACTIVE together with its removal operation (one transaction), so a
     # lost callback leaves it REVOKING. A removal retried by an admin is a newer operation of
     # the same correlation: the latest one decides.
-    revoking = Grant.objects.filter(status=GrantStatus.REVOKING).values_list("pk", flat=True)
-    for grant_id in list(revoking[:1000]):
-        ops = list(Operation.objects.filter(correlation=f"grant:{grant_id}").order_by("id"))
-        op = _lost_callback(ops[-1:], cutoff)
+    revoking = list(
+        Grant.objects.filter(status=GrantStatus.REVOKING)
+        .exclude(Exists(_unfinished_operations("grant:")))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:RECONCILE_BATCH]
+    )
+    ops = _operations_by_correlation([f"grant:{pk}" for pk in revoking])
+    for grant_id in revoking:
+        op = _lost_callback(ops[f"grant:{grant_id}"][-1:], cutoff)
         if op is not None:
             _grant_operation_finished(op, grant_id)
             moved += 1

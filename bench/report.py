@@ -188,7 +188,7 @@ def summary_lines(name: str, r: dict[str, Any]) -> list[tuple[str, str, str]]:
             ),
             (
                 "SQL queries",
-                f"{r['queries']} (1 person: {r['queries_one_person']})",
+                f"{r['queries']} (2 people: {r['queries_two_people']})",
                 target("queries_constant"),
             ),
         ]

@@ -86,11 +86,15 @@ def search(kind: Kind, query: str, *, exclude: Iterable[str] = ()) -> list[Any]:
     return list(qs.exclude(pk__in=list(exclude)).order_by(*ordering)[: LIMIT + 1])
 
 
-def chosen(kind: Kind, ids: Iterable[str]) -> list[Any]:
-    """The rows already chosen, in name order; ids not in the directory are left out."""
+def chosen(kind: Kind, ids: Iterable[str], *, known: dict[str, Any] | None = None) -> list[Any]:
+    """The rows already chosen, in name order; ids not in the directory are left out. ``known``
+    holds rows the form already read while validating (then no query)."""
     wanted = [i for i in ids if i and _ID.match(i)]
     if not wanted:
         return []
+    if known is not None and all(i in known for i in wanted):
+        rows = {known[i].pk: known[i] for i in wanted}.values()
+        return sorted(rows, key=lambda row: (getattr(row, kind.column), row.pk))
     return list(kind.model.objects.filter(pk__in=wanted).order_by(kind.column, "id"))  # type: ignore[attr-defined]
 
 
@@ -104,9 +108,10 @@ def context(
     required: bool,
     query: str,
     chosen_ids: list[str],
+    known: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     kind = KINDS[kind_name]
-    picked = chosen(kind, chosen_ids)
+    picked = chosen(kind, chosen_ids, known=known)
     found = search(kind, query, exclude=[row.pk for row in picked])
     rows = [(row, True) for row in picked] + [(row, False) for row in found[:LIMIT]]
     return {
@@ -146,6 +151,8 @@ class Picker(forms.Widget):
         self.kind = kind
         self.multiple = multiple
         self.label = label
+        # Rows the field read while validating, by id: re-showing the form asks nothing more.
+        self.known: dict[str, Any] = {}
 
     def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
         if self.multiple:
@@ -177,6 +184,7 @@ class Picker(forms.Widget):
                     required=self.is_required,
                     query=self.query,
                     chosen_ids=ids,
+                    known=self.known,
                 ),
             )
         )
@@ -213,6 +221,8 @@ class PickerField(forms.Field):
             raise forms.ValidationError(f"That is not a {noun} from the directory.")
         kind = KINDS[self.kind]
         found = {row.pk: row for row in kind.model.objects.filter(pk__in=ids)}  # type: ignore[attr-defined]
+        if isinstance(self.widget, Picker):
+            self.widget.known = found
         if len(found) != len(set(ids)):
             raise forms.ValidationError(f"A chosen {noun} is not in the directory.")
         if kind.okta_groups_only:

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from django.apps import apps as django_apps
 from django.conf import settings
+from django.test import Client
 
-from approvals import notifications, tasks
-from approvals.models import CatalogItem, ItemKind, Policy, RiskLevel
+from approvals import notifications, services, tasks
+from approvals.models import AccessRequest, CatalogItem, ItemKind, Policy, RiskLevel
 from okta.models import GroupMembership, GroupType, OktaApp, OktaGroup, OktaUser
 from portal.models import User
 
@@ -107,6 +108,23 @@ class People:
             name: account_for(getattr(self, name))
             for name in ("priya", "maya", "omar", "olive", "otto", "ada", "stan")
         }
+
+
+HTMX = {"HX-Request": "true"}
+
+
+def client_for(people: People, who: str) -> Client:
+    """A browser signed in as one of the people."""
+    client = Client()
+    client.force_login(people.u[who])
+    return client
+
+
+def submit(people: People, item: CatalogItem, who: str = "maya") -> AccessRequest:
+    """A request for ``item`` by ``who`` (maya unless told), for 30 days."""
+    return services.access_request_submit(
+        requester=people.u[who], item=item, reason="on-call", duration_days=30
+    )
 
 
 @pytest.fixture

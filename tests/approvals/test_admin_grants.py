@@ -12,7 +12,6 @@ import pytest
 from django.core import mail
 from django.db import connection
 from django.http import Http404
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -21,17 +20,9 @@ from approvals import services
 from approvals.models import AccessRequest, CatalogItem, Grant, GrantStatus, RequestStatus
 from audit.models import AuditEvent
 from okta.models import OktaUser, Operation, OperationStatus
-from tests.approvals.conftest import People, item_make, person_make
+from tests.approvals.conftest import HTMX, People, client_for, item_make, person_make
 
 pytestmark = pytest.mark.django_db
-
-HTMX = {"HX-Request": "true"}
-
-
-def client_for(people: People, who: str) -> Client:
-    client = Client()
-    client.force_login(people.u[who])
-    return client
 
 
 def grants_make(

@@ -11,23 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals import services
-from approvals.models import AccessRequest, CatalogItem, Grant, GrantStatus
-from tests.approvals.conftest import People, group_make, item_make, join
+from approvals.models import CatalogItem, Grant, GrantStatus
+from tests.approvals.conftest import People, client_for, group_make, item_make, join, submit
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(people: People, who: str) -> Client:
-    client = Client()
-    client.force_login(people.u[who])
-    return client
-
-
-def submit(people: People, item: CatalogItem, who: str = "maya") -> AccessRequest:
-    return services.access_request_submit(
-        requester=people.u[who], item=item, reason="on-call", duration_days=30
-    )
 
 
 def home(people: People, who: str) -> str:

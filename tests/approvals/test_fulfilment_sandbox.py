@@ -354,17 +354,22 @@ def test_run_due_at_a_later_time_removes_due_grants_in_okta_and_leaves_the_rest(
     assert undecided.finished_at is not None and undecided.finished_at <= timezone.now()
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("at", ["tomorrow", "+31", "31d", "+d", "+1y", "2026-13-01", " "])
-def test_run_due_with_a_bad_time_says_so_and_changes_nothing(at: str) -> None:
+def _due_item() -> CatalogItem:
+    """A catalog item for the approvals_run_due tests (no sandbox needed)."""
     ensure_default_policies()
     group = OktaGroup.objects.create(id="00gdue", name="Due", type="OKTA_GROUP")
-    item = CatalogItem.objects.create(
+    return CatalogItem.objects.create(
         kind=ItemKind.GROUP,
         group=group,
         name="Due",
         policy=Policy.objects.get(name="Manager approval"),
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("at", ["tomorrow", "+31", "31d", "+d", "+1y", "2026-13-01", " "])
+def test_run_due_with_a_bad_time_says_so_and_changes_nothing(at: str) -> None:
+    item = _due_item()
     grant = completed_grant(item, "maya.chen@acme.com", days=-1)  # already due
     with pytest.raises(CommandError, match="neither an offset such as \\+31d"):
         call_command("approvals_run_due", "--at", at, stdout=StringIO())
@@ -375,14 +380,7 @@ def test_run_due_with_a_bad_time_says_so_and_changes_nothing(at: str) -> None:
 
 @pytest.mark.django_db
 def test_run_due_reads_an_iso_time_as_utc_unless_it_names_a_zone(no_broker: Any) -> None:
-    ensure_default_policies()
-    group = OktaGroup.objects.create(id="00gdue", name="Due", type="OKTA_GROUP")
-    item = CatalogItem.objects.create(
-        kind=ItemKind.GROUP,
-        group=group,
-        name="Due",
-        policy=Policy.objects.get(name="Manager approval"),
-    )
+    item = _due_item()
     grant = completed_grant(item, "maya.chen@acme.com", days=2)
     assert grant.expires_at is not None
     after = (grant.expires_at + timedelta(hours=10)).replace(tzinfo=None)

@@ -13,24 +13,9 @@ from django.urls import reverse
 from approvals import services
 from approvals.models import AccessRequest, CatalogItem, Decision, RequestStatus
 from okta.models import GroupType, Operation
-from tests.approvals.conftest import People, group_make, item_make, join
+from tests.approvals.conftest import HTMX, People, client_for, group_make, item_make, join, submit
 
 pytestmark = pytest.mark.django_db
-
-HTMX = {"HX-Request": "true"}
-
-
-def client_for(people: People, who: str) -> Client:
-    client = Client()
-    client.force_login(people.u[who])
-    return client
-
-
-def submit(people: People, item: CatalogItem, who: str = "maya") -> AccessRequest:
-    return services.access_request_submit(
-        requester=people.u[who], item=item, reason="on-call", duration_days=30
-    )
-
 
 # --- catalog ------------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from approvals.models import AccessRequest, CatalogItem, Grant, RequestStatus
 from audit.models import AuditEvent
 from okta import operations as okta_operations
 from okta.models import Operation, OperationStatus
-from tests.approvals.conftest import People
+from tests.approvals.conftest import People, item_make
 
 pytestmark = pytest.mark.django_db
 
@@ -57,3 +57,50 @@ def test_reconcile_leaves_running_and_recent_operations_alone(
     )
     assert services.access_requests_reconcile() == 0  # its callback may still be on its way
     assert AccessRequest.objects.get(pk=pk).status != RequestStatus.COMPLETED
+
+
+def test_reconcile_skips_a_backlog_in_flight_in_constant_queries(
+    people: People, backend: CatalogItem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests whose operations are still queued (a big approval backlog being drained) are
+    left out in SQL, so a lost callback behind more of them than one run looks at is found, and
+    a run asks the same number of queries however many are in flight."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(services, "RECONCILE_BATCH", 2)
+    long_ago = timezone.now() - timedelta(minutes=10)
+
+    def in_flight(name: str, minutes_ago: int) -> int:
+        req = services.access_request_submit(
+            requester=people.u["maya"], item=item_make(name), reason="on-call", duration_days=30
+        )
+        services.access_request_decide(
+            actor=people.u["priya"], request_id=req.pk, outcome="APPROVE", comment="ok"
+        )
+        AccessRequest.objects.filter(pk=req.pk).update(
+            decided_at=timezone.now() - timedelta(minutes=minutes_ago)
+        )
+        return req.pk
+
+    lost = approved(people, backend, monkeypatch)
+    AccessRequest.objects.filter(pk=lost).update(decided_at=long_ago)
+    in_flight("Wiki", 20)
+
+    def reconcile() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as queries:
+            moved = services.access_requests_reconcile()
+        return moved, len(queries)
+
+    moved, few = reconcile()
+    assert moved == 0  # the lost one's operation is not final yet
+    for n in range(3):
+        in_flight(f"Team {n}", 30)  # decided before the lost one: first in line
+    _, many = reconcile()
+    assert many == few
+    Operation.objects.filter(correlation=f"request:{lost}").update(
+        status=OperationStatus.SUCCEEDED, okta_status=204, finished_at=long_ago
+    )
+    assert reconcile()[0] == 1
+    assert AccessRequest.objects.get(pk=lost).status == RequestStatus.COMPLETED
+    assert AccessRequest.objects.filter(status=RequestStatus.APPROVED).count() == 4
