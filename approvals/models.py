@@ -520,6 +520,17 @@ class Grant(models.Model):
     def __str__(self) -> str:
         return f"Grant #{self.pk}: {self.item} for {self.subject_id}"
 
+    REVOKE_REASONS = {
+        "expired": "it expired",
+        "relinquished": "given up by the holder",
+        "ended_by_admin": "ended by an admin",
+    }
+
+    @property
+    def revoke_reason_label(self) -> str:
+        """Why the access is being (or was) removed, in words."""
+        return self.REVOKE_REASONS.get(self.revoke_reason, self.revoke_reason.replace("_", " "))
+
     @property
     def correlation(self) -> str:
         return f"grant:{self.pk}"

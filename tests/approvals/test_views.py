@@ -113,6 +113,23 @@ def test_catalog_pages_count_only_when_the_first_page_is_full(people: People) ->
     assert "Item 00" not in second
 
 
+def test_catalog_search_can_use_the_trigram_indexes(people: People) -> None:
+    """The catalog's search SQL, as Django writes it, matches the indexes' expressions
+    (approvals 0006): with sequential scans off PostgreSQL answers it from them."""
+    if connection.vendor != "postgresql":
+        pytest.skip("trigram indexes exist on PostgreSQL only")
+    for n in range(30):
+        item_make(f"Item {n:02}", description=f"Team {n} tools")
+    search = CatalogItem.objects.search("am 2 to")  # the search alone, as the view writes it
+    with CaptureQueriesContext(connection) as ctx:
+        assert search.count() == 1  # "Team 2 tools"
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + ctx.captured_queries[-1]["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "approvals_item_name_trgm" in plan and "approvals_item_description_trgm" in plan
+
+
 def test_catalog_needs_sign_in(people: People) -> None:
     response = Client().get(reverse("approvals:catalog"))
     assert response.status_code == 302 and "login" in response["Location"]
@@ -641,6 +658,7 @@ def test_operations_queue_retries_failed_removal(people: People, backend: Catalo
     client = client_for(people, "ada")
     page = client.get(reverse("approvals:operations")).content.decode()
     assert "Retry removal" in page and "Nope" in page
+    assert "(given up by the holder)" in page and "relinquished" not in page
     client.post(reverse("approvals:grant_retry", args=[grant.pk]))
     removal.refresh_from_db()
     assert removal.status == "PENDING"
