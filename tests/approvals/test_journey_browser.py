@@ -152,3 +152,47 @@ def test_admin_ends_a_grant_inline_with_a_reason(
     assert AuditEvent.objects.filter(
         action="grant.revoke_started", target_id=str(grant.pk), actor="sam.rivera@acme.com"
     ).exists()
+
+
+def test_approver_selects_every_request_shown_and_decides_them_together(
+    page: Page,
+    gatehouse: Gatehouse,
+    sign_in: Callable[[Page, str], None],
+    queued: list[int],
+) -> None:
+    """ "Select every request shown" ticks each row, says how many are ticked, turns mixed when
+    one is unticked, and the bulk approval decides exactly the ticked ones."""
+    from approvals import services
+
+    ensure_default_policies()
+    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    demo_catalog_publish()
+    maya_id = acme_user_id("maya.chen@acme.com")
+    maya = User.objects.create(username="maya.chen@acme.com", okta_id=maya_id)
+    names = ["Engineering - Backend", "Data Warehouse Readers", "AWS Production"]
+    requests = [
+        services.access_request_submit(
+            requester=maya, item=CatalogItem.objects.get(name=name), reason="Q1", duration_days=1
+        )
+        for name in names
+    ]
+
+    sign_in(page, "priya.patel@acme.com")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Inbox").click()
+    select_all = page.get_by_label("Select every request shown")
+    select_all.check()
+    for req in requests:
+        expect(page.locator(f"#select-{req.pk}")).to_be_checked()
+    expect(page.get_by_text("3 of 3 selected")).to_be_visible()
+    page.locator(f"#select-{requests[2].pk}").uncheck()
+    expect(page.get_by_text("2 of 3 selected")).to_be_visible()
+    assert select_all.evaluate("box => box.indeterminate") is True
+    page.get_by_role("button", name="Approve selected").click()
+    expect(page.get_by_text("Decided 2 request(s).")).to_be_visible()
+    statuses = [AccessRequest.objects.get(pk=req.pk).status for req in requests]
+    # Approved, and on their way to Okta (their operations are queued).
+    assert statuses[2] == RequestStatus.PENDING
+    assert {statuses[0], statuses[1]} <= {RequestStatus.APPROVED, RequestStatus.FULFILLING}
+    assert len(queued) == 2
+    expect(page.locator(f"#inbox-row-{requests[2].pk}")).to_be_visible()
+    expect(page.get_by_text("1 of 1 selected")).to_have_count(0)

@@ -39,6 +39,40 @@
     if (question && !window.confirm(question)) { event.preventDefault(); event.stopImmediatePropagation(); }
   }, true);
 
+  // "Select every request shown" for a bulk form (<div hidden data-select-all="FORM-ID">):
+  // shown only with JavaScript; it ticks the form's checkboxes (rows may live outside the form,
+  // joined by form="FORM-ID", and more rows may arrive through htmx) and says how many are ticked.
+  function bulkBoxes(formId) {
+    return document.querySelectorAll('input[type=checkbox][name=ids][form="' + formId + '"]');
+  }
+
+  function bulkRefresh(panel) {
+    var boxes = bulkBoxes(panel.getAttribute("data-select-all"));
+    var ticked = 0;
+    boxes.forEach(function (box) { if (box.checked) { ticked++; } });
+    var all = panel.querySelector("input[type=checkbox]");
+    all.checked = boxes.length > 0 && ticked === boxes.length;
+    all.indeterminate = ticked > 0 && ticked < boxes.length;
+    panel.querySelector("[data-selected-count]").textContent = ticked ? ticked + " of " + boxes.length + " selected" : "";
+    panel.hidden = boxes.length === 0;
+  }
+
+  function bulkPanels() { return document.querySelectorAll("[data-select-all]"); }
+
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!box || box.type !== "checkbox") { return; }
+    var panel = box.closest("[data-select-all]");
+    if (panel) {
+      bulkBoxes(panel.getAttribute("data-select-all")).forEach(function (row) { row.checked = box.checked; });
+      bulkRefresh(panel);
+    } else if (box.name === "ids") {
+      bulkPanels().forEach(bulkRefresh);
+    }
+  });
+  document.addEventListener("htmx:load", function () { bulkPanels().forEach(bulkRefresh); });
+  document.addEventListener("DOMContentLoaded", function () { bulkPanels().forEach(bulkRefresh); });
+
   // A request that fails outright (network, 500) should not be silent.
   document.addEventListener("htmx:responseError", function (event) {
     var box = document.getElementById("htmx-error");
