@@ -92,8 +92,10 @@ def _people_names(items: list[CatalogItem], okta_id: str) -> tuple[dict[str, str
         return {}, ""
     owners = {o for item in items for o in item.owners}
     my_manager = OktaUser.objects.filter(pk=okta_id).values("manager_id")
-    people = OktaUser.objects.filter(Q(pk__in=owners) | Q(pk__in=my_manager)).annotate(
-        is_my_manager=Exists(my_manager.filter(manager_id=OuterRef("pk")))
+    people = (
+        OktaUser.objects.filter(Q(pk__in=owners) | Q(pk__in=my_manager))
+        .only("id", "login", "first_name", "last_name", "display_name")
+        .annotate(is_my_manager=Exists(my_manager.filter(manager_id=OuterRef("pk"))))
     )
     names, manager = {}, ""
     for person in people:
@@ -134,6 +136,16 @@ def _policy_stages(items: list[CatalogItem]) -> dict[int, list[str]]:
     return stages
 
 
+# What a catalog row shows: building 25 items with their group, approver group and policy
+# whole (some 45 columns, a JSON field among them) was a tenth of the page's time.
+_CATALOG_FIELDS = (
+    *("id", "kind", "group_id", "app_id", "name", "description", "department", "owners"),
+    *("approver_group_id", "policy_id", "max_duration_days", "risk"),
+    *("group__id", "group__type", "approver_group__id", "approver_group__name"),
+    *("policy__id", "policy__name", "policy__auto_approve_max_risk"),
+)
+
+
 def _catalog_page(items: QuerySet[CatalogItem], number: int) -> Page[CatalogItem]:
     """One page of the catalog. A first page that holds every match needs no COUNT: searching
     as one types mostly ends there."""
@@ -156,6 +168,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
         CatalogItem.objects.published()
         .search(filters.get("q") or "")
         .select_related("group", "approver_group", "policy")
+        .only(*_CATALOG_FIELDS)
         # What the person already has or asked for, beside each item: index lookups per row
         # of the page, in the page's own query.
         .annotate(
