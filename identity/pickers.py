@@ -218,7 +218,8 @@ class PickerField(forms.Field):
                 )
             return
         if any(not _ID.match(i) for i in ids) or len(ids) > 200:
-            raise forms.ValidationError(f"That is not a {noun} from the directory.")
+            article = "an" if noun[:1] in "aeiou" else "a"
+            raise forms.ValidationError(f"That is not {article} {noun} from the directory.")
         kind = KINDS[self.kind]
         found = {row.pk: row for row in kind.model.objects.filter(pk__in=ids)}  # type: ignore[attr-defined]
         if isinstance(self.widget, Picker):
