@@ -8,6 +8,7 @@ from typing import Any, cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
@@ -39,7 +40,6 @@ from approvals.models import (
     GrantStatus,
     ItemKind,
     Policy,
-    PolicyStage,
     RequestStatus,
     not_requestable_reason,
 )
@@ -86,21 +86,42 @@ def _partial(request: HttpRequest, template: str, region: str) -> str:
 # --- catalog --------------------------------------------------------------------------------
 
 
+# The catalog's small side queries (owners' names, policy stages, departments) are plain SQL:
+# on this page Django spends 1-1.5 ms of CPU building each, several times running it.
+
+
+def _rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _marks(values: list[Any]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
 def _people_names(items: list[CatalogItem], okta_id: str) -> tuple[dict[str, str], str]:
     """The items' owners by id, and the person's manager, in one query."""
     if not items:
         return {}, ""
-    owners = {o for item in items for o in item.owners}
-    my_manager = OktaUser.objects.filter(pk=okta_id).values("manager_id")
-    people = (
-        OktaUser.objects.filter(Q(pk__in=owners) | Q(pk__in=my_manager))
-        .only("id", "login", "first_name", "last_name", "display_name")
-        .annotate(is_my_manager=Exists(my_manager.filter(manager_id=OuterRef("pk"))))
+    owners = sorted({o for item in items for o in item.owners}) or [""]
+    rows = _rows(
+        "SELECT u.id, u.login, u.first_name, u.last_name, u.display_name, "  # noqa: S608 (only %s)
+        "u.id = me.manager_id FROM okta_oktauser u LEFT JOIN okta_oktauser me ON me.id = %s "
+        f"WHERE u.id IN ({_marks(owners)}) OR u.id = me.manager_id",
+        [okta_id, *owners],
     )
     names, manager = {}, ""
-    for person in people:
-        names[person.pk] = str(person)
-        if person.is_my_manager:
+    for pk, login, first_name, last_name, display_name, is_my_manager in rows:
+        person = OktaUser(
+            id=pk,
+            login=login,
+            first_name=first_name,
+            last_name=last_name,
+            display_name=display_name,
+        )
+        names[pk] = str(person)
+        if is_my_manager:
             manager = str(person)
     return names, manager
 
@@ -125,15 +146,26 @@ def _approver_summary(
 
 def _policy_stages(items: list[CatalogItem]) -> dict[int, list[str]]:
     """Who approves at each stage of the items' policies, in order, by policy id."""
+    wanted = {item.policy_id for item in items}
     stages: dict[int, list[str]] = {}
-    rows = (
-        PolicyStage.objects.filter(policy_id__in={item.policy_id for item in items})
-        .order_by("policy_id", "position")
-        .values_list("policy_id", "approvers")
+    # Every policy's stages: a handful of rows, and a query that never changes.
+    rows = _rows(
+        "SELECT policy_id, approvers FROM approvals_policystage ORDER BY policy_id, position", []
     )
     for policy_id, approvers in rows:
-        stages.setdefault(policy_id, []).append(approvers)
+        if policy_id in wanted:
+            stages.setdefault(policy_id, []).append(approvers)
     return stages
+
+
+def _departments() -> list[str]:
+    """The departments of published items, for the filter."""
+    rows = _rows(
+        "SELECT DISTINCT department FROM approvals_catalogitem "
+        "WHERE published = %s AND department <> '' ORDER BY department",
+        [True],
+    )
+    return [department for (department,) in rows]
 
 
 # What a catalog row shows: building 25 items with their group, approver group and policy
@@ -205,17 +237,10 @@ def catalog(request: HttpRequest) -> HttpResponse:
         }
         for item in items
     ]
-    departments = (
-        CatalogItem.objects.published()
-        .exclude(department="")
-        .order_by("department")
-        .values_list("department", flat=True)
-        .distinct()
-    )
     return render(
         request,
         _partial(request, "approvals/catalog.html", "results"),
-        {"form": form, "rows": rows, "page": page, "departments": list(departments)},
+        {"form": form, "rows": rows, "page": page, "departments": _departments()},
     )
 
 
