@@ -235,7 +235,7 @@ class PolicyForm(forms.ModelForm):
 
 
 class GrantFilterForm(forms.Form):
-    item = forms.IntegerField(required=False, min_value=1, label="Item")
+    item = forms.CharField(required=False, max_length=100, label="Item")
     q = forms.CharField(required=False, max_length=100, label="Person")
     ends = forms.ChoiceField(
         required=False,

@@ -917,8 +917,12 @@ def admin_grants(request: HttpRequest) -> HttpResponse:
     form.is_valid()
     data = form.cleaned_data  # the fields that are valid: a bad one is ignored, not the rest
     qs = Grant.objects.filter(status=GrantStatus.ACTIVE)
-    if data.get("item"):
-        qs = qs.filter(item_id=data["item"])
+    item_text = (data.get("item") or "").strip()
+    if item_text:
+        # Any part of the item's name (the catalog's trigram index answers it).
+        qs = qs.filter(
+            item_id__in=CatalogItem.objects.filter(name__icontains=item_text).values("id")
+        )
     terms = (data.get("q") or "").split()[:5]
     if terms:
         people = OktaUser.objects.all()
@@ -943,10 +947,8 @@ def admin_grants(request: HttpRequest) -> HttpResponse:
         "grants": grants,
         "next_before": grants[-1].pk if more else None,
         "query": query.urlencode(),
-        "filtered": bool(data.get("item") or terms or data.get("ends")),
+        "filtered": bool(item_text or terms or data.get("ends")),
     }
-    if not _htmx(request):
-        context["items"] = CatalogItem.objects.only("id", "name").order_by("name", "id")
     return render(request, _partial(request, "approvals/admin_grants.html", "results"), context)
 
 
