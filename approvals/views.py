@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Q, QuerySet, Subquery, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.http import Http404, HttpRequest, HttpResponse
@@ -98,6 +98,35 @@ def _rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
 
 def _marks(values: list[Any]) -> str:
     return ", ".join(["%s"] * len(values))
+
+
+def _held_and_open(
+    items: list[CatalogItem], okta_id: str
+) -> tuple[set[str], set[str], dict[int, int]]:
+    """Of these items, the groups and apps the person holds and their open request per item,
+    in one query. (As three EXISTS in the items' own query they cost Django about 4 ms of CPU
+    to build and PostgreSQL more to plan, for 25 index lookups.)"""
+    if not items:
+        return set(), set(), {}
+    groups = sorted({item.group_id for item in items if item.group_id}) or [""]
+    apps = sorted({item.app_id for item in items if item.app_id}) or [""]
+    ids = [item.pk for item in items]
+    statuses = [status.value for status in OPEN_STATUSES]
+    rows = _rows(
+        "SELECT 'g', group_id, 0, 0 FROM okta_groupmembership "  # noqa: S608 (only %s)
+        f"WHERE user_id = %s AND group_id IN ({_marks(groups)}) "
+        "UNION ALL SELECT 'a', app_id, 0, 0 FROM okta_appassignment "
+        f"WHERE user_id = %s AND app_id IN ({_marks(apps)}) "
+        "UNION ALL SELECT 'r', '', item_id, id FROM approvals_accessrequest "
+        f"WHERE subject_id = %s AND status IN ({_marks(statuses)}) "
+        f"AND item_id IN ({_marks(ids)})",
+        [okta_id, *groups, okta_id, *apps, okta_id, *statuses, *ids],
+    )
+    held_groups = {key for kind, key, _, _ in rows if kind == "g"}
+    held_apps = {key for kind, key, _, _ in rows if kind == "a"}
+    # One open request per person and item (approvals_one_open_request).
+    open_requests = {item_id: pk for kind, _, item_id, pk in rows if kind == "r"}
+    return held_groups, held_apps, open_requests
 
 
 def _people_names(items: list[CatalogItem], okta_id: str) -> tuple[dict[str, str], str]:
@@ -204,36 +233,22 @@ def catalog(request: HttpRequest) -> HttpResponse:
         .search(filters.get("q") or "")
         .select_related("group", "approver_group", "policy")
         .only(*_CATALOG_FIELDS)
-        # What the person already has or asked for, beside each item: index lookups per row
-        # of the page, in the page's own query.
-        .annotate(
-            holds_group=Exists(
-                GroupMembership.objects.filter(user_id=okta_id, group_id=OuterRef("group_id"))
-            ),
-            holds_app=Exists(
-                AppAssignment.objects.filter(user_id=okta_id, app_id=OuterRef("app_id"))
-            ),
-            open_request=Subquery(
-                AccessRequest.objects.filter(
-                    subject_id=okta_id, item_id=OuterRef("pk"), status__in=OPEN_STATUSES
-                ).values("pk")[:1]
-            ),
-        )
     )
     if filters.get("kind"):
         items_qs = items_qs.filter(kind=filters["kind"])
     if filters.get("department"):
         items_qs = items_qs.filter(department=filters["department"])
     page = _catalog_page(items_qs, filters.get("page") or 1)
-    items: list[Any] = list(page.object_list)  # CatalogItems with the annotations above
+    items: list[CatalogItem] = list(page.object_list)
+    held_groups, held_apps, open_requests = _held_and_open(items, okta_id)
     owner_names, manager = _people_names(items, okta_id)
     stages = _policy_stages(items) if items else {}
     row_urls(items, request_url="approvals:request_new")
     rows = [
         {
             "item": item,
-            "held": item.holds_group if item.group_id else item.holds_app,
-            "open_request": item.open_request,
+            "held": item.group_id in held_groups if item.group_id else item.app_id in held_apps,
+            "open_request": open_requests.get(item.pk),
             "approvers": _approver_summary(
                 item, stages.get(item.policy_id, []), owner_names, manager
             ),

@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from approvals import services
-from approvals.models import AccessRequest, CatalogItem, Decision, RequestStatus
-from okta.models import GroupType, Operation
+from approvals.models import AccessRequest, CatalogItem, Decision, ItemKind, RequestStatus
+from okta.models import AppAssignment, GroupType, Operation
 from tests.approvals.conftest import HTMX, People, client_for, group_make, item_make, join, submit
 
 pytestmark = pytest.mark.django_db
@@ -23,14 +23,30 @@ pytestmark = pytest.mark.django_db
 def test_catalog_shows_held_pending_and_approvers(people: People, backend: CatalogItem) -> None:
     held = item_make("Wiki")
     join(people.maya, held.group)  # type: ignore[arg-type]
+    held_app = item_make("Notion", kind=ItemKind.APP)
+    AppAssignment.objects.create(app_id=str(held_app.app_id), user=people.maya, scope="USER")
+    other_app = item_make("Figma", kind=ItemKind.APP)
+    AppAssignment.objects.create(app_id=str(other_app.app_id), user=people.omar, scope="USER")
     pending = submit(people, item_make("Payroll", policy="Manager then owners"))
+    submit(people, backend, who="omar")  # someone else's open request is not maya's
     item_make("Hidden", published=False)
     page = client_for(people, "maya").get(reverse("approvals:catalog")).content.decode()
     assert "Engineering - Backend" in page and "Hidden" not in page
     assert "your manager (Priya Patel)" in page
-    assert "You have this" in page
-    assert f"Request #{pending.pk} open" in page
+    for item in (held, held_app):
+        assert 'data-testid="held"' in _catalog_row(page, item)
+    for item in (other_app, backend):
+        assert 'data-testid="held"' not in _catalog_row(page, item)
+        assert "Request access" in _catalog_row(page, item)
+    assert f"Request #{pending.pk} open" in _catalog_row(page, pending.item)
     assert f'href="{reverse("approvals:request_new", args=[backend.pk])}"' in page
+
+
+def _catalog_row(page: str, item: CatalogItem) -> str:
+    """One item's row of the catalog page."""
+    start = page.index(f'id="item-{item.pk}"')
+    end = page.find("</li>", start)
+    return page[start:end]
 
 
 def test_catalog_search_htmx_returns_results_fragment(people: People, backend: CatalogItem) -> None:
