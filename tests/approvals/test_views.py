@@ -27,7 +27,8 @@ def test_catalog_shows_held_pending_and_approvers(people: People, backend: Catal
     AppAssignment.objects.create(app_id=str(held_app.app_id), user=people.maya, scope="USER")
     other_app = item_make("Figma", kind=ItemKind.APP)
     AppAssignment.objects.create(app_id=str(other_app.app_id), user=people.omar, scope="USER")
-    pending = submit(people, item_make("Payroll", policy="Manager then owners"))
+    payroll = item_make("Payroll", policy="Manager then owners")
+    pending = submit(people, payroll)
     submit(people, backend, who="omar")  # someone else's open request is not maya's
     item_make("Hidden", published=False)
     page = client_for(people, "maya").get(reverse("approvals:catalog")).content.decode()
@@ -38,7 +39,7 @@ def test_catalog_shows_held_pending_and_approvers(people: People, backend: Catal
     for item in (other_app, backend):
         assert 'data-testid="held"' not in _catalog_row(page, item)
         assert "Request access" in _catalog_row(page, item)
-    assert f"Request #{pending.pk} open" in _catalog_row(page, pending.item)
+    assert f"Request #{pending.pk} open" in _catalog_row(page, payroll)
     assert f'href="{reverse("approvals:request_new", args=[backend.pk])}"' in page
 
 
