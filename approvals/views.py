@@ -86,8 +86,9 @@ def _partial(request: HttpRequest, template: str, region: str) -> str:
 # --- catalog --------------------------------------------------------------------------------
 
 
-# The catalog's small side queries (owners' names, policy stages, departments) are plain SQL:
-# on this page Django spends 1-1.5 ms of CPU building each, several times running it.
+# The catalog's side queries (what the person holds or asked for, owners' names, policy
+# stages, departments) are plain SQL: on this page Django spends 1-1.5 ms of CPU building
+# each, several times running it.
 
 
 def _rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:

@@ -361,6 +361,28 @@ def test_bulk_preview_of_5000_people_asks_as_many_queries_as_for_one(acme: Acme)
     assert for_all == for_one
 
 
+def test_bulk_preview_reads_the_chosen_group_once(acme: Acme) -> None:
+    """The picker shows the group its field already read while validating the form: no
+    second lookup of the chosen row when the page is drawn again with the preview."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    sam = client_for(acme.u["sam"])
+    backend = acme_group_id("Engineering - Backend")
+    form = {"department": "Engineering", "action": "group_add", "target_group_id": backend}
+    sam.post(reverse("identity:bulk"), form)  # sessions, templates
+    with CaptureQueriesContext(connection) as queries:
+        text = sam.post(reverse("identity:bulk"), form).content.decode()
+    assert 'data-testid="preview-summary"' in text
+    assert f'value="{backend}" checked' in text and "Engineering - Backend" in text
+    lookups = [
+        q["sql"]
+        for q in queries.captured_queries
+        if 'FROM "okta_oktagroup"' in q["sql"] and backend in q["sql"] and " IN (" in q["sql"]
+    ]
+    assert len(lookups) == 1, lookups
+
+
 def test_bulk_run_second_admin_page(acme: Acme, no_broker: list[Any]) -> None:
     ActionPolicy.objects.filter(action=Action.USER_SUSPEND).update(bulk_confirm_threshold=3)
     _, run = bulk_start(acme.u["sam"], "suspend", FINANCE_STALE)
