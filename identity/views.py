@@ -32,6 +32,7 @@ from identity.forms import (
 )
 from identity.models import Action, ActionPolicy, ActionRequest, BulkItem, BulkRun, BulkStatus
 from identity.services import ActionRefused
+from identity.wording import action_story
 from okta.models import (
     AdminRole,
     AppAssignment,
@@ -310,10 +311,12 @@ def _get_action_for_viewer(request: HttpRequest, pk: int) -> ActionRequest:
 
 def _action_context(request: HttpRequest, req: ActionRequest) -> dict[str, Any]:
     ops = list(Operation.objects.filter(correlation=req.correlation).order_by("id"))
+    outcome = services.action_outcome(req, ops)
     return {
         "req": req,
         "ops": ops,
-        "outcome": services.action_outcome(req, ops),
+        "outcome": outcome,
+        "story": action_story(req, ops, outcome, viewer_okta_id=_user(request).okta_id or ""),
         "mine": req.requested_by == _user(request).username,
     }
 

@@ -26,6 +26,7 @@ from okta.models import OktaUser, UserStatus
 from portal.models import User
 from portal.oidc import PROVIDER_UNAVAILABLE, DiscoveryFailed, oidc_endpoints
 from portal.roles import load_account, permissions_for
+from portal.services import SESSION_STATUSES
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -33,11 +34,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# ACTIVE people sign in. PASSWORD_EXPIRED people too: Okta makes them choose a new password
-# before it issues the token we are holding, so by the time they reach us the status in the
-# mirror is only lagging behind. Everyone else (STAGED, PROVISIONED, RECOVERY, LOCKED_OUT,
-# SUSPENDED, DEPROVISIONED) is refused.
-SIGNIN_STATUSES = frozenset({UserStatus.ACTIVE, UserStatus.PASSWORD_EXPIRED})
+# Whoever may keep a session may also sign in: ACTIVE people, and people whose status is only
+# about their password (portal.services.SESSION_STATUSES). PASSWORD_EXPIRED: Okta makes them
+# choose a new password before it issues the token we are holding, so the mirror only lags.
+# RECOVERY: a password reset under way, which people start themselves from Gatehouse; whoever
+# still holds a valid Okta session must not lose the portal until they finish. LOCKED_OUT: too
+# many wrong passwords, which anyone who knows the login can cause; the token shows Okta let
+# them in all the same. STAGED, PROVISIONED, SUSPENDED and DEPROVISIONED are about the person's
+# access, and are refused.
+SIGNIN_STATUSES = SESSION_STATUSES
 
 # Okta user ids: "00u" and 17 letters or digits. Only such a sub is looked up live, so a
 # provider's sub can never be taken for somebody's login.
@@ -68,12 +73,25 @@ DIRECTORY_UNAVAILABLE = (
 )
 
 
+# Why a status keeps someone out, in words they can act on.
+_REFUSED_BECAUSE: dict[str, str] = {
+    UserStatus.SUSPENDED: "Your account is suspended in the company directory",
+    UserStatus.DEPROVISIONED: "Your account has been deactivated in the company directory",
+    UserStatus.STAGED: "Your account in the company directory has not been activated yet",
+    UserStatus.PROVISIONED: "Your account in the company directory has not been activated yet",
+}
+_ASK_IT: dict[str, str] = {
+    UserStatus.SUSPENDED: "Ask your IT team to unsuspend it.",
+    UserStatus.DEPROVISIONED: "Ask your IT team if you think this is a mistake.",
+    UserStatus.STAGED: "Look for the activation email, or ask your IT team to send it.",
+    UserStatus.PROVISIONED: "Look for the activation email, or ask your IT team to send it.",
+}
+
+
 def _not_active_message(status: str) -> str:
-    readable = status.replace("_", " ").lower()
-    return (
-        f"Your account in the company directory is {readable}, so you cannot sign in to "
-        "Gatehouse. Ask your IT team for help."
-    )
+    because = _REFUSED_BECAUSE.get(status, "Your account in the company directory is not active")
+    then = _ASK_IT.get(status, "Ask your IT team for help.")
+    return f"{because}, so you cannot sign in to Gatehouse. {then}"
 
 
 @dataclass(frozen=True, slots=True)

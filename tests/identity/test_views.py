@@ -56,6 +56,36 @@ def test_my_account_self_reset_htmx_returns_result_fragment(
     assert ActionRequest.objects.get().approval_request is None  # no approval needed
 
 
+def test_self_service_password_reset_says_what_next_and_keeps_the_portal(
+    acme: Acme, run_ops: Run
+) -> None:
+    """Okta puts Maya in RECOVERY until she follows the emailed link: her session stays, she
+    can sign in again with the Okta session she still holds, and the page says so."""
+    from audit.models import AuditEvent
+    from portal.auth import signin_complete
+
+    maya = client_for(acme.u["maya"])
+    maya.post(
+        reverse("identity:person_act", args=[acme.id["maya"]]),
+        {"action": "password_reset", "variant": "email"},
+        headers=HTMX,
+    )
+    req = ActionRequest.objects.get()
+    run_ops(req.correlation)
+    assert acme.state("maya")["status"] == "RECOVERY"
+    assert OktaUser.objects.get(pk=acme.id["maya"]).status == "RECOVERY"
+
+    result = maya.get(reverse("identity:action_detail", args=[req.pk])).content.decode()
+    assert (
+        "We emailed a reset link to maya.chen@acme.com. Follow it to choose a new password; "
+        "until you finish, you can keep using Gatehouse." in result
+    )
+    assert maya.get(reverse("identity:my_account")).status_code == 200  # session kept
+    again = signin_complete(claims={"sub": acme.id["maya"]}, request=None)  # a new sign-in
+    assert again.pk == acme.u["maya"].pk
+    assert not AuditEvent.objects.filter(action="signin.refused").exists()
+
+
 def test_person_page_stranger_gets_404(acme: Acme) -> None:
     maya = client_for(acme.u["maya"])
     assert maya.get(reverse("identity:person", args=[acme.id["john"]])).status_code == 404
