@@ -90,6 +90,10 @@ class BulkDecisionForm(forms.Form):
 class OwnersField(forms.CharField):
     """Okta user ids or logins, separated by commas or whitespace."""
 
+    def prepare_value(self, value: Any) -> Any:
+        # The model keeps a list of ids; the box shows them as text (an empty list as nothing).
+        return ", ".join(value) if isinstance(value, list) else value
+
     def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
         text = super().to_python(value) or ""
         tokens = [t for t in text.replace(",", " ").split() if t]
@@ -104,7 +108,22 @@ class OwnersField(forms.CharField):
         return list(dict.fromkeys(found[t] for t in tokens))
 
 
+class PolicyChoiceField(forms.ModelChoiceField):
+    """Each policy with who approves at each stage, so the choice says what it means."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        stages = " → ".join(s.get_approvers_display() for s in obj.stages.all())
+        return f"{obj.name} ({stages})" if stages else str(obj.name)
+
+
 class CatalogItemForm(forms.ModelForm):
+    # No policy is chosen for a new item: who approves is a decision, not a default.
+    policy = PolicyChoiceField(
+        queryset=Policy.objects.prefetch_related("stages"),
+        label="Policy",
+        empty_label="Choose who approves…",
+        error_messages={"required": "Choose the policy that decides who approves."},
+    )
     owners = OwnersField(
         required=False,
         label="Owners",
@@ -114,7 +133,10 @@ class CatalogItemForm(forms.ModelForm):
         required=False,
         max_length=255,
         label="Approver group",
-        help_text="The Okta group's exact name or id.",
+        help_text=(
+            "The Okta group's exact name or id. Needed when the policy has a stage for the "
+            "approver group."
+        ),
     )
 
     class Meta:
@@ -139,9 +161,6 @@ class CatalogItemForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        cast(
-            forms.ModelChoiceField, self.fields["approver_group"]
-        ).queryset = OktaGroup.objects.all()
         self.fields["name"].required = False
         if self.instance.pk and self.instance.owners:
             logins = dict(

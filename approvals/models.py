@@ -97,6 +97,10 @@ class Policy(models.Model):
     def stage_snapshot(self) -> list[dict[str, str]]:
         return [{"approvers": s.approvers, "rule": s.rule} for s in self.stages.all()]
 
+    def needs_approver_group(self) -> bool:
+        """Whether a stage waits for the item's approver group."""
+        return any(s.approvers == ApproverKind.APPROVER_GROUP for s in self.stages.all())
+
 
 class PolicyStage(models.Model):
     policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="stages")
@@ -203,6 +207,17 @@ class CatalogItem(models.Model):
     @property
     def resource_id(self) -> str:
         return self.group_id if self.kind == ItemKind.GROUP else self.app_id  # type: ignore[return-value]
+
+    def missing_approver_group_reason(self) -> str:
+        """Why the item cannot be saved or published as it stands: its policy sends a stage to
+        the item's approver group and it has none (the stage would silently fall to owners)."""
+        if self.approver_group_id or not self.policy_id or not self.policy.needs_approver_group():
+            return ""
+        return (
+            f"The policy “{self.policy.name}” asks the item's approver group to decide, and "
+            f"{self.name or 'this item'} has none: give an approver group, or choose another "
+            "policy."
+        )
 
     @property
     def not_requestable_reason(self) -> str:

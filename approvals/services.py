@@ -224,6 +224,9 @@ def _check_item(item: CatalogItem) -> None:
                 "The default duration cannot be longer than the maximum.",
                 field="default_duration_days",
             )
+    missing_group = item.missing_approver_group_reason()
+    if missing_group:
+        raise ApprovalError(missing_group, field="approver_group")
     unknown = set(item.owners) - set(
         OktaUser.objects.filter(id__in=item.owners).values_list("id", flat=True)
     )
@@ -287,6 +290,8 @@ def catalog_item_publish(
         )
         if published and item.not_requestable_reason:
             raise ApprovalError(item.not_requestable_reason)
+        if published and item.missing_approver_group_reason():
+            raise ApprovalError(item.missing_approver_group_reason(), field="approver_group")
         item.published = published
         item.save(update_fields=["published", "updated_at"])
         audit_record(
@@ -316,6 +321,8 @@ def policy_save(
     for approvers, rule in stages:
         if approvers not in ApproverKind.values or rule not in StageRule.values:
             raise ApprovalError("Unknown approver kind or rule.", field="stages")
+    if policy.pk and any(a == ApproverKind.APPROVER_GROUP for a, _ in stages):
+        _refuse_items_without_approver_group(policy)
     created = policy.pk is None
     with transaction.atomic():
         try:
@@ -343,6 +350,21 @@ def policy_save(
             request=http_request,
         )
     return policy
+
+
+def _refuse_items_without_approver_group(policy: Policy) -> None:
+    names = list(
+        CatalogItem.objects.filter(policy=policy, approver_group__isnull=True)
+        .order_by("name")
+        .values_list("name", flat=True)[:4]
+    )
+    if names:
+        shown = ", ".join(names[:3]) + (" and more" if len(names) > 3 else "")
+        raise ApprovalError(
+            f"Items under this policy have no approver group ({shown}): give each one an "
+            "approver group before adding a stage for it.",
+            field="stages",
+        )
 
 
 # --- submitting ---------------------------------------------------------------------------

@@ -771,7 +771,6 @@ def admin_item_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse
             item = CatalogItem(kind=ItemKind.APP, app=app, name=app.label)
         else:
             raise Http404("Choose a group or an app")
-        item.policy = Policy.objects.order_by("name").first()  # type: ignore[assignment]
     form = CatalogItemForm(request.POST or None, instance=item)
     if request.method == "POST" and form.is_valid():
         try:
@@ -803,7 +802,10 @@ def admin_item_publish(request: HttpRequest, pk: int) -> HttpResponse:
             actor=user, item_id=item.pk, published=publish, http_request=request
         )
     except services.ApprovalError as exc:
-        messages.error(request, exc.message)
+        messages.error(
+            request,
+            f"{item.name} was not {'published' if publish else 'unpublished'}. {exc.message}",
+        )
     else:
         messages.success(request, f"{item.name} {'published' if publish else 'unpublished'}.")
     return redirect("approvals:admin_catalog")

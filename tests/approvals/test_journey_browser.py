@@ -196,3 +196,35 @@ def test_approver_selects_every_request_shown_and_decides_them_together(
     assert len(queued) == 2
     expect(page.locator(f"#inbox-row-{requests[2].pk}")).to_be_visible()
     expect(page.get_by_text("1 of 1 selected")).to_have_count(0)
+
+
+def test_admin_adds_an_item_choosing_its_policy_and_the_approver_group_it_needs(
+    page: Page, gatehouse: Gatehouse, sign_in: Callable[[Page, str], None]
+) -> None:
+    """The form starts with no owners and no policy chosen; a policy that needs an approver
+    group is refused on that field until one is given; nothing is saved until then."""
+    ensure_default_policies()
+    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+
+    sign_in(page, "sam.rivera@acme.com")
+    page.goto(f"{gatehouse.url}/manage/catalog/")
+    page.get_by_label("Group or app name").fill(BACKEND)
+    page.get_by_role("link", name=f"Add {BACKEND}").click()
+    expect(page.get_by_label("Owners")).to_have_value("")
+    expect(page.get_by_label("Policy")).to_have_value("")
+    page.get_by_label("Policy").select_option(label="Approver group (The item's approver group)")
+    page.get_by_role("button", name="Save").click()
+    approver_group = page.get_by_label("Approver group")
+    expect(approver_group).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#id_approver_group_errors")).to_contain_text(
+        "The policy “Approver group” asks the item's approver group to decide"
+    )
+    assert not CatalogItem.objects.exists()
+    approver_group.fill("Backend Leads")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert").or_(page.get_by_role("status"))).to_contain_text(
+        f"Saved {BACKEND}."
+    )
+    item = CatalogItem.objects.get()
+    assert item.owners == [] and item.approver_group_id == acme_group_id("Backend Leads")
+    assert item.policy.name == "Approver group"

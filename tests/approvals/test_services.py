@@ -670,7 +670,10 @@ def test_catalog_refuses_app_group_and_builtin(people: People) -> None:
 def test_catalog_save_needs_admin_and_audits(people: People) -> None:
     group = group_make("Design")
     item = CatalogItem(
-        kind=ItemKind.GROUP, group=group, policy=Policy.objects.first(), max_duration_days=None
+        kind=ItemKind.GROUP,
+        group=group,
+        policy=Policy.objects.get(name="Manager approval"),
+        max_duration_days=None,
     )
     with pytest.raises(services.ApprovalError, match="Only catalog admins"):
         services.catalog_item_save(actor=people.u["maya"], item=item)
@@ -678,6 +681,49 @@ def test_catalog_save_needs_admin_and_audits(people: People) -> None:
     assert item.name == "Design"
     services.catalog_item_publish(actor=people.u["ada"], item_id=item.pk, published=True)
     assert actions(item.pk) == ["catalog.item.created", "catalog.item.published"]
+
+
+def test_catalog_save_refuses_approver_group_policy_without_a_group(people: People) -> None:
+    item = CatalogItem(
+        kind=ItemKind.GROUP,
+        group=group_make("Ops"),
+        policy=Policy.objects.get(name="Approver group"),
+    )
+    with pytest.raises(services.ApprovalError, match="has none: give an approver group") as exc:
+        services.catalog_item_save(actor=people.u["ada"], item=item)
+    assert exc.value.field == "approver_group"
+    assert not CatalogItem.objects.exists() and not AuditEvent.objects.exists()
+
+
+def test_catalog_publish_refuses_item_without_the_approver_group_its_policy_needs(
+    people: People,
+) -> None:
+    # Saved before the rule existed (or straight into the database): publishing still refuses.
+    item = item_make("Ops", policy="Approver group", published=False)
+    with pytest.raises(services.ApprovalError, match="Approver group") as exc:
+        services.catalog_item_publish(actor=people.u["ada"], item_id=item.pk, published=True)
+    assert exc.value.field == "approver_group"
+    item.refresh_from_db()
+    assert not item.published and actions(item.pk) == []
+    item.approver_group = people.approvers
+    item.save()
+    services.catalog_item_publish(actor=people.u["ada"], item_id=item.pk, published=True)
+    assert actions(item.pk) == ["catalog.item.published"]
+
+
+def test_policy_save_refuses_an_approver_group_stage_its_items_cannot_use(
+    people: People,
+) -> None:
+    policy = Policy.objects.get(name="Manager approval")
+    item_make("Ops", policy=policy.name)
+    with pytest.raises(services.ApprovalError, match=r"no approver group \(Ops\)"):
+        services.policy_save(
+            actor=people.u["ada"],
+            policy=policy,
+            stages=[("MANAGER", "ANY"), ("APPROVER_GROUP", "ANY")],
+        )
+    assert policy.stage_snapshot() == [{"approvers": "MANAGER", "rule": "ANY"}]
+    assert actions(policy.pk) == []
 
 
 def test_catalog_default_over_max_is_refused(people: People) -> None:

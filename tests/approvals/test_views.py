@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -11,7 +12,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from approvals import services
-from approvals.models import AccessRequest, CatalogItem, Decision, ItemKind, RequestStatus
+from approvals.models import (
+    AccessRequest,
+    CatalogItem,
+    Decision,
+    ItemKind,
+    Policy,
+    RequestStatus,
+)
 from okta.models import AppAssignment, GroupType, Operation
 from tests.approvals.conftest import HTMX, People, client_for, group_make, item_make, join, submit
 
@@ -544,6 +552,59 @@ def test_admin_catalog_add_and_publish(people: People) -> None:
     client.post(reverse("approvals:admin_item_publish", args=[item.pk]), {"published": "1"})
     item.refresh_from_db()
     assert item.published
+
+
+def test_admin_item_new_form_starts_empty_and_saves_as_shown(people: People) -> None:
+    group = group_make("Design")
+    client = client_for(people, "ada")
+    url = reverse("approvals:admin_item_new") + f"?group={group.id}"
+    page = client.get(url).content.decode()
+    owners = re.search(r'<input[^>]*name="owners"[^>]*>', page)
+    assert owners and "value=" not in owners.group(0), owners
+    policy = re.search(r'<select[^>]*name="policy".*?</select>', page, re.S)
+    assert policy and "selected" in policy.group(0)
+    assert re.search(r'<option value="" selected>Choose who approves…</option>', policy.group(0))
+    assert "Manager then owners (The person&#x27;s manager → The item&#x27;s owners)" in page
+    form = {"name": "Design", "owners": "", "approver_group": "", "risk": "LOW"}
+    refused = client.post(url, form)
+    assert refused.status_code == 422
+    assert "Choose the policy that decides who approves." in refused.content.decode()
+    assert not CatalogItem.objects.exists()
+    policy_id = Policy.objects.get(name="Manager approval").pk
+    assert client.post(url, {**form, "policy": policy_id}).status_code == 302
+    assert CatalogItem.objects.get().owners == []
+
+
+def test_admin_item_under_approver_group_policy_needs_a_group(people: People) -> None:
+    group = group_make("Design")
+    client = client_for(people, "ada")
+    url = reverse("approvals:admin_item_new") + f"?group={group.id}"
+    form = {
+        "name": "Design",
+        "policy": Policy.objects.get(name="Approver group").pk,
+        "risk": "LOW",
+        "approver_group": "",
+    }
+    response = client.post(url, form)
+    assert response.status_code == 422
+    errors = re.search(
+        r'id="id_approver_group_errors">(.*?)</div>', response.content.decode(), re.S
+    )
+    assert errors and "asks the item&#x27;s approver group to decide" in errors.group(1)
+    assert not CatalogItem.objects.exists()
+    assert client.post(url, {**form, "approver_group": "Backend Approvers"}).status_code == 302
+    assert CatalogItem.objects.get().approver_group == people.approvers
+
+
+def test_admin_publish_refuses_item_without_its_approver_group(people: People) -> None:
+    item = item_make("Ops", policy="Approver group", published=False)
+    client = client_for(people, "ada")
+    response = client.post(
+        reverse("approvals:admin_item_publish", args=[item.pk]), {"published": "1"}, follow=True
+    )
+    assert "Ops was not published. The policy “Approver group” asks" in response.content.decode()
+    item.refresh_from_db()
+    assert not item.published
 
 
 def test_admin_pages_are_404_for_employees(people: People, backend: CatalogItem) -> None:
