@@ -35,6 +35,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -313,6 +314,41 @@ def oidc(oidc_provider: OidcProvider, settings: Any) -> OidcProvider:
 # --- a real Celery worker -------------------------------------------------------------------
 
 
+def celery_connections_drop(app: Any) -> None:
+    """Forget the app's pooled broker connections: the next message opens one to the broker
+    the configuration names now (kombu keys its pools by URL and transport options)."""
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@contextmanager
+def celery_broker(url: str, transport_options: dict[str, Any]) -> Iterator[None]:
+    """Point this process's Celery app (and children started with its environment) at another
+    broker, then put back exactly the broker it had.
+
+    Celery reads CELERY_BROKER_URL from the environment before its configuration, so the
+    variable is set too; what is put back is the URL in force *before* either changed."""
+    from portal.celery import app
+
+    saved_url = app.conf.broker_url
+    saved_options = dict(app.conf.broker_transport_options or {})
+    saved_env = os.environ.get("CELERY_BROKER_URL")
+    os.environ["CELERY_BROKER_URL"] = url
+    app.conf.broker_url = url
+    app.conf.broker_transport_options = transport_options
+    celery_connections_drop(app)
+    try:
+        yield
+    finally:
+        if saved_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = saved_env
+        app.conf.broker_url = saved_url
+        app.conf.broker_transport_options = saved_options
+        celery_connections_drop(app)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def celery_var_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Tests send Celery messages into a folder of their own, never the demo's var/celery/
@@ -331,11 +367,23 @@ def celery_var_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
                 Path(value).mkdir(parents=True, exist_ok=True)
             moved[key] = value
         app.conf.broker_transport_options = moved
-        # Connections opened before keep the old folder: drop the pools.
-        app._pool = None
-        app.amqp._producer_pool = None
+        celery_connections_drop(app)  # connections opened before keep the old folder
     yield var_dir
     app.conf.broker_transport_options = original
+
+
+@pytest.fixture(autouse=True)
+def celery_broker_unchanged() -> Iterator[None]:
+    """A test that points Celery at a broker of its own must put the configured one back: the
+    worker tests after it would otherwise publish to a broker that is gone (and only a run
+    without CELERY_BROKER_URL in the environment would show it)."""
+    from portal.celery import app
+
+    yield
+    configured = settings.CELERY_BROKER_URL
+    assert app.conf.broker_url == configured, (
+        f"this test left Celery's broker at {app.conf.broker_url!r}, not {configured!r}"
+    )
 
 
 @dataclass

@@ -38,7 +38,15 @@ from okta.sync import sync_run_execute, sync_run_start
 from portal.celery import app as celery_app
 from portal.models import User
 from tests.approvals.conftest import ensure_default_policies
-from tests.browser.plugin import Child, child_env, child_start, database_url, free_port, wait_until
+from tests.browser.plugin import (
+    Child,
+    celery_broker,
+    child_env,
+    child_start,
+    database_url,
+    free_port,
+    wait_until,
+)
 from tests.fixtures.sandbox import SandboxServer
 
 REQUESTS = 1_000
@@ -100,29 +108,18 @@ class RedisServer:
 
 
 @pytest.fixture
-def broker(
-    tmp_path: Path, celery_var_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[RedisServer | None]:
+def broker(tmp_path: Path, celery_var_dir: Path) -> Iterator[RedisServer | None]:
     """Point this process's Celery app (and the workers this test starts) at the broker."""
     if REDIS is None:
         yield None
         return
     redis = RedisServer(tmp_path)
     redis.start()
-    # Celery reads CELERY_BROKER_URL from the environment before its configuration (CI sets
-    # it): without this, approvals and the reaper publish where no worker of this test listens.
-    monkeypatch.setenv("CELERY_BROKER_URL", redis.url)
-    saved = (celery_app.conf.broker_url, dict(celery_app.conf.broker_transport_options or {}))
-    celery_app.conf.broker_url = redis.url
-    celery_app.conf.broker_transport_options = {"visibility_timeout": VISIBILITY_S}
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+    # Approvals and the reaper publish from this process; its workers inherit the environment.
     try:
-        yield redis
+        with celery_broker(redis.url, {"visibility_timeout": VISIBILITY_S}):
+            yield redis
     finally:
-        celery_app.conf.broker_url, celery_app.conf.broker_transport_options = saved
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
         redis.stop()
 
 
