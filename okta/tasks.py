@@ -50,3 +50,11 @@ def apply_hook_events(event_ids: list[int]) -> int:
     from okta.hooks import hook_events_apply
 
     return hook_events_apply(event_ids=event_ids)
+
+
+@shared_task(name="okta.hook_events_sweep")
+def hook_events_sweep() -> int:
+    """Apply stored event-hook events that no queued message applied (beat, every minute)."""
+    from okta.hooks import hook_events_sweep as sweep
+
+    return sweep()

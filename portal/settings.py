@@ -373,6 +373,7 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": OKTA_SYNC_INCREMENTAL_SECONDS,
         },
         "okta-sync-full": {"task": "okta.sync_full", "schedule": OKTA_SYNC_FULL_SECONDS},
+        "okta-hook-events-sweep": {"task": "okta.hook_events_sweep", "schedule": 60.0},
     }
 )
 

@@ -8,9 +8,17 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from okta.hooks import hook_events_apply, hook_events_store, hook_parse
+from okta.hooks import (
+    SWEEP_AFTER,
+    hook_events_apply,
+    hook_events_store,
+    hook_events_sweep,
+    hook_parse,
+)
 from okta.models import AppAssignment, GroupMembership, HookEvent, OktaApp, OktaGroup, OktaUser
+from tests.browser.plugin import celery_broker, free_port
 from tests.portal.conftest import person_make
 
 pytestmark = pytest.mark.django_db
@@ -348,3 +356,40 @@ def test_hook_events_apply_user_deleted_removes_user_and_links(
 def test_hook_parse_accepts_okta_delivery_shape() -> None:
     events = hook_parse(delivery(event("a", "user.lifecycle.create", ("User", "00u1"))))
     assert events[0]["uuid"] == "a"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_event_hook_broker_down_answers_200_and_the_sweep_applies_the_events(
+    client: Client, maya: OktaUser, engineering: OktaGroup
+) -> None:
+    body = delivery(
+        event(
+            "down-1", "group.user_membership.add", ("User", maya.id), ("UserGroup", engineering.id)
+        )
+    )
+    with celery_broker(f"redis://127.0.0.1:{free_port()}/0", {}):  # nothing listens there
+        response = post(client, body)
+    assert response.status_code == 200
+    assert response.json() == {"received": 1, "new": 1}
+    stored = HookEvent.objects.get(uuid="down-1")
+    assert stored.applied_at is None
+    assert not GroupMembership.objects.filter(group=engineering, user=maya).exists()
+
+    assert hook_events_sweep() == 0  # too fresh: the queued message may still come
+    HookEvent.objects.filter(pk=stored.pk).update(received_at=timezone.now() - SWEEP_AFTER)
+    assert hook_events_sweep() == 1
+    assert GroupMembership.objects.filter(group=engineering, user=maya).count() == 1
+    assert hook_events_sweep() == 0  # applied once
+
+
+def test_hook_events_sweep_runs_every_minute_on_beat(settings: Any) -> None:
+    from portal.celery import app
+
+    app.loader.import_default_modules()  # what a worker does at start: find every app's tasks
+    entry = settings.CELERY_BEAT_SCHEDULE["okta-hook-events-sweep"]
+    assert entry["schedule"] == 60.0
+    assert entry["task"] in app.tasks
+    unknown = [
+        e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] not in app.tasks
+    ]
+    assert unknown == []  # every beat entry names a task a worker has
