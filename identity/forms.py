@@ -141,6 +141,10 @@ class PersonAppForm(PickerForm):
 
 
 class BulkForm(PickerForm, BootstrapForm):
+    # A missing action is answered by the page, in words next to the field, like every
+    # other mistake on this form (not by the browser's own "required" bubble).
+    use_required_attribute = False
+
     department = forms.CharField(max_length=100, required=False)
     status = forms.ChoiceField(choices=[("", "any status"), *UserStatus.choices], required=False)
     inactive_days = forms.IntegerField(
@@ -150,10 +154,24 @@ class BulkForm(PickerForm, BootstrapForm):
     logins = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Or these logins"
     )
-    action = forms.ChoiceField(choices=[(k, v[2]) for k, v in BULK_ACTIONS.items()])
+    # Nothing chosen until the admin chooses: a bulk change is never a default.
+    action = forms.ChoiceField(
+        choices=[("", "Choose an action…"), *((k, v[2]) for k, v in BULK_ACTIONS.items())],
+        error_messages={"required": "Choose what to do to these people."},
+    )
     target_group_id = PickerField("okta_group", required=False, label="Group to change")
     app_ids = PickerField("app", multiple=True, required=False, label="Apps")
     preview_hash = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    # The page's two questions, each field in exactly one of them.
+    WHO = ("department", "status", "inactive_days", "group_id", "logins")
+    WHAT = ("action", "target_group_id", "app_ids")
+
+    def who(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.WHO]
+
+    def what(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.WHAT]
 
     def selection(self) -> dict[str, Any]:
         d = self.cleaned_data

@@ -86,6 +86,14 @@ def search(kind: Kind, query: str, *, exclude: Iterable[str] = ()) -> list[Any]:
     return list(qs.exclude(pk__in=list(exclude)).order_by(*ordering)[: LIMIT + 1])
 
 
+def _matches(name: str, query: str) -> bool:
+    """Whether ``search`` would find ``name`` for ``query``."""
+    text, lowered = query.strip().lower()[:100], name.lower()
+    if not text:
+        return False
+    return lowered.startswith(text) if len(text) < 3 else text in lowered
+
+
 def chosen(kind: Kind, ids: Iterable[str], *, known: dict[str, Any] | None = None) -> list[Any]:
     """The rows already chosen, in name order; ids not in the directory are left out. ``known``
     holds rows the form already read while validating (then no query)."""
@@ -113,6 +121,9 @@ def context(
     kind = KINDS[kind_name]
     picked = chosen(kind, chosen_ids, known=known)
     found = search(kind, query, exclude=[row.pk for row in picked])
+    # A chosen row is listed once, as chosen, and still counts as a match for the search
+    # that found it (re-shown after a preview, the search box still holds its name).
+    matched = bool(found) or any(_matches(getattr(row, kind.column), query) for row in picked)
     rows = [(row, True) for row in picked] + [(row, False) for row in found[:LIMIT]]
     return {
         "kind": kind_name,
@@ -134,7 +145,7 @@ def context(
             for row, is_chosen in rows
         ],
         "searched": bool(query.strip()),
-        "matched": bool(found),
+        "matched": matched,
         "more": len(found) > LIMIT,
         "limit": LIMIT,
     }

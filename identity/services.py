@@ -1139,6 +1139,7 @@ class Progress:
     succeeded: int
     failed: int
     pending: int
+    status: str = BulkStatus.RUNNING  # the run's own: waiting for a second admin, cancelled
 
     @property
     def done(self) -> int:
@@ -1152,18 +1153,44 @@ class Progress:
     def finished(self) -> bool:
         return self.done >= self.total
 
+    @property
+    def state(self) -> str:
+        """Where the run stands, for a person: the stored status says only whether its
+        changes were sent; whether Okta has carried them out is in their operations."""
+        if self.status != BulkStatus.RUNNING:
+            return BulkStatus(self.status).label
+        if not self.finished:
+            return f"Running: {self.done} of {self.total} done"
+        if self.failed:
+            return f"Finished with {self.failed} failure{'s' if self.failed != 1 else ''}"
+        return "Finished"
+
 
 def bulk_progress(run: BulkRun) -> Progress:
     """One grouped count over the run's operations."""
-    counts = dict(
-        Operation.objects.filter(correlation=run.correlation)
-        .values_list("status")
+    return bulk_progress_of([run])[run.pk]
+
+
+def bulk_progress_of(runs: Iterable[BulkRun]) -> dict[int, Progress]:
+    """Each run's progress by its id, from one grouped count over all their operations."""
+    by_correlation = {run.correlation: run for run in runs}
+    counts: dict[str, dict[str, int]] = {c: {} for c in by_correlation}
+    rows = (
+        Operation.objects.filter(correlation__in=list(by_correlation))
+        .values_list("correlation", "status")
         .annotate(n=Count("id"))
-        .values_list("status", "n")
+        .values_list("correlation", "status", "n")
     )
-    succeeded = counts.get(OperationStatus.SUCCEEDED, 0)
-    failed = counts.get(OperationStatus.FAILED, 0)
-    return Progress(run.total, succeeded, failed, run.total - succeeded - failed)
+    for correlation, status, n in rows:
+        counts[correlation][status] = n
+    out: dict[int, Progress] = {}
+    for correlation, run in by_correlation.items():
+        succeeded = counts[correlation].get(OperationStatus.SUCCEEDED, 0)
+        failed = counts[correlation].get(OperationStatus.FAILED, 0)
+        out[run.pk] = Progress(
+            run.total, succeeded, failed, run.total - succeeded - failed, status=run.status
+        )
+    return out
 
 
 def bulk_retry_failures(*, actor: User, run_id: int) -> int:

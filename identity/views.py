@@ -701,7 +701,10 @@ def bulk_run_retry(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def bulk_runs(request: HttpRequest) -> HttpResponse:
     _require_admin(request)
-    return render(request, "identity/bulk_runs.html", {"runs": BulkRun.objects.all()[:100]})
+    runs = list(BulkRun.objects.all()[:100])
+    progress = services.bulk_progress_of(runs)
+    rows = [(run, progress[run.pk]) for run in runs]
+    return render(request, "identity/bulk_runs.html", {"rows": rows})
 
 
 # --- reports and policies ---------------------------------------------------------------------
