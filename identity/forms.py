@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from approvals.models import Policy
 from identity.models import Requester
 from identity.pickers import PickerField, PickerForm
-from identity.services import BULK_ACTIONS, PROFILE_FIELDS
+from identity.services import BULK_ACTIONS, PROFILE_FIELDS, REASON_MAX
 from okta.models import UserStatus
 
 _ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
@@ -41,6 +41,14 @@ class ActionForm(BootstrapForm):
     variant = forms.CharField(max_length=30)
     group_id = forms.CharField(max_length=32, required=False)
     app_id = forms.CharField(max_length=32, required=False)
+    # Sent by the confirmation step (identity/confirm.html) only.
+    confirmed = forms.BooleanField(required=False)
+    reason = forms.CharField(
+        max_length=REASON_MAX,
+        required=False,
+        label="Ticket or reason (optional)",
+        help_text="Kept with the action in the audit trail.",
+    )
 
     def params(self) -> dict[str, Any]:
         data = self.cleaned_data

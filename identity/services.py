@@ -144,6 +144,28 @@ SELF_SERVICE: dict[str, set[str]] = {
     Action.SESSIONS_CLEAR: {"clear"},
     Action.USER_UPDATE: {"update"},
 }
+# What takes effect in Okta at one click (no approval by default) and cannot be taken back by the
+# person it is done to: asked for someone else, the page asks to confirm first, naming the person
+# and the effect. Suspending, deactivating and deleting wait for a second admin instead.
+CONFIRM_FIRST = frozenset(
+    {
+        (Action.PASSWORD_RESET, "email"),
+        (Action.PASSWORD_RESET, "url"),
+        (Action.PASSWORD_RESET, "temp"),
+        (Action.MFA_RESET, "reset"),
+        (Action.SESSIONS_CLEAR, "clear"),
+    }
+)
+REASON_MAX = 200
+
+
+def needs_confirmation(actor: User, action: str, variant: str, target: OktaUser | None) -> bool:
+    """Whether the page must ask ``actor`` to confirm before asking for this."""
+    if (action, variant) not in CONFIRM_FIRST or target is None:
+        return False
+    return not (actor.okta_id and target.pk == actor.okta_id)
+
+
 # The state a person must be in for a variant (Okta would refuse otherwise).
 REQUIRED_STATUS: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     (Action.USER_SUSPEND, "suspend"): (
@@ -508,13 +530,21 @@ def action_submit(
     variant: str,
     target_user_id: str = "",
     params: Mapping[str, Any] | None = None,
+    reason: str = "",
     request: Any = None,
 ) -> ActionRequest:
     """Ask for one action: it runs at once when the policy needs no approval, else it waits in
-    the approvals inbox as a request decided under the policy's approval chain."""
+    the approvals inbox as a request decided under the policy's approval chain. ``reason`` (a
+    ticket number or a few words) is kept with the action and in its audit event."""
     params = dict(params or {})
     if action not in VARIANTS or variant not in VARIANTS[action]:
         raise ActionRefused("Unknown action.")
+    reason = reason.strip()
+    if len(reason) > REASON_MAX or _CONTROL.search(reason):
+        raise ActionRefused(
+            f"The ticket or reason may have at most {REASON_MAX} plain characters.",
+            field="reason",
+        )
     policy = policy_for(action)
     if not policy.enabled:
         raise ActionRefused(f"{policy} is turned off by policy.")
@@ -543,6 +573,8 @@ def action_submit(
         )
         approval = approval_policy_for(policy, rels)
         stored = {**params, **plan.later, "summary": plan.summary, "operations": plan.operations}
+        if reason:
+            stored["reason"] = reason
         key = _open_key(action, variant, plan)
         _refuse_if_open(key)
         try:
@@ -588,6 +620,7 @@ def action_submit(
                 "summary": plan.summary,
                 "approval": approval.name if approval else "none",
                 "approval_request": req.approval_request_id,
+                **({"reason": reason} if reason else {}),
             },
             request=request,
         )

@@ -9,6 +9,7 @@ urlpatterns = [
     path("people/", views.people, name="people"),
     path("people/<str:user_id>/", views.person, name="person"),
     path("people/<str:user_id>/act/", views.person_act, name="person_act"),
+    path("people/<str:user_id>/confirm/", views.person_confirm, name="person_confirm"),
     path("people/<str:user_id>/profile/", views.person_profile, name="person_profile"),
     path("actions/<int:pk>/", views.action_detail, name="action_detail"),
     path("actions/<int:pk>/reveal/<int:operation_id>/", views.action_reveal, name="action_reveal"),

@@ -32,7 +32,7 @@ from identity.forms import (
 )
 from identity.models import Action, ActionPolicy, ActionRequest, BulkItem, BulkRun, BulkStatus
 from identity.services import ActionRefused
-from identity.wording import action_story
+from identity.wording import action_story, confirm_question
 from okta.models import (
     AdminRole,
     AppAssignment,
@@ -114,7 +114,7 @@ def my_account(request: HttpRequest) -> HttpResponse:
             "manager": OktaUser.objects.filter(pk=person.manager_id).first()
             if person.manager_id
             else None,
-            "actions": services.allowed_variants(user, person),
+            "actions": _action_buttons(user, person),
             "profile_form": ProfileForm(fields=fields, initial_profile=_profile_of(person))
             if fields
             else None,
@@ -164,13 +164,21 @@ def _get_person_for_actor(request: HttpRequest, user_id: str) -> OktaUser:
     return person
 
 
+def _action_buttons(user: User, person: OktaUser) -> list[tuple[str, str, str, bool]]:
+    """(action, variant, label, confirm first) for each action the user may ask for here."""
+    return [
+        (action, variant, label, services.needs_confirmation(user, action, variant, person))
+        for action, variant, label in services.allowed_variants(user, person)
+    ]
+
+
 def _person_context(request: HttpRequest, person: OktaUser) -> dict[str, Any]:
     user = _user(request)
     admin = services.is_admin(user)
     editable = admin and person.pk != user.okta_id
     return {
         "person": person,
-        "actions": services.allowed_variants(user, person),
+        "actions": _action_buttons(user, person),
         "admin_roles": AdminRole.objects.filter(user_id=person.pk).order_by("type"),
         "groups": OktaGroup.objects.filter(memberships__user_id=person.pk).order_by("name"),
         "apps": AppAssignment.objects.filter(user_id=person.pk)
@@ -247,18 +255,59 @@ def person_act(request: HttpRequest, user_id: str) -> HttpResponse:
             messages.info(request, "Choose one of the matches, then send again.")
             url = reverse("identity:person", args=[target.pk])
             return redirect(f"{url}?{urlencode({f'{field}_q': query})}")
+    action, variant = form.cleaned_data["action"], form.cleaned_data["variant"]
+    if not form.cleaned_data["confirmed"] and _offered_with_confirmation(
+        _user(request), target, action, variant
+    ):
+        # Asked without the confirmation step (a stale page, or a hand-made POST): ask first.
+        return _confirm_page(request, target, action, variant)
     try:
         req = services.action_submit(
             actor=_user(request),
-            action=form.cleaned_data["action"],
-            variant=form.cleaned_data["variant"],
+            action=action,
+            variant=variant,
             target_user_id=target.pk,
             params=form.params(),
+            reason=form.cleaned_data["reason"],
             request=request,
         )
     except ActionRefused as exc:
         return _refused(request, exc, back)
     return _after_action(request, req)
+
+
+def _confirm_page(request: HttpRequest, target: OktaUser, action: str, variant: str) -> Any:
+    question, effect, button = confirm_question(action, variant, target.full_name or target.login)
+    context = {
+        "person": target,
+        "action": action,
+        "variant": variant,
+        "question": question,
+        "effect": effect,
+        "button": button,
+        "form": ActionForm(),
+    }
+    return _render(request, "identity/confirm.html", context, "confirm")
+
+
+@require_GET
+@login_required
+def person_confirm(request: HttpRequest, user_id: str) -> HttpResponse:
+    """The confirmation step of a sensitive action on someone else: who, what it does, and an
+    optional ticket or reason. The action itself is asked for by its POST to ``person_act``."""
+    target = _get_person_for_actor(request, user_id)
+    action, variant = request.GET.get("action", ""), request.GET.get("variant", "")
+    if not _offered_with_confirmation(_user(request), target, action, variant):
+        raise Http404
+    return _confirm_page(request, target, action, variant)
+
+
+def _offered_with_confirmation(user: User, target: OktaUser, action: str, variant: str) -> bool:
+    """Whether the person page offers this action behind a confirmation step. An action not
+    offered goes straight to the service, whose refusal says why."""
+    return services.needs_confirmation(user, action, variant, target) and any(
+        (a, v) == (action, variant) for a, v, _ in services.allowed_variants(user, target)
+    )
 
 
 @require_POST

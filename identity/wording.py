@@ -33,3 +33,47 @@ def action_story(
                 "keep using Gatehouse."
             )
     return ""
+
+
+# (action, variant) -> (question, effect, button), for the confirmation step of an action asked
+# for someone else; {name} is the person.
+_CONFIRM: dict[tuple[str, str], tuple[str, str, str]] = {
+    (Action.PASSWORD_RESET, "email"): (
+        "Email {name} a password reset link?",
+        "Okta emails them a link to choose a new password; until they do, their account is in "
+        "recovery.",
+        "Email the reset link",
+    ),
+    (Action.PASSWORD_RESET, "url"): (
+        "Make a one-time password reset link for {name}?",
+        "You will see the link once, to give them; until they use it, their account is in "
+        "recovery.",
+        "Make the reset link",
+    ),
+    (Action.PASSWORD_RESET, "temp"): (
+        "Set a temporary password for {name}?",
+        "Their current password stops working. You will see the temporary password once; they "
+        "must choose a new password at their next sign-in.",
+        "Set a temporary password",
+    ),
+    (Action.MFA_RESET, "reset"): (
+        "Reset {name}'s MFA factors?",
+        "Every factor they enrolled is removed; they will have to enrol again at their next "
+        "sign-in.",
+        "Reset MFA factors",
+    ),
+    (Action.SESSIONS_CLEAR, "clear"): (
+        "Sign {name} out everywhere?",
+        "Okta ends all their sessions and revokes their tokens; they will have to sign in "
+        "again on every device.",
+        "Sign them out everywhere",
+    ),
+}
+
+
+def confirm_question(action: str, variant: str, name: str) -> tuple[str, str, str]:
+    """(question, effect, button label) for confirming ``action``/``variant`` on ``name``."""
+    question, effect, button = _CONFIRM.get(
+        (action, variant), ("Go ahead with this for {name}?", "", "Confirm")
+    )
+    return question.format(name=name), effect, button

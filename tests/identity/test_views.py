@@ -86,6 +86,85 @@ def test_self_service_password_reset_says_what_next_and_keeps_the_portal(
     assert not AuditEvent.objects.filter(action="signin.refused").exists()
 
 
+def test_sensitive_action_for_someone_else_is_confirmed_first_without_js(acme: Acme) -> None:
+    """Reset MFA for someone else is a link to a confirmation page naming the person and the
+    effect; a POST that skips it is asked again; the confirmed one keeps its ticket."""
+    from audit.models import AuditEvent
+
+    jordan = client_for(acme.u["jordan"])
+    page = jordan.get(reverse("identity:person", args=[acme.id["john"]])).content.decode()
+    confirm_url = reverse("identity:person_confirm", args=[acme.id["john"]])
+    assert f'href="{confirm_url}?action=mfa_reset&amp;variant=reset"' in page
+
+    confirm = jordan.get(confirm_url, {"action": "mfa_reset", "variant": "reset"})
+    text = confirm.content.decode()
+    assert confirm.status_code == 200 and "<html" in text
+    assert "Reset John Doe&#x27;s MFA factors?" in text
+    assert "they will have to enrol again at their next sign-in" in text
+    assert 'name="reason"' in text and "Ticket or reason (optional)" in text
+    assert not ActionRequest.objects.exists()
+
+    act = reverse("identity:person_act", args=[acme.id["john"]])
+    before = acme.sandbox.counters()["writes"]
+    skipped = jordan.post(act, {"action": "mfa_reset", "variant": "reset"})
+    assert skipped.status_code == 200 and "Reset John Doe&#x27;s MFA factors?" in (
+        skipped.content.decode()
+    )
+    assert not ActionRequest.objects.exists()
+
+    done = jordan.post(
+        act,
+        {"action": "mfa_reset", "variant": "reset", "confirmed": "on", "reason": " INC-4521 "},
+    )
+    req = ActionRequest.objects.get()
+    assert done.status_code == 302
+    assert done["Location"] == reverse("identity:action_detail", args=[req.pk])
+    assert req.params["reason"] == "INC-4521"
+    event = AuditEvent.objects.get(action="identity.action.requested")
+    assert event.target_id == acme.id["john"] and event.detail["reason"] == "INC-4521"
+    detail = jordan.get(done["Location"]).content.decode()
+    assert "Ticket or reason: INC-4521" in detail
+    assert acme.sandbox.counters()["writes"] == before  # queued, not yet run
+
+
+def test_sensitive_action_confirmation_with_htmx(acme: Acme, no_broker: list[Any]) -> None:
+    jordan = client_for(acme.u["jordan"])
+    confirm_url = reverse("identity:person_confirm", args=[acme.id["john"]])
+    fragment = jordan.get(
+        confirm_url, {"action": "sessions_clear", "variant": "clear"}, headers=HTMX
+    ).content.decode()
+    assert "<html" not in fragment and 'data-testid="confirm-action"' in fragment
+    assert "Sign John Doe out everywhere?" in fragment
+    assert f'hx-post="{reverse("identity:person_act", args=[acme.id["john"]])}"' in fragment
+    response = jordan.post(
+        reverse("identity:person_act", args=[acme.id["john"]]),
+        {"action": "sessions_clear", "variant": "clear", "confirmed": "on"},
+        headers=HTMX,
+    )
+    assert 'data-testid="action-result"' in response.content.decode()
+    req = ActionRequest.objects.get()
+    assert "reason" not in req.params  # optional
+    from audit.models import AuditEvent
+
+    event = AuditEvent.objects.get(action="identity.action.requested")
+    assert "reason" not in event.detail
+
+
+def test_confirmation_step_refuses_strangers_and_actions_not_offered(acme: Acme) -> None:
+    confirm = reverse("identity:person_confirm", args=[acme.id["john"]])
+    maya = client_for(acme.u["maya"])
+    assert maya.get(confirm, {"action": "mfa_reset", "variant": "reset"}).status_code == 404
+    jordan = client_for(acme.u["jordan"])
+    # john is not locked out: no unlock to confirm; no such action at all
+    assert jordan.get(confirm, {"action": "user_suspend", "variant": "zzz"}).status_code == 404
+    too_long = jordan.post(
+        reverse("identity:person_act", args=[acme.id["john"]]),
+        {"action": "mfa_reset", "variant": "reset", "confirmed": "on", "reason": "x" * 201},
+        headers=HTMX,
+    )
+    assert too_long.status_code == 400 and not ActionRequest.objects.exists()
+
+
 def test_person_page_stranger_gets_404(acme: Acme) -> None:
     maya = client_for(acme.u["maya"])
     assert maya.get(reverse("identity:person", args=[acme.id["john"]])).status_code == 404

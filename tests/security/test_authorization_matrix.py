@@ -92,6 +92,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "identity:people": ("GET", "login deny deny ok deny ok ok deny"),
     "identity:person": ("GET", "login ok 404 ok 404 ok ok 404"),
     "identity:person_act": ("POST", "login ok 404 ok 404 ok ok 404"),
+    # the confirmation step of a password reset link for maya: nobody confirms on themselves
+    "identity:person_confirm": ("GET", "login 404 404 ok 404 ok ok 404"),
     "identity:person_profile": ("POST", "login ok 404 ok 404 ok ok 404"),
     "identity:action_detail": ("GET", "login ok 404 404 404 404 ok 404"),
     "identity:action_reveal": ("POST", "login ok 404 404 404 404 404 404"),
@@ -118,6 +120,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
 QUERY: dict[str, str] = {
     "approvals:admin_item_new": "?group={group_id}",
     "identity:pick": "?name=group_id&id=id_group_id&group_id_q=a",
+    "identity:person_confirm": "?action=password_reset&variant=email",
 }
 
 
