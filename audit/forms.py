@@ -16,6 +16,10 @@ OUTCOME_CHOICES = [
 ]
 
 
+# The hint the action filter shows: a prefix real events have (access requests' actions).
+ACTION_EXAMPLE = "access_request.*"
+
+
 class AuditFilterForm(forms.Form):
     """The audit page's filters (also the export's); every field is optional."""
 
@@ -24,7 +28,7 @@ class AuditFilterForm(forms.Form):
         required=False,
         max_length=64,
         label="Action",
-        help_text="Exact, or a prefix ending in * (request.*)",
+        help_text=f"Exact, or a prefix ending in * ({ACTION_EXAMPLE})",
     )
     target_type = forms.CharField(required=False, max_length=64, label="Target type")
     target_id = forms.CharField(required=False, max_length=128, label="Target id")

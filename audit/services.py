@@ -134,6 +134,55 @@ def _event_fields(
     }
 
 
+# Target types of Okta objects that writers name by id alone (okta.operations: "group 00g…").
+_OKTA_TARGET_TYPES = ("user", "group", "app")
+
+
+def _okta_names(kind: str, ids: set[str]) -> dict[str, str]:
+    from okta.models import OktaApp, OktaGroup, OktaUser
+
+    if not ids:
+        return {}
+    if kind == "user":
+        people = OktaUser.objects.filter(id__in=ids).only(
+            "id", "login", "first_name", "last_name", "display_name"
+        )
+        return {person.id: str(person) for person in people}
+    if kind == "group":
+        return dict(OktaGroup.objects.filter(id__in=ids).values_list("id", "name"))
+    return dict(OktaApp.objects.filter(id__in=ids).values_list("id", "label"))
+
+
+def _name_okta_targets(prepared: list[dict[str, Any]]) -> None:
+    """Give events about an Okta user, group or app the directory mirror's name at the time of
+    writing (and, for a membership, the person's), so the trail reads by name even after the
+    object is renamed or deleted. Events with a label keep it. One query per kind, at most."""
+    wanted: dict[str, set[str]] = {kind: set() for kind in _OKTA_TARGET_TYPES}
+    unnamed = [
+        fields
+        for fields in prepared
+        if not fields["target_label"]
+        and fields["target_type"] in _OKTA_TARGET_TYPES
+        and fields["target_id"]
+    ]
+    for fields in unnamed:
+        wanted[fields["target_type"]].add(fields["target_id"])
+        member = fields["detail"].get("user_id")
+        if fields["target_type"] != "user" and isinstance(member, str) and member:
+            wanted["user"].add(member)
+    if not unnamed:
+        return
+    names = {kind: _okta_names(kind, ids) for kind, ids in wanted.items()}
+    for fields in unnamed:
+        name = names[fields["target_type"]].get(fields["target_id"])
+        if not name:
+            continue
+        member = names["user"].get(str(fields["detail"].get("user_id") or ""))
+        if fields["target_type"] != "user" and member:
+            name = f"{name} · {member}"
+        fields["target_label"] = _text("target_label", name)
+
+
 def chain_head_for_append() -> str:
     """Take the append lock (PostgreSQL) and return the hash the next event chains to."""
     if connection.vendor == "postgresql":
@@ -170,6 +219,7 @@ def audit_record(
         detail=detail,
         request=request,
     )
+    _name_okta_targets([fields])
     # Joins the caller's transaction; outside one it makes its own, so the lock is held
     # from the read of the head to the commit of the insert.
     with transaction.atomic(savepoint=False):
@@ -193,6 +243,7 @@ def audit_record_many(
     prepared = [_event_fields(**{"request": request, **dict(item)}) for item in events]
     if not prepared:
         return []
+    _name_okta_targets(prepared)
     with transaction.atomic(savepoint=False):
         prev_hash = chain_head_for_append()
         rows = []

@@ -25,7 +25,7 @@ from django_htmx.http import push_url
 from django_htmx.middleware import HtmxDetails
 
 from audit.chain import canonical_time, event_hash_matches, stream
-from audit.forms import AuditFilterForm
+from audit.forms import ACTION_EXAMPLE, AuditFilterForm
 from audit.models import AuditEvent, AuditVerification
 from audit.services import EXPORT_PERMISSION, VIEW_PERMISSION, audit_record, verification_start
 
@@ -110,6 +110,7 @@ def event_list(request: HtmxHttpRequest) -> HttpResponse:
         "newer_query": _query(params, after=page.newer_id) if page and page.newer_id else "",
         "older_query": _query(params, before=page.older_id) if page and page.older_id else "",
         "can_export": request.user.has_perm(EXPORT_PERMISSION),
+        "action_example": ACTION_EXAMPLE,
     }
     # A history restore (back button, cache miss) wants the whole page, not the fragment.
     if request.htmx and not request.htmx.history_restore_request:

@@ -229,3 +229,43 @@ def test_audit_record_behind_trusted_proxies_takes_the_forwarded_client(settings
 def test_audit_record_without_trusted_proxies_ignores_forwarded_for() -> None:
     request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6")
     assert audit_record(action="signin.succeeded", request=request).ip == "10.0.0.1"
+
+
+def test_audit_record_names_okta_targets_from_the_mirror_at_write_time(
+    django_assert_num_queries: Any,
+) -> None:
+    from okta.models import OktaGroup, OktaUser
+
+    group = OktaGroup.objects.create(id="00gbackend00001", name="Engineering - Backend")
+    maya = OktaUser.objects.create(
+        id="00umaya0000001", login="maya.chen@acme.com", first_name="Maya", last_name="Chen"
+    )
+    membership = audit_record(
+        action="okta.operation.queued",
+        target_type="group",
+        target_id=group.id,
+        detail={"kind": "group.member.add", "group_id": group.id, "user_id": maya.id},
+    )
+    assert membership.target_label == "Engineering - Backend · Maya Chen"
+    assert event_hash_matches(AuditEvent.objects.get(pk=membership.pk))
+    kept = audit_record(
+        action="access_request.submitted",
+        target_type="group",
+        target_id=group.id,
+        target_label="As the writer said",
+    )
+    assert kept.target_label == "As the writer said"
+    gone = audit_record(action="okta.operation.succeeded", target_type="group", target_id="00gx")
+    assert gone.target_label == ""  # not in the mirror: the page shows the id
+    group.name = "Backend (renamed)"
+    group.save()
+    assert AuditEvent.objects.get(pk=membership.pk).target_label.startswith("Engineering")
+    # A batch looks each kind up once, however many events: one query per kind, lock, head,
+    # insert.
+    events = [
+        {"action": "okta.operation.queued", "target_type": "user", "target_id": maya.id},
+        {"action": "okta.operation.queued", "target_type": "group", "target_id": group.id},
+    ]
+    with django_assert_num_queries(4 if connection.vendor == "sqlite" else 5):
+        stored = audit_record_many(events=events * 5)
+    assert [e.target_label for e in stored[:2]] == ["Maya Chen", "Backend (renamed)"]

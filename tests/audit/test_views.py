@@ -4,6 +4,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from typing import Any
 
 import pytest
@@ -12,10 +13,14 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from approvals import services
+from approvals.models import AccessRequest
 from audit import guards
 from audit.models import AuditEvent, AuditVerification
 from audit.services import audit_record, audit_record_many, verification_run
 from audit.views import PAGE_SIZE, csv_safe
+from okta.models import OktaGroup
+from tests.approvals.conftest import People, item_make, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -211,6 +216,47 @@ def test_event_list_query_count_is_constant(
     audit_queries = [q["sql"] for q in few.captured_queries if "audit_auditevent" in q["sql"]]
     assert len(audit_queries) == 1  # one keyset query, no COUNT(*) of the trail
     assert "COUNT(" not in audit_queries[0].upper() and "LIMIT 51" in audit_queries[0]
+
+
+def _access_request_approved() -> AccessRequest:
+    """maya asks for Engineering - Backend and priya approves it, through the services that
+    write the trail in the portal (real action names, an Okta operation queued)."""
+    people = People()
+    item = item_make(owners=[people.otto.id], approver_group=people.approvers)
+    req = submit(people, item)
+    services.access_request_decide(actor=people.u["priya"], request_id=req.pk, outcome="APPROVE")
+    return req
+
+
+def test_event_list_action_hint_finds_events(client: Client, auditor: Any) -> None:
+    _access_request_approved()
+    page = _body(_login(client, auditor).get(LIST))
+    hint = re.search(r'<input[^>]*name="action"[^>]*placeholder="([^"]+)"', page)
+    assert hint and hint.group(1).endswith("*")
+    assert f"Exact, or a prefix ending in * ({hint.group(1)})" in page
+    events = client.get(LIST, {"action": hint.group(1)}).context["page"].events
+    actions = {event.action for event in events}
+    assert "access_request.submitted" in actions
+    assert all(action.startswith(hint.group(1).rstrip("*")) for action in actions)
+
+
+def test_event_list_shows_okta_targets_by_the_name_recorded_then(
+    client: Client, auditor: Any
+) -> None:
+    req = _access_request_approved()
+    OktaGroup.objects.filter(pk=req.item.group_id).update(name="Renamed since")  # type: ignore[union-attr]
+    unnamed = audit_record(
+        action="okta.operation.succeeded", target_type="group", target_id="00gold0000001"
+    )
+    page = _body(_login(client, auditor).get(LIST))
+
+    def row(event: AuditEvent) -> str:
+        return page[page.index(f'id="event-{event.pk}"') :].split("</tr>")[0]
+
+    queued = AuditEvent.objects.get(action="okta.operation.queued")
+    assert "Engineering - Backend · Maya Chen" in row(queued)
+    assert str(req.item.group_id) not in row(queued)  # type: ignore[union-attr]
+    assert "00gold0000001" in row(unnamed)  # written without a name (not mirrored): the id
 
 
 def test_event_list_htmx_returns_the_results_fragment(client: Client, auditor: Any) -> None:
