@@ -243,12 +243,11 @@ LOGIN_REDIRECT_URL_FAILURE = "/signin/refused/"
 DEMO_PEOPLE: list[str] = env.list("DEMO_PEOPLE", [])
 
 # --- Email ----------------------------------------------------------------------------------
-# Django 6.1's MAILERS, configured from the same environment variables as before.
+# Django 6.1's MAILERS, configured from the same environment variables as before. In DEBUG
+# nothing is sent: each message is logged, readable (portal/mail.py).
 _EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend"
-    if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend",
+    "portal.mail.LogBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
 )
 _EMAIL_OPTIONS: dict[str, object] = (
     {
@@ -332,13 +331,42 @@ USE_TZ = True
 # ISO dates and 24-hour times on every page (portal/formats/en/formats.py).
 FORMAT_MODULE_PATH = "portal.formats"
 
+# Read by people as well as machines: one line per event, noise filtered at its logger
+# (portal/logs.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "filters": {
+        "static_files_served": {"()": "portal.logs.StaticFilesServedFilter"},
+        "no_hostname_warning": {"()": "portal.logs.NoHostnameWarningFilter"},
+        "permission_denied_one_line": {"()": "portal.logs.PermissionDeniedOneLineFilter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's own console handler (DEBUG only) is dropped: its records reach the root's
+        # handler anyway, so each was printed twice.
+        "django": {"level": "INFO"},
+        "django.request": {"filters": ["permission_denied_one_line"]},
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["static_files_served"],
+        },
+        "kombu.connection": {"filters": ["no_hostname_warning"]},
+        "portal.mail": {"level": "INFO"},  # development email, shown whatever LOG_LEVEL says
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},

@@ -52,3 +52,10 @@ def test_demo_child_env_points_at_local_services() -> None:
     assert env["DEBUG"] == "1"
     assert env["OKTA_EVENT_HOOK_SECRET"]
     assert env["DEMO_PEOPLE"].split(",")[:7] == DEMO_LOGINS
+
+
+def test_demo_beat_logs_warnings_only_and_the_sync_draws_no_bar(tmp_path: Path) -> None:
+    commands = Command().commands(tmp_path)
+    beat = commands["beat"]
+    assert beat[beat.index("-l") + 1] == "WARNING"  # not a line per periodic task sent
+    assert "--no-progress" in commands["sync"]

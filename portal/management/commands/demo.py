@@ -161,72 +161,17 @@ class Command(BaseCommand):
             sig: signal.signal(sig, self.on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
         }
         try:
-            py = sys.executable
-            manage = str(Path(settings.BASE_DIR) / "manage.py")
-            self.spawn(
-                "sandbox",
-                [
-                    py,
-                    manage,
-                    "okta_sandbox",
-                    "--host",
-                    HOST,
-                    "--port",
-                    str(SANDBOX_PORT),
-                    "--org",
-                    "acme",
-                    "--token",
-                    SANDBOX_TOKEN,
-                ],
-                env,
-            )
-            self.spawn(
-                "oidc",
-                [
-                    py,
-                    "-m",
-                    "oidc_provider_mock",
-                    "--host",
-                    HOST,
-                    "--port",
-                    str(OIDC_PORT),
-                    "--user-claims-file",
-                    str(var / "demo" / "oidc-people.json"),
-                ],
-                {**env, "NO_COLOR": "1"},
-            )
+            commands = self.commands(var)
+            self.spawn("sandbox", commands["sandbox"], env)
+            self.spawn("oidc", commands["oidc"], {**env, "NO_COLOR": "1"})
             self.wait_for("sandbox", self.sandbox_ready, 60)
             self.wait_for("oidc", self.oidc_ready, 30)
             if not options["no_sync"]:
-                self.first_sync(env)
+                self.first_sync(commands["sync"], env)
                 # A starter catalog, so the request → approve → fulfil journey works at once.
                 call_command("approvals_demo_catalog", verbosity=0)
-            self.spawn(
-                "web",
-                [py, manage, "runserver", f"{HOST}:{WEB_PORT}", "--noreload", "--skip-checks"],
-                env,
-            )
-            self.spawn(
-                "worker",
-                [py, "-m", "celery", "-A", "portal.celery", "worker", "--pool=solo", "-l", "INFO"],
-                env,
-            )
-            self.spawn(
-                "beat",
-                [
-                    py,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "portal.celery",
-                    "beat",
-                    "-l",
-                    "INFO",
-                    "--schedule",
-                    str(var / "celerybeat-schedule"),
-                ],
-                env,
-            )
+            for name in ("web", "worker", "beat"):
+                self.spawn(name, commands[name], env)
             self.wait_for("web", lambda: http_ok(f"http://{HOST}:{WEB_PORT}/healthz"), 60)
             self.banner(people)
             self.supervise()
@@ -238,6 +183,35 @@ class Command(BaseCommand):
                 signal.signal(sig, handler)
 
     # --- children -------------------------------------------------------------------------
+
+    def commands(self, var: Path) -> dict[str, list[str]]:
+        """Each child's command line."""
+        py = sys.executable
+        manage = str(Path(settings.BASE_DIR) / "manage.py")
+        celery = [py, "-m", "celery", "-A", "portal.celery"]
+        return {
+            "sandbox": [
+                *(py, manage, "okta_sandbox", "--org", "acme", "--token", SANDBOX_TOKEN),
+                *("--host", HOST, "--port", str(SANDBOX_PORT)),
+            ],
+            "oidc": [
+                *(py, "-m", "oidc_provider_mock", "--host", HOST, "--port", str(OIDC_PORT)),
+                *("--user-claims-file", str(var / "demo" / "oidc-people.json")),
+            ],
+            # A progress bar redrawn with carriage returns is noise in prefixed output.
+            "sync": [py, manage, "okta_sync", "--full", "--no-progress"],
+            "web": [py, manage, "runserver", f"{HOST}:{WEB_PORT}", "--noreload", "--skip-checks"],
+            "worker": [*celery, "worker", "--pool=solo", "-l", "INFO"],
+            # Beat's INFO is a line for every periodic task it sends; the worker's say the same.
+            "beat": [
+                *celery,
+                "beat",
+                "-l",
+                "WARNING",
+                "--schedule",
+                str(var / "celerybeat-schedule"),
+            ],
+        }
 
     def child_env(self, people: list[dict[str, Any]]) -> dict[str, str]:
         env = dict(os.environ)
@@ -305,12 +279,9 @@ class Command(BaseCommand):
     def oidc_ready(self) -> bool:
         return http_ok(f"http://{HOST}:{OIDC_PORT}/.well-known/openid-configuration")
 
-    def first_sync(self, env: dict[str, str]) -> None:
-        manage = str(Path(settings.BASE_DIR) / "manage.py")
+    def first_sync(self, command: list[str], env: dict[str, str]) -> None:
         self.say("Running the first full mirror sync from the sandbox...")
-        # A progress bar redrawn with carriage returns is noise in prefixed output.
-        sync_env = {**env, "TQDM_DISABLE": "1"}
-        sync = self.spawn("sync", [sys.executable, manage, "okta_sync", "--full"], sync_env)
+        sync = self.spawn("sync", command, env)
         while sync.running() and not self.stopping:
             time.sleep(0.2)
         if self.stopping:
