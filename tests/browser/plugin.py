@@ -46,6 +46,7 @@ from django.conf import settings
 from django.db import connections
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
+from portal import signin_provider
 from portal.management.oidc_claims import acme_refused_people, claims_file_write
 
 REPO = Path(__file__).resolve().parents[2]
@@ -267,17 +268,7 @@ def oidc_provider_start(
         port = free_port()
         child = child_start(
             "oidc-provider",
-            [
-                sys.executable,
-                "-m",
-                "oidc_provider_mock",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--user-claims-file",
-                str(claims_path),
-            ],
+            signin_provider.command(host="127.0.0.1", port=port, claims_file=claims_path),
             env=child_env(NO_COLOR="1"),
             log_dir=log_dir,
         )

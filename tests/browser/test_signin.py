@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -49,3 +50,25 @@ def test_signin_then_sign_out_returns_to_login(
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(f"{gatehouse.url}/login/")
     expect(page.get_by_test_id("sign-in")).to_be_visible()
+
+
+def test_signin_provider_page_is_styled_from_this_machine(page: Page, gatehouse: Gatehouse) -> None:
+    """Offline, a CDN stylesheet leaves the provider's page bare: everything comes from here."""
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    page.goto(f"{gatehouse.url}/login/")
+    page.get_by_test_id("sign-in").click()
+    maya = gatehouse.oidc.sub_for("maya.chen@acme.com")
+    button = page.get_by_role("button", name=f"Authorize as {maya}")
+    expect(button).to_contain_text("Maya Chen")
+    # Bootstrap's outline button (its blue border), not the browser's grey default.
+    expect(button).to_have_css("border-top-color", "rgb(13, 110, 253)")
+    expect(page.get_by_role("navigation", name="Provider")).to_have_css(
+        "background-color", "rgb(33, 37, 41)"
+    )
+    button.click()
+    page.wait_for_url(f"{gatehouse.url}/")
+    expect(page.get_by_test_id("person-name")).to_have_text("Maya Chen")
+    assert fetched and all(
+        urlsplit(url).hostname in ("127.0.0.1", "localhost") for url in fetched
+    ), fetched

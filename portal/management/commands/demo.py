@@ -1,7 +1,7 @@
 """``python manage.py demo``: everything Gatehouse needs, in one terminal; Ctrl-C stops it all.
 
 Children: the Okta sandbox (acme org) on 127.0.0.1:8900, a local OIDC provider on
-127.0.0.1:9400 offering the demo people for one-click sign-in, the web app on 127.0.0.1:8000, a
+127.0.0.1:9400 offering the demo people for one-click sign-in (portal/signin_provider), the web app on 127.0.0.1:8000, a
 Celery worker and Celery beat. Embedded defaults only (SQLite and Celery's filesystem transport
 under var/), so no database or broker server is needed. The first full mirror sync runs as soon
 as the sandbox answers.
@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from portal import signin_provider
 from portal.management.oidc_claims import acme_refused_people, claims_file_write
 
 HOST = "127.0.0.1"
@@ -194,10 +195,9 @@ class Command(BaseCommand):
                 *(py, manage, "okta_sandbox", "--org", "acme", "--token", SANDBOX_TOKEN),
                 *("--host", HOST, "--port", str(SANDBOX_PORT)),
             ],
-            "oidc": [
-                *(py, "-m", "oidc_provider_mock", "--host", HOST, "--port", str(OIDC_PORT)),
-                *("--user-claims-file", str(var / "demo" / "oidc-people.json")),
-            ],
+            "oidc": signin_provider.command(
+                host=HOST, port=OIDC_PORT, claims_file=var / "demo" / "oidc-people.json"
+            ),
             # A progress bar redrawn with carriage returns is noise in prefixed output.
             "sync": [py, manage, "okta_sync", "--full", "--no-progress"],
             "web": [py, manage, "runserver", f"{HOST}:{WEB_PORT}", "--noreload", "--skip-checks"],

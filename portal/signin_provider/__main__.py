@@ -1,0 +1,3 @@
+from portal.signin_provider import main
+
+main()
