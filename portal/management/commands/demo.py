@@ -1,10 +1,11 @@
 """``python manage.py demo``: everything Gatehouse needs, in one terminal; Ctrl-C stops it all.
 
 Children: the Okta sandbox (acme org) on 127.0.0.1:8900, a local OIDC provider on
-127.0.0.1:9400 offering the demo people for one-click sign-in (portal/signin_provider), the web app on 127.0.0.1:8000, a
-Celery worker and Celery beat. Embedded defaults only (SQLite and Celery's filesystem transport
-under var/), so no database or broker server is needed. The first full mirror sync runs as soon
-as the sandbox answers.
+127.0.0.1:9400 offering the demo people for one-click sign-in (portal/signin_provider), the
+web app on 127.0.0.1:8000 (DEBUG off, as deployed: Gatehouse's own error pages), a Celery
+worker and Celery beat. Embedded defaults only (SQLite and Celery's filesystem transport under
+var/), so no database or broker server is needed. The first full mirror sync runs as soon as
+the sandbox answers.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from okta.crypto import _derived_key
 from portal import signin_provider
 from portal.management.oidc_claims import acme_refused_people, claims_file_write
 
@@ -163,15 +165,21 @@ class Command(BaseCommand):
         }
         try:
             commands = self.commands(var)
+            web_env = self.web_env(env)
+            # The web app's static files, collected while the sandbox starts and the sync runs.
+            static = self.spawn("static", commands["static"], web_env)
             self.spawn("sandbox", commands["sandbox"], env)
             self.spawn("oidc", commands["oidc"], {**env, "NO_COLOR": "1"})
             self.wait_for("sandbox", self.sandbox_ready, 60)
             self.wait_for("oidc", self.oidc_ready, 30)
             if not options["no_sync"]:
-                self.first_sync(commands["sync"], env)
+                self.say("Running the first full mirror sync from the sandbox...")
+                self.finish(self.spawn("sync", commands["sync"], env), "the first mirror sync")
                 # A starter catalog, so the request → approve → fulfil journey works at once.
                 call_command("approvals_demo_catalog", verbosity=0)
-            for name in ("web", "worker", "beat"):
+            self.finish(static, "collecting the static files")
+            self.spawn("web", commands["web"], web_env)
+            for name in ("worker", "beat"):
                 self.spawn(name, commands[name], env)
             self.wait_for("web", lambda: http_ok(f"http://{HOST}:{WEB_PORT}/healthz"), 60)
             self.banner(people)
@@ -200,6 +208,7 @@ class Command(BaseCommand):
             ),
             # A progress bar redrawn with carriage returns is noise in prefixed output.
             "sync": [py, manage, "okta_sync", "--full", "--no-progress"],
+            "static": [py, manage, "collectstatic", "--noinput", "--verbosity", "0"],
             "web": [py, manage, "runserver", f"{HOST}:{WEB_PORT}", "--noreload", "--skip-checks"],
             "worker": [*celery, "worker", "--pool=solo", "-l", "INFO"],
             # Beat's INFO is a line for every periodic task it sends; the worker's say the same.
@@ -224,6 +233,14 @@ class Command(BaseCommand):
             OIDC_OP_ISSUER=f"http://{HOST}:{OIDC_PORT}",
             SITE_URL=f"http://{HOST}:{WEB_PORT}",
             DEMO_PEOPLE=",".join(person["login"] for person in people),
+            # What DEBUG fills in, stated for every child alike: the web app runs without it.
+            SECRET_KEY=settings.SECRET_KEY,
+            OIDC_RP_CLIENT_SECRET=settings.OIDC_RP_CLIENT_SECRET,
+            EMAIL_BACKEND=env.get("EMAIL_BACKEND", "portal.mail.LogBackend"),
+            FIELD_ENCRYPTION_KEYS=",".join(
+                # The key DEBUG derives: secrets stored by earlier demo runs stay readable.
+                settings.FIELD_ENCRYPTION_KEYS or [_derived_key().decode()]
+            ),
         )
         # The demo talks to its sandbox only; DATABASE_URL / CELERY_BROKER_URL, when set, are
         # kept (this process migrated that database) and otherwise the embedded defaults apply.
@@ -239,6 +256,17 @@ class Command(BaseCommand):
         ):
             env.pop(name, None)
         return env
+
+    def web_env(self, env: dict[str, str]) -> dict[str, str]:
+        """The web app runs with DEBUG off, as deployed: people meet Gatehouse's own 404, 403
+        and 500 pages, not Django's debug pages, and WhiteNoise serves the collected static
+        files. It is plain HTTP on loopback, so cookies are not marked Secure."""
+        return {
+            **env,
+            "DEBUG": "0",
+            "ALLOWED_HOSTS": f"{HOST},localhost",
+            "SECURE_COOKIES": "0",
+        }
 
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> Child:
         child = Child(name=name, args=args, colour=COLOURS[len(self.children) % len(COLOURS)])
@@ -279,18 +307,17 @@ class Command(BaseCommand):
     def oidc_ready(self) -> bool:
         return http_ok(f"http://{HOST}:{OIDC_PORT}/.well-known/openid-configuration")
 
-    def first_sync(self, command: list[str], env: dict[str, str]) -> None:
-        self.say("Running the first full mirror sync from the sandbox...")
-        sync = self.spawn("sync", command, env)
-        while sync.running() and not self.stopping:
+    def finish(self, child: Child, what: str) -> None:
+        """Wait for a one-off child (the sync, collectstatic) to end; stop the demo if it failed."""
+        while child.running() and not self.stopping:
             time.sleep(0.2)
         if self.stopping:
             raise _Stopped
-        sync.wait(5)
-        self.children.remove(sync)
-        code = sync.process.returncode if sync.process else None
+        child.wait(5)
+        self.children.remove(child)
+        code = child.process.returncode if child.process else None
         if code != 0:
-            raise CommandError(f"the first mirror sync failed (exit code {code})")
+            raise CommandError(f"{what} failed (exit code {code})")
 
     def banner(self, people: list[dict[str, Any]]) -> None:
         lines = [
