@@ -305,6 +305,14 @@ def allowed_variants(actor: User, target: OktaUser) -> list[tuple[str, str, str]
     return out
 
 
+def actions_offered(actor: User, target: OktaUser) -> list[tuple[str, str, str, bool]]:
+    """(action, variant, label, confirm first) for each action the person pages offer."""
+    return [
+        (action, variant, label, needs_confirmation(actor, action, variant, target))
+        for action, variant, label in allowed_variants(actor, target)
+    ]
+
+
 def _status_problem(action: str, variant: str, target: OktaUser) -> str:
     rule = REQUIRED_STATUS.get((action, variant))
     if rule and target.status not in rule[0]:

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
 
 from approvals.models import Policy, RequestApprover
 from identity import pickers, services
@@ -114,7 +115,7 @@ def my_account(request: HttpRequest) -> HttpResponse:
             "manager": OktaUser.objects.filter(pk=person.manager_id).first()
             if person.manager_id
             else None,
-            "actions": _action_buttons(user, person),
+            "actions": services.actions_offered(user, person),
             "profile_form": ProfileForm(fields=fields, initial_profile=_profile_of(person))
             if fields
             else None,
@@ -164,27 +165,20 @@ def _get_person_for_actor(request: HttpRequest, user_id: str) -> OktaUser:
     return person
 
 
-def _action_buttons(user: User, person: OktaUser) -> list[tuple[str, str, str, bool]]:
-    """(action, variant, label, confirm first) for each action the user may ask for here."""
-    return [
-        (action, variant, label, services.needs_confirmation(user, action, variant, person))
-        for action, variant, label in services.allowed_variants(user, person)
-    ]
-
-
 def _person_context(request: HttpRequest, person: OktaUser) -> dict[str, Any]:
     user = _user(request)
     admin = services.is_admin(user)
     editable = admin and person.pk != user.okta_id
     return {
         "person": person,
-        "actions": _action_buttons(user, person),
+        "actions": services.actions_offered(user, person),
         "admin_roles": AdminRole.objects.filter(user_id=person.pk).order_by("type"),
         "groups": OktaGroup.objects.filter(memberships__user_id=person.pk).order_by("name"),
         "apps": AppAssignment.objects.filter(user_id=person.pk)
         .select_related("app")
         .order_by("app__label"),
         "is_admin": admin,
+        "directory": has_role(user, Role.ADMIN, Role.HELPDESK),
         # Without JavaScript a picker's search comes back here as ?group_id_q=… (person_act).
         "group_form": PersonGroupForm(initial=request.GET.dict()) if editable else None,
         "app_form": PersonAppForm(initial=request.GET.dict()) if editable else None,
@@ -203,7 +197,9 @@ def person(request: HttpRequest, user_id: str) -> HttpResponse:
     target = _get_person_for_actor(request, user_id)
     if target.pk == _user(request).okta_id:
         return redirect("identity:my_account")
-    return render(request, "identity/person.html", _person_context(request, target))
+    # After an action, htmx asks again for the header (status and actions), now from the
+    # mirror as the action's outcome left it.
+    return _render(request, "identity/person.html", _person_context(request, target), "header")
 
 
 def _after_action(request: HttpRequest, req: ActionRequest) -> HttpResponse:
@@ -370,8 +366,16 @@ def _action_context(request: HttpRequest, req: ActionRequest) -> dict[str, Any]:
     }
 
 
+# Sent with an action's result once it is over: the page's header reads the person again.
+PERSON_CHANGED = "person-changed"
+
+
 def _action_fragment(request: HttpRequest, req: ActionRequest) -> HttpResponse:
-    return render(request, "identity/action_detail.html#result", _action_context(request, req))
+    context = _action_context(request, req)
+    response = render(request, "identity/action_detail.html#result", context)
+    if context["outcome"] in ("Done", "Failed"):
+        trigger_client_event(response, PERSON_CHANGED)
+    return response
 
 
 @require_GET

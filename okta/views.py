@@ -232,7 +232,8 @@ def user_detail(request: HttpRequest, user_id: str) -> HttpResponse:
     )
     roles = AdminRole.objects.filter(user_id=person.id).order_by("type")
     manager = OktaUser.objects.filter(pk=person.manager_id).first() if person.manager_id else None
-    return render(
+    # htmx asks for the header again after an action on the person (status and actions).
+    return _render(
         request,
         "okta/user_detail.html",
         {
@@ -242,6 +243,7 @@ def user_detail(request: HttpRequest, user_id: str) -> HttpResponse:
             "admin_roles": roles,
             "manager": manager,
         },
+        "header",
     )
 
 

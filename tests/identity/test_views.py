@@ -3,6 +3,7 @@ with the number of people."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -163,6 +164,61 @@ def test_confirmation_step_refuses_strangers_and_actions_not_offered(acme: Acme)
         headers=HTMX,
     )
     assert too_long.status_code == 400 and not ActionRequest.objects.exists()
+
+
+def test_directory_person_page_offers_unlock_and_links_to_the_person_page(acme: Acme) -> None:
+    """The directory's "Locked out" filter leads to a page that offers Unlock (no JS needed);
+    the directory page and the person page link to each other."""
+    acme.sandbox.lock_user(acme.id["maya"])
+    OktaUser.objects.filter(pk=acme.id["maya"]).update(status="LOCKED_OUT")
+    jordan = client_for(acme.u["jordan"])
+    listed = jordan.get(reverse("okta:user_list"), {"status": "LOCKED_OUT"}).content.decode()
+    directory_page = reverse("okta:user_detail", args=[acme.id["maya"]])
+    person_page = reverse("identity:person", args=[acme.id["maya"]])
+    assert f'href="{directory_page}"' in listed
+
+    text = jordan.get(directory_page).content.decode()
+    act = reverse("identity:person_act", args=[acme.id["maya"]])
+    assert f'<form method="post" action="{act}"' in text
+    assert '<input type="hidden" name="variant" value="unlock">' in text
+    assert ">Unlock</button>" in text
+    assert f'href="{person_page}"' in text
+    assert (
+        f'href="{directory_page}">Directory record</a>' in jordan.get(person_page).content.decode()
+    )
+
+    # an admin without a policy for this person sees the directory page without actions
+    ActionPolicy.objects.update(enabled=False)
+    bare = jordan.get(directory_page).content.decode()
+    assert ">Unlock</button>" not in bare and 'data-testid="person-actions"' not in bare
+
+
+def test_person_headers_read_the_mirror_again_once_an_action_is_over(
+    acme: Acme, run_ops: Run
+) -> None:
+    acme.sandbox.lock_user(acme.id["maya"])
+    OktaUser.objects.filter(pk=acme.id["maya"]).update(status="LOCKED_OUT")
+    jordan = client_for(acme.u["jordan"])
+    jordan.post(
+        reverse("identity:person_act", args=[acme.id["maya"]]),
+        {"action": "account_unlock", "variant": "unlock"},
+        headers=HTMX,
+    )
+    req = ActionRequest.objects.get()
+    result = reverse("identity:action_detail", args=[req.pk])
+    running = jordan.get(result, headers=HTMX)
+    assert "HX-Trigger" not in running  # nothing to read again yet
+    run_ops(req.correlation)
+
+    done = jordan.get(result, headers=HTMX)
+    assert json.loads(done["HX-Trigger"]) == {"person-changed": {}}
+    for page in ("identity:person", "okta:user_detail"):
+        url = reverse(page, args=[acme.id["maya"]])
+        header = jordan.get(url, headers=HTMX).content.decode()
+        assert "<html" not in header and f'id="person-header-{acme.id["maya"]}"' in header
+        assert 'hx-trigger="person-changed from:body"' in header
+        assert "✔</span> ACTIVE" in header and "LOCKED_OUT" not in header, page
+        assert ">Unlock</button>" not in header  # no longer locked out
 
 
 def test_person_page_stranger_gets_404(acme: Acme) -> None:
