@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from celery.app.trace import LOG_RECEIVED, LOG_SUCCESS
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
@@ -43,3 +44,15 @@ class PermissionDeniedOneLineFilter(logging.Filter):
             record.exc_info = None
             record.exc_text = None
         return True
+
+
+class PeriodicTaskLinesFilter(logging.Filter):
+    """Drops the worker's "received" and "succeeded" lines for the tasks beat sends (several a
+    minute, most finding nothing to do): the tasks people's actions queue keep theirs, and a
+    periodic task that fails or retries is still logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg not in (LOG_RECEIVED, LOG_SUCCESS) or not isinstance(record.args, dict):
+            return True
+        periodic = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+        return record.args.get("name") not in periodic

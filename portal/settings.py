@@ -348,6 +348,7 @@ LOGGING = {
         "static_files_served": {"()": "portal.logs.StaticFilesServedFilter"},
         "no_hostname_warning": {"()": "portal.logs.NoHostnameWarningFilter"},
         "permission_denied_one_line": {"()": "portal.logs.PermissionDeniedOneLineFilter"},
+        "periodic_task_lines": {"()": "portal.logs.PeriodicTaskLinesFilter"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
@@ -366,6 +367,8 @@ LOGGING = {
             "filters": ["static_files_served"],
         },
         "kombu.connection": {"filters": ["no_hostname_warning"]},
+        "celery.worker.strategy": {"filters": ["periodic_task_lines"]},
+        "celery.app.trace": {"filters": ["periodic_task_lines"]},
         "portal.mail": {"level": "INFO"},  # development email, shown whatever LOG_LEVEL says
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from celery.app.trace import LOG_FAILURE, LOG_RECEIVED, LOG_SUCCESS
 from django.test import Client
 
 from portal.celery import app as celery_app
@@ -92,3 +93,22 @@ def test_an_unexpected_error_keeps_its_traceback(caplog: pytest.LogCaptureFixtur
     (record,) = [r for r in caplog.records if r.name == "django.request"]
     assert record.exc_info is not None
     assert "RuntimeError: boom" in caplog.text
+
+
+def test_the_worker_logs_no_lines_for_beat_s_periodic_tasks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    received = logging.getLogger("celery.worker.strategy")
+    trace = logging.getLogger("celery.app.trace")
+    with caplog.at_level(logging.INFO):
+        for name in ("okta.operations_reap", "okta.operation_run"):
+            task = {"name": name, "id": "t1", "args": "()", "kwargs": "{}", "eta": None}
+            received.info(LOG_RECEIVED, task)
+            trace.info(LOG_SUCCESS, {**task, "runtime": 0.01, "return_value": "0"})
+        failed = {"name": "okta.operations_reap", "id": "t2", "exc": "boom"}
+        trace.error(LOG_FAILURE, {**failed, "description": "raised unexpected"})
+    assert [r.getMessage() for r in caplog.records] == [
+        "Task okta.operation_run[t1] received",  # queued by someone's action: kept
+        "Task okta.operation_run[t1] succeeded in 0.01s: 0",
+        "Task okta.operations_reap[t2] raised unexpected: boom",  # a periodic failure still shows
+    ]
