@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -354,15 +355,28 @@ def _get_action_for_viewer(request: HttpRequest, pk: int) -> ActionRequest:
     return req
 
 
+def _shown_elsewhere(request: HttpRequest, req: ActionRequest) -> bool:
+    htmx = request.htmx  # type: ignore[attr-defined]
+    if not htmx:
+        return False
+    own = reverse("identity:action_detail", args=[req.pk])
+    return urlsplit(htmx.current_url or "").path != own
+
+
 def _action_context(request: HttpRequest, req: ActionRequest) -> dict[str, Any]:
     ops = list(Operation.objects.filter(correlation=req.correlation).order_by("id"))
     outcome = services.action_outcome(req, ops)
+    mine = req.requested_by == _user(request).username
     return {
         "req": req,
         "ops": ops,
         "outcome": outcome,
-        "story": action_story(req, ops, outcome, viewer_okta_id=_user(request).okta_id or ""),
-        "mine": req.requested_by == _user(request).username,
+        "story": action_story(
+            req, ops, outcome, viewer_okta_id=_user(request).okta_id or "", mine=mine
+        ),
+        "mine": mine,
+        # The fragment in a person page links to the action's own page; the page does not.
+        "elsewhere": _shown_elsewhere(request, req),
     }
 
 

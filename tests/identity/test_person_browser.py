@@ -48,6 +48,9 @@ def test_helpdesk_unlocks_from_the_directory_and_confirms_an_mfa_reset(
 
     header.get_by_role("button", name="Unlock").click()
     expect(page.get_by_test_id("action-outcome")).to_have_text("Done", timeout=WORKER_TIMEOUT_MS)
+    expect(page.get_by_test_id("action-story")).to_have_text(
+        "Maya Chen is unlocked and can sign in again."
+    )
     # The header reads the mirror again once Okta has answered: no reload needed.
     expect(header.get_by_test_id("person-status")).to_contain_text("ACTIVE")
     expect(header.get_by_role("button", name="Unlock")).to_have_count(0)
@@ -64,5 +67,10 @@ def test_helpdesk_unlocks_from_the_directory_and_confirms_an_mfa_reset(
     confirm.get_by_role("button", name="Reset MFA factors").click()
     expect(page.get_by_test_id("action-outcome")).to_have_text("Done", timeout=WORKER_TIMEOUT_MS)
     expect(page.get_by_test_id("action-reason")).to_have_text("Ticket or reason: INC-4521")
+    expect(page.get_by_test_id("action-story")).to_have_text(
+        "Maya Chen's MFA factors were reset; they will enrol again at their next sign-in."
+    )
+    expect(page.get_by_text("What Okta answered")).to_be_visible()
+    expect(page.get_by_text("user.reset_factors")).to_be_hidden()  # one click away
     event = AuditEvent.objects.get(action="identity.action.requested", detail__action="mfa_reset")
     assert event.target_id == maya and event.detail["reason"] == "INC-4521"
