@@ -9,6 +9,10 @@ from typing import Any
 
 from okta.sandbox.seed import ORGS
 
+# Kept here (not imported from the server) so --help needs no ASGI stack; a test keeps the
+# two lists the same.
+LIMITS = ("unlimited", "okta-workforce")
+
 DEFAULT_TOKEN = "demo-sandbox-token"
 DEFAULT_SCOPES = (
     "okta.users.read okta.users.manage okta.groups.read okta.groups.manage okta.apps.read "
@@ -21,6 +25,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8900, help="port (0 picks a free one)")
     parser.add_argument("--org", choices=ORGS, default="acme", help="seed to serve")
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="the SSWS API token to accept")
+    parser.add_argument(
+        "--limits",
+        choices=LIMITS,
+        default="unlimited",
+        help="rate-limit profile: unlimited (default) or okta-workforce (Okta's published "
+        "per-minute limits and concurrency cap of a Workforce Identity org)",
+    )
     parser.add_argument(
         "--oauth-client-id", default="", help="register an OAuth service app with this client id"
     )
@@ -71,6 +82,7 @@ def run(options: dict[str, Any]) -> None:
         log_level=options.get("log_level") or "warning",
         fault_seed=options.get("seed"),
         exit_with_parent=bool(options.get("exit_with_parent")),
+        limits=options.get("limits") or "unlimited",
     )
 
 

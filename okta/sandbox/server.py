@@ -53,6 +53,7 @@ DEMO_TOKEN = "demo-sandbox-token"  # the local sandbox only; opens nothing real
 SCOPES_BY_BUCKET = {
     "/api/v1/users": "okta.users",
     "/api/v1/users/{id}": "okta.users",
+    "/api/v1/users/{idOrLogin}": "okta.users",
     "/api/v1/groups": "okta.groups",
     "/api/v1/groups/{id}": "okta.groups",
     "/api/v1/apps": "okta.apps",
@@ -63,8 +64,10 @@ SCOPES_BY_BUCKET = {
 }
 
 
-def bucket_of(path: str) -> str:
-    """The rate-limit bucket of a path, named like Okta's rate-limit documentation."""
+def bucket_of(path: str, method: str = "GET") -> str:
+    """The rate-limit bucket of a request, named like Okta's rate-limit documentation: reading
+    one user is its own bucket (``GET /api/v1/users/{idOrLogin}``), and everything under an
+    app (``/api/v1/apps/{id}/users`` …) counts with ``/api/v1/apps``, not the app by id."""
     if path == TOKEN_PATH:
         return TOKEN_PATH
     parts = path.strip("/").split("/")
@@ -73,11 +76,52 @@ def bucket_of(path: str) -> str:
     family = parts[2]
     if family == "users" and len(parts) >= 5 and parts[4] == "roles":
         return "/api/v1/iam"
+    if family == "users" and len(parts) == 4 and method == "GET" and parts[3] != "me":
+        return "/api/v1/users/{idOrLogin}"
+    if family == "apps" and len(parts) > 4:
+        return "/api/v1/apps"
     if family in ("users", "groups", "apps"):
         return f"/api/v1/{family}" if len(parts) == 3 else f"/api/v1/{family}/{{id}}"
     if family in ("logs", "eventHooks", "iam"):
         return f"/api/v1/{family}"
     return "/api/v1"
+
+
+@dataclass(frozen=True)
+class LimitProfile:
+    """Per-minute limits by bucket, the limit of every other bucket, and how many requests
+    may be in flight at once (more are answered 429 at once, as Okta does)."""
+
+    per_minute: dict[str, int]
+    default_per_minute: int
+    concurrency: int
+    source: str = ""
+
+
+LIMIT_PROFILES: dict[str, LimitProfile] = {
+    # The default, for the demo and the tests: no bucket is ever the bottleneck.
+    "unlimited": LimitProfile({}, DEFAULT_PER_MINUTE, DEFAULT_CONCURRENCY),
+    # A Workforce Identity org as Okta publishes it: the "Workforce identity" column of the
+    # Management rate limits table (developer.okta.com/docs/reference/rl-global-mgmt/) and
+    # the org-wide concurrency limit of the Additional limits page (rl-additional-limits).
+    # "/api/v1" is the table's "Most other API actions"; the token endpoint and the event-hook
+    # and role endpoints are not in the table and get that number too.
+    "okta-workforce": LimitProfile(
+        {
+            "/api/v1/apps": 100,  # list/create apps and everything under /api/v1/apps/{id}/
+            "/api/v1/apps/{id}": 500,  # get, update or delete one app
+            "/api/v1/groups": 500,  # create or list groups
+            "/api/v1/groups/{id}": 1_000,  # one group, its members counted with it here
+            "/api/v1/users": 600,  # create or list users
+            "/api/v1/users/{id}": 600,  # update, delete, lifecycle of one user
+            "/api/v1/users/{idOrLogin}": 2_000,  # get one user
+            "/api/v1/logs": 120,  # System Log
+        },
+        1_200,
+        75,
+        source="developer.okta.com/docs/reference/rl-global-mgmt/ (Workforce identity)",
+    ),
+}
 
 
 # Codes a refusal may answer with: Okta's permanent (4xx) errors the sandbox knows, not 429.
@@ -229,10 +273,14 @@ class Sandbox:
         org_name: str = "acme",
         token: str = DEMO_TOKEN,
         base_url: str = "http://127.0.0.1:8900",
+        limits: str = "unlimited",
     ) -> None:
+        if limits not in LIMIT_PROFILES:
+            raise ValueError(f"limits: choose one of {', '.join(LIMIT_PROFILES)}")
         self.org_name = org_name
         self.token = token
         self.base_url = base_url.rstrip("/")
+        self.startup_limits = limits  # what a reset puts back
         self.startup_clients: dict[str, OAuthClient] = {}
         self.fault_seed: int | None = None
         self.app = Starlette(
@@ -271,16 +319,22 @@ class Sandbox:
 
     def reset_runtime(self) -> None:
         self.faults: list[FaultRule] = []
-        self.per_minute: dict[str, int] = {}
-        self.default_per_minute = DEFAULT_PER_MINUTE
-        self.concurrency = DEFAULT_CONCURRENCY
-        self.windows: dict[str, tuple[float, int]] = {}
+        self.limits_apply(self.startup_limits)
         self.counters: Counter[str] = Counter()
         self.bucket_requests: Counter[str] = Counter()
         self.clients: dict[str, OAuthClient] = dict(self.startup_clients)
         self.tokens: dict[str, AccessToken] = {}
         self.used_jti: set[str] = set()
         self.deliveries: list[Obj] = []
+
+    def limits_apply(self, profile: str) -> None:
+        """Take a named limit profile's buckets and concurrency; counting starts afresh."""
+        chosen = LIMIT_PROFILES[profile]
+        self.limits_profile = profile
+        self.per_minute: dict[str, int] = dict(chosen.per_minute)
+        self.default_per_minute = chosen.default_per_minute
+        self.concurrency = chosen.concurrency
+        self.windows: dict[str, tuple[float, int]] = {}
 
     def reset(self, org_name: str | None = None) -> None:
         if org_name and org_name not in seed.ORGS:
@@ -330,7 +384,7 @@ class Sandbox:
         method: str = scope["method"]
         request_id = "sbx" + secrets.token_urlsafe(16)
         scope["okta.request_id"] = request_id
-        bucket = bucket_of(path)
+        bucket = bucket_of(path, method)
         self.counters["requests"] += 1
         self.bucket_requests[bucket] += 1
         limit, remaining, reset = self._rate_headers(bucket, count=True)
@@ -739,10 +793,17 @@ async def control_faults(request: Request) -> Response:
 
 
 async def control_rate_limits(request: Request) -> Response:
+    """GET: the limits in force. POST: ``profile`` (a named profile, applied first), then any
+    of ``per_minute`` (bucket → limit, replacing the table), ``default_per_minute`` and
+    ``concurrency`` on top of it (the profile then reads "custom")."""
     sandbox = _sb(request)
     if request.method == "POST":
         body = await json_body(request)
         try:
+            if "profile" in body:
+                if body["profile"] not in LIMIT_PROFILES:
+                    raise ValueError(f"profile: choose one of {', '.join(LIMIT_PROFILES)}")
+                sandbox.limits_apply(body["profile"])
             if "per_minute" in body:
                 per_minute = body["per_minute"]
                 if not isinstance(per_minute, dict):
@@ -752,11 +813,14 @@ async def control_rate_limits(request: Request) -> Response:
                 sandbox.default_per_minute = int(body["default_per_minute"])
             if "concurrency" in body:
                 sandbox.concurrency = int(body["concurrency"])
+            if {"per_minute", "default_per_minute", "concurrency"} & set(body):
+                sandbox.limits_profile = "custom"
         except (TypeError, ValueError) as exc:
             raise validation("rate limits", f"rate limits: {exc}") from exc
         sandbox.windows = {}
     return json_response(
         {
+            "profile": sandbox.limits_profile,
             "per_minute": sandbox.per_minute,
             "default_per_minute": sandbox.default_per_minute,
             "concurrency": sandbox.concurrency,
@@ -886,6 +950,7 @@ def serve(
     log_level: str = "warning",
     fault_seed: int | None = None,
     exit_with_parent: bool = False,
+    limits: str = "unlimited",
 ) -> None:
     """Bind, build the org, print ``Okta sandbox listening on URL`` and serve until stopped."""
     import uvicorn
@@ -899,7 +964,7 @@ def serve(
     shown_host = f"[{host}]" if ":" in host else host
     base_url = f"http://{shown_host}:{bound_port}"
     started = time.monotonic()
-    sandbox = Sandbox(org_name=org, token=token, base_url=base_url)
+    sandbox = Sandbox(org_name=org, token=token, base_url=base_url, limits=limits)
     for client_id, key, scopes in clients or []:
         sandbox.register_client(client_id, key, scopes)
     sandbox.startup_clients = dict(sandbox.clients)
@@ -917,7 +982,7 @@ def serve(
         _watch_parent(server)
     print(
         f"Okta sandbox listening on {base_url} (org {org}, {len(sandbox.org.users)} users, "
-        f"built in {time.monotonic() - started:.1f}s)",
+        f"limits {limits}, built in {time.monotonic() - started:.1f}s)",
         flush=True,
     )
     sys.stdout.flush()

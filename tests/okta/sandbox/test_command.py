@@ -154,3 +154,34 @@ def test_okta_sandbox_exits_with_its_parent(tmp_path: Path) -> None:
         time.sleep(0.2)
     os.kill(child, signal.SIGKILL)
     raise AssertionError("the sandbox outlived its parent")
+
+
+def test_okta_sandbox_command_limits_flag_starts_with_the_workforce_profile() -> None:
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "okta.sandbox", "--port", "0", "--org", "empty"),
+            *("--limits", "okta-workforce"),
+        ],
+        cwd=BASE_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().decode()
+        assert "limits okta-workforce" in line
+        url = line.split("listening on ", 1)[1].split()[0]
+        with urllib.request.urlopen(url + "/__sandbox__/rate-limits", timeout=10) as response:
+            limits = json.loads(response.read())
+        assert limits["profile"] == "okta-workforce"
+        assert limits["per_minute"]["/api/v1/logs"] == 120
+        with urllib.request.urlopen(url + "/__sandbox__/reset", data=b"{}", timeout=10):
+            pass
+        with urllib.request.urlopen(url + "/__sandbox__/rate-limits", timeout=10) as response:
+            assert json.loads(response.read())["profile"] == "okta-workforce"  # kept by a reset
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout:
+            process.stdout.close()

@@ -37,13 +37,18 @@ def test_control_counters_count_requests_buckets_and_writes(okta_sandbox: Any) -
     okta_sandbox.api("POST", f"/api/v1/users/{MAYA}/lifecycle/suspend")  # refused: not a write
     counters = okta_sandbox.counters()
     assert counters["requests"] == 4
-    assert counters["by_bucket"] == {"/api/v1/users": 1, "/api/v1/users/{id}": 3}
+    assert counters["by_bucket"] == {
+        "/api/v1/users": 1,
+        "/api/v1/users/{idOrLogin}": 1,  # reading one user is a bucket of its own in Okta
+        "/api/v1/users/{id}": 2,
+    }
     assert counters["writes"] == 1
 
 
 def test_control_rate_limits_round_trip(okta_sandbox: Any) -> None:
     okta_sandbox.set_rate_limits({"/api/v1/logs": 60}, default_per_minute=600, concurrency=10)
     assert okta_sandbox.control("GET", "rate-limits") == {
+        "profile": "custom",
         "per_minute": {"/api/v1/logs": 60},
         "default_per_minute": 600,
         "concurrency": 10,
@@ -97,6 +102,10 @@ def test_bucket_names_follow_okta_families() -> None:
     assert bucket_of(f"/api/v1/users/{MAYA}/lifecycle/suspend") == "/api/v1/users/{id}"
     assert bucket_of(f"/api/v1/users/{MAYA}/roles") == "/api/v1/iam"
     assert bucket_of("/api/v1/groups/00g/users") == "/api/v1/groups/{id}"
+    assert bucket_of(f"/api/v1/users/{MAYA}") == "/api/v1/users/{idOrLogin}"
+    assert bucket_of(f"/api/v1/users/{MAYA}", "POST") == "/api/v1/users/{id}"
+    assert bucket_of("/api/v1/apps/0oa1") == "/api/v1/apps/{id}"
+    assert bucket_of("/api/v1/apps/0oa1/users/00u1", "PUT") == "/api/v1/apps"
     assert bucket_of("/api/v1/logs") == "/api/v1/logs"
     assert bucket_of("/oauth2/v1/token") == "/oauth2/v1/token"
 

@@ -5,6 +5,7 @@ each holding until cleared or spent after ``count`` requests."""
 from __future__ import annotations
 
 import http.client
+import threading
 import time
 import urllib.error
 from concurrent.futures import ThreadPoolExecutor
@@ -240,3 +241,103 @@ def test_faults_bad_refusal_settings_are_refused(okta_sandbox: Any, rule: dict[s
     assert response.status == 400
     assert response.body["errorCode"] == "E0000001"
     assert okta_sandbox.control("GET", "faults") == {"rules": []}
+
+
+# --- the okta-workforce profile: Okta's published numbers ------------------------------------
+
+GROUP = acme_group_id("Engineering")
+
+
+def test_limit_profile_okta_workforce_answers_with_okta_numbers(
+    okta: Any, okta_sandbox: Any
+) -> None:
+    shown = okta_sandbox.set_limit_profile("okta-workforce")
+    assert shown["profile"] == "okta-workforce"
+    assert shown["concurrency"] == 75
+    assert shown["default_per_minute"] == 1_200
+    app = okta("GET", "/api/v1/apps?limit=1").body[0]["id"]
+    limits = {
+        "/api/v1/users?limit=1": "600",
+        f"/api/v1/users/{MAYA}": "2000",  # one user: its own bucket
+        "/api/v1/groups?limit=1": "500",
+        f"/api/v1/groups/{GROUP}": "1000",
+        f"/api/v1/groups/{GROUP}/users?limit=1": "1000",
+        f"/api/v1/apps/{app}": "500",
+        f"/api/v1/apps/{app}/users?limit=1": "100",  # under an app: with /api/v1/apps
+        "/api/v1/logs?limit=1": "120",
+        "/api/v1/eventHooks": "1200",  # not in Okta's table: "most other API actions"
+    }
+    for path, limit in limits.items():
+        response = okta("GET", path)
+        assert response.status == 200, path
+        assert response.headers["x-rate-limit-limit"] == limit, path
+    suspend = okta("POST", f"/api/v1/users/{MAYA}/lifecycle/suspend")
+    assert suspend.headers["x-rate-limit-limit"] == "600"  # writes to one user
+
+
+def test_limit_profile_bucket_answers_429_once_its_minute_is_spent(
+    okta: Any, okta_sandbox: Any
+) -> None:
+    okta_sandbox.set_limit_profile("okta-workforce")
+    answers = [okta("GET", "/api/v1/logs?limit=1") for _ in range(120)]
+    assert [a.status for a in answers] == [200] * 120
+    assert answers[-1].headers["x-rate-limit-remaining"] == "0"
+    limited = okta("GET", "/api/v1/logs?limit=1")
+    assert limited.status == 429
+    assert limited.body["errorCode"] == "E0000047"
+    assert limited.headers["x-rate-limit-limit"] == "120"
+    assert limited.headers["x-rate-limit-remaining"] == "0"
+    assert time.time() < int(limited.headers["x-rate-limit-reset"]) <= time.time() + 61
+    assert okta("GET", "/api/v1/users?limit=1").status == 200  # another bucket still answers
+
+
+def test_limit_profile_concurrency_cap_answers_429_past_75_in_flight(okta_sandbox: Any) -> None:
+    okta_sandbox.set_limit_profile("okta-workforce")
+    okta_sandbox.set_faults(latency_ms=4000, path_prefix="/api/v1/groups")
+    gate = threading.Barrier(80)
+
+    def call(_: int) -> Any:
+        gate.wait()
+        return okta_sandbox.api("GET", "/api/v1/groups?limit=1")
+
+    with ThreadPoolExecutor(max_workers=80) as pool:
+        results = list(pool.map(call, range(80)))
+    statuses = [r.status for r in results]
+    assert statuses.count(200) == 75
+    assert statuses.count(429) == 5
+    limited = next(r for r in results if r.status == 429)
+    assert limited.body["errorCode"] == "E0000047"
+    assert limited.headers["x-rate-limit-limit"] == "75"
+    assert okta_sandbox.counters()["concurrency_limited"] == 5
+
+
+def test_limit_profile_reset_restores_the_startup_profile_and_bad_names_are_refused(
+    okta_sandbox: Any,
+) -> None:
+    okta_sandbox.set_limit_profile("okta-workforce")
+    okta_sandbox.set_rate_limits({"/api/v1/logs": 5})
+    assert okta_sandbox.control("GET", "rate-limits")["profile"] == "custom"
+    okta_sandbox.reset()
+    assert okta_sandbox.control("GET", "rate-limits") == {
+        "profile": "unlimited",
+        "per_minute": {},
+        "default_per_minute": 100_000,
+        "concurrency": 75,
+    }
+    refused = okta_sandbox._call(
+        "POST", "/__sandbox__/rate-limits", {"profile": "okta-free"}, auth=False
+    )
+    assert refused.status == 400
+    assert refused.body["errorCode"] == "E0000001"
+    [cause] = refused.body["errorCauses"]
+    assert "choose one of unlimited, okta-workforce" in cause["errorSummary"]
+    assert okta_sandbox.control("GET", "rate-limits")["profile"] == "unlimited"
+
+
+def test_limit_profile_names_are_the_same_in_the_command_line() -> None:
+    from okta.sandbox.cli import LIMITS
+    from okta.sandbox.server import LIMIT_PROFILES, SCOPES_BY_BUCKET
+
+    assert tuple(LIMIT_PROFILES) == LIMITS
+    # A bucket the scope check does not know would let an OAuth token without the scope in.
+    assert set(LIMIT_PROFILES["okta-workforce"].per_minute) <= set(SCOPES_BY_BUCKET)
