@@ -74,3 +74,33 @@ def test_helpdesk_unlocks_from_the_directory_and_confirms_an_mfa_reset(
     expect(page.get_by_text("user.reset_factors")).to_be_hidden()  # one click away
     event = AuditEvent.objects.get(action="identity.action.requested", detail__action="mfa_reset")
     assert event.target_id == maya and event.detail["reason"] == "INC-4521"
+
+
+def test_employee_mid_password_reset_keeps_gatehouse(
+    page: Page,
+    gatehouse: Gatehouse,
+    sign_in: Callable[[Page, str], None],
+    celery_worker: Any,
+) -> None:
+    """Maya emails herself a reset link: the page says what happens next, and while Okta holds
+    her in RECOVERY she keeps her session and can sign in again with her Okta session."""
+    maya = acme_user_id("maya.chen@acme.com")
+    ensure_default_policies()
+    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sign_in(page, "maya.chen@acme.com")
+
+    page.get_by_test_id("signed-in-as").click()
+    page.get_by_role("button", name="Email a password reset link").click()
+    expect(page.get_by_test_id("action-outcome")).to_have_text("Done", timeout=WORKER_TIMEOUT_MS)
+    expect(page.get_by_test_id("action-story")).to_have_text(
+        "We emailed a reset link to maya.chen@acme.com. Follow it to choose a new password; "
+        "until you finish, you can keep using Gatehouse."
+    )
+    assert gatehouse.okta.user_state(maya)["status"] == "RECOVERY"
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My access").click()
+    expect(page.get_by_test_id("signed-in-as")).to_have_text("Maya Chen")  # still signed in
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, "maya.chen@acme.com")
+    expect(page.get_by_test_id("signed-in-as")).to_have_text("Maya Chen")
+    expect(page.get_by_test_id("signin-refused")).to_have_count(0)
