@@ -381,7 +381,54 @@ class AccessRequest(models.Model):
 
     @property
     def label(self) -> str:
-        return f"{self.what} for {self.subject_label}" if self.subject_label else self.what
+        """The request in one phrase that names the person once: "Engineering - Backend for
+        Maya Chen"; an action's title already says whom it is about ("Suspend John Doe")."""
+        if not self.kind:
+            return f"{self.what} for {self.subject_label}" if self.subject_label else self.what
+        if self.subject_label and self.subject_label not in self.title:
+            return f"{self.title}: {self.subject_label}"  # asked before titles named the person
+        return self.title
+
+    def waiting_on(self) -> str:
+        """Whom the request waits for now, in words: "Backend Approvers (Omar Haddad or Olive
+        Jones)". Two or three queries; for one request at a time."""
+        rows = list(
+            self.approvers.filter(stage=self.current_stage, decided_at__isnull=True)
+            .order_by("okta_id")
+            .values_list("okta_id", "tier")
+        )
+        if not rows:
+            return "an admin to step in (nobody who may decide is left)"
+        names = sorted(str(u) for u in OktaUser.objects.filter(id__in=[r[0] for r in rows]))
+        word = "and" if self.current_stage_def().get("rule") == StageRule.ALL else "or"
+        people = _join(names or [r[0] for r in rows], word)
+        tier = rows[0][1]
+        if tier == ApproverKind.MANAGER:
+            return f"{people}, {self.subject_label}'s manager" if self.subject_label else people
+        if tier == ApproverKind.APPROVER_GROUP and self.item_id:
+            group = OktaGroup.objects.filter(approves_items__pk=self.item_id).first()
+            return f"{group.name} ({people})" if group else people
+        if tier == ApproverKind.OWNERS:
+            return f"the item's owners ({people})"
+        return f"the Gatehouse admins ({people})"
+
+    def decision_outcome(self, *, stage: int) -> str:
+        """What a decision taken at ``stage`` did, for the person who took it (the request as
+        it stands after the decision)."""
+        at = f" at stage {stage} of {self.stage_count}" if self.stage_count > 1 else ""
+        if self.status == RequestStatus.DENIED:
+            return f"Denied{at}; {self.requester} is told."
+        if self.status == RequestStatus.PENDING:
+            if self.current_stage > stage:
+                return f"Approved{at}; now waiting for {self.waiting_on()}."
+            return f"Your approval{at} is counted; still waiting for {self.waiting_on()}."
+        if self.status in (RequestStatus.APPROVED, RequestStatus.FULFILLING):
+            return f"Approved{at}, the last approval: Gatehouse is making the change in Okta."
+        if self.status == RequestStatus.COMPLETED:
+            return f"Approved{at}; the change is done in Okta."
+        if self.status == RequestStatus.FAILED:
+            return f"Approved{at}, but Okta refused the change: the request says why."
+        return f"{self.get_status_display()}."
 
     @property
     def correlation(self) -> str:
@@ -419,6 +466,13 @@ class AccessRequest(models.Model):
         return self.requester_id == user.pk or (
             bool(user.okta_id) and self.subject_id == user.okta_id
         )
+
+
+def _join(names: list[str], word: str) -> str:
+    """ "A", "A or B", "A, B or C", "A, B, C or 2 others"."""
+    if len(names) > 4:
+        names = [*names[:3], f"{len(names) - 3} others"]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {word} {names[-1]}"
 
 
 class RequestApprover(models.Model):

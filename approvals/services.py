@@ -612,8 +612,7 @@ def approval_request_open(
             created_at=now,
             pending_until=now + timedelta(days=settings.APPROVALS_PENDING_EXPIRY_DAYS),
         )
-        on = f" on {subject_label}" if subject_label else ""
-        _event(req, "submitted", f"Asked for “{title}”{on}.", _label(requester))
+        _event(req, "submitted", f"Asked for “{req.label}”.", _label(requester))
         _audit_request(req, "access_request.submitted", requester, http_request, policy=policy.name)
         _route_first_stage(req, requester, http_request)
     return req

@@ -558,6 +558,7 @@ def request_decide(request: HttpRequest, pk: int) -> HttpResponse:
     req = _get_request_for_approver(request, pk)
     form = DecisionForm(request.POST)
     error = ""
+    decided_stage = req.current_stage
     if not form.is_valid():
         error = "Choose approve or deny."
     else:
@@ -583,6 +584,7 @@ def request_decide(request: HttpRequest, pk: int) -> HttpResponse:
                 "error": error,
                 "form": form,
                 "just_decided": not error,
+                "outcome": "" if error else row.decision_outcome(stage=decided_stage),
                 "total": total,
                 "total_is_floor": total >= INBOX_LIMIT,
                 "more": total > INBOX_SIZE,
@@ -591,7 +593,9 @@ def request_decide(request: HttpRequest, pk: int) -> HttpResponse:
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, f"Request #{req.pk}: {req.get_status_display().lower()}.")
+        messages.success(
+            request, f"#{req.pk} {req.label}: {req.decision_outcome(stage=decided_stage)}"
+        )
     return redirect(_next_or(request, reverse("approvals:inbox")))
 
 

@@ -521,6 +521,55 @@ def _plan_group(actor: User, variant: str, kind: str, params: Mapping[str, Any])
 APPROVAL_KIND = "identity.action"
 
 
+# How an action that waits for approval is named in the inbox and on home: what happens and
+# to whom, once ("Suspend John Doe", not "Suspend for John Doe").
+_APPROVAL_TITLES: dict[tuple[str, str], str] = {
+    (Action.PASSWORD_RESET, "email"): "Email {person} a password reset link",
+    (Action.PASSWORD_RESET, "url"): "Make a one-time password reset link for {person}",
+    (Action.PASSWORD_RESET, "temp"): "Set a temporary password for {person}",
+    (Action.ACCOUNT_UNLOCK, "unlock"): "Unlock {person}",
+    (Action.MFA_RESET, "reset"): "Reset the MFA factors of {person}",
+    (Action.SESSIONS_CLEAR, "clear"): "Sign {person} out everywhere",
+    (Action.USER_SUSPEND, "suspend"): "Suspend {person}",
+    (Action.USER_SUSPEND, "unsuspend"): "Unsuspend {person}",
+    (Action.USER_LIFECYCLE, "activate"): "Activate {person}",
+    (Action.USER_LIFECYCLE, "reactivate"): "Reactivate {person}",
+    (Action.USER_LIFECYCLE, "deactivate"): "Deactivate {person}",
+    (Action.USER_LIFECYCLE, "delete"): "Delete {person}",
+    (Action.USER_UPDATE, "update"): "Update the profile of {person} ({fields})",
+    (Action.GROUP_MEMBERSHIP, "add"): "Add {person} to {group}",
+    (Action.GROUP_MEMBERSHIP, "remove"): "Remove {person} from {group}",
+    (Action.APP_ASSIGNMENT, "assign"): "Assign {app} to {person}",
+    (Action.APP_ASSIGNMENT, "unassign"): "Unassign {app} from {person}",
+    (Action.USER_CREATE, "create"): "Create user {new_person}",
+    (Action.GROUP_MANAGE, "create"): "Create group {name}",
+    (Action.GROUP_MANAGE, "update"): "Rename group {group} to {name}",
+    (Action.GROUP_MANAGE, "delete"): "Delete group {group}",
+}
+
+
+def _approval_title(action: str, variant: str, plan: Plan, target: OktaUser | None) -> str:
+    params: dict[str, Any] = plan.operations[0][1] if plan.operations else {}
+    profile = params.get("profile", {})
+    group_id, app_id = params.get("group_id"), params.get("app_id")
+    group = OktaGroup.objects.filter(pk=group_id).first() if group_id else None
+    app = OktaApp.objects.filter(pk=app_id).first() if app_id else None
+    full_name = f"{profile.get('firstName', '')} {profile.get('lastName', '')}".strip()
+    login = profile.get("login", "")
+    names = {
+        "person": str(target) if target else "",
+        "fields": ", ".join(profile),
+        "group": group.name if group else group_id or "",
+        "app": app.label if app else app_id or "",
+        "new_person": f"{full_name} ({login})" if full_name and login else full_name or login,
+        "name": params.get("name", ""),
+    }
+    pattern = _APPROVAL_TITLES.get((action, variant))
+    if pattern is None:
+        return f"{plan.summary} for {target}" if target else plan.summary
+    return pattern.format(**names)
+
+
 def approval_policy_for(policy: ActionPolicy, rels: set[str]) -> Policy | None:
     """The approvals policy this ask is decided under, or None when it goes to Okta at once.
     Self-service asks need no approval unless the policy says so."""
@@ -607,7 +656,7 @@ def action_submit(
                     requester=actor,
                     kind=APPROVAL_KIND,
                     policy=approval,
-                    title=plan.summary,
+                    title=_approval_title(action, variant, plan, target),
                     subject_id=target.pk if target else None,
                     subject_label=str(target) if target else "",
                     http_request=request,

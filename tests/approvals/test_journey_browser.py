@@ -16,9 +16,21 @@ from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from approvals import services
 from approvals.demo import demo_catalog_publish
-from approvals.models import AccessRequest, CatalogItem, Grant, GrantStatus, RequestStatus
+from approvals.models import (
+    AccessRequest,
+    ApproverKind,
+    CatalogItem,
+    Grant,
+    GrantStatus,
+    ItemKind,
+    Policy,
+    PolicyStage,
+    RequestStatus,
+)
 from audit.models import AuditEvent
+from okta.models import OktaGroup
 from okta.sandbox.seed import acme_group_id, acme_user_id
 from okta.sync import sync_run_execute, sync_run_start
 from portal.models import User
@@ -228,3 +240,40 @@ def test_admin_adds_an_item_choosing_its_policy_and_the_approver_group_it_needs(
     item = CatalogItem.objects.get()
     assert item.owners == [] and item.approver_group_id == acme_group_id("Backend Leads")
     assert item.policy.name == "Approver group"
+
+
+def test_manager_approving_stage_one_reads_who_decides_next(
+    page: Page, gatehouse: Gatehouse, sign_in: Callable[[Page, str], None]
+) -> None:
+    ensure_default_policies()
+    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    policy = Policy.objects.create(name="Manager then approvers")
+    for position, kind in enumerate((ApproverKind.MANAGER, ApproverKind.APPROVER_GROUP), 1):
+        PolicyStage.objects.create(policy=policy, position=position, approvers=kind)
+    leads = OktaGroup.objects.get(pk=acme_group_id("Backend Leads"))
+    item = CatalogItem.objects.create(
+        kind=ItemKind.GROUP,
+        group=OktaGroup.objects.get(pk=acme_group_id(BACKEND)),
+        name=BACKEND,
+        policy=policy,
+        approver_group=leads,
+        default_duration_days=30,
+        max_duration_days=90,
+        published=True,
+    )
+    maya = User.objects.create(
+        username="maya.chen@acme.com", okta_id=acme_user_id("maya.chen@acme.com")
+    )
+    req = services.access_request_submit(
+        requester=maya, item=item, reason="on-call", duration_days=30
+    )
+
+    sign_in(page, "priya.patel@acme.com")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Inbox").click()
+    row = page.locator(f"#inbox-row-{req.pk}")
+    expect(row.get_by_role("heading")).to_contain_text(f"{BACKEND} for Maya Chen")
+    row.get_by_role("button", name=f"Approve #{req.pk}").click()
+    status = page.locator(f"#inbox-row-{req.pk}").get_by_role("status")
+    expect(status).to_contain_text("Approved at stage 1 of 2; now waiting for Backend Leads (")
+    expect(status).not_to_contain_text("Pending approval")
+    assert AccessRequest.objects.get(pk=req.pk).current_stage == 2

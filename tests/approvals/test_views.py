@@ -448,6 +448,32 @@ def test_inbox_htmx_decide_swaps_the_row_and_the_counts(
     assert req.status == RequestStatus.APPROVED
 
 
+def test_inbox_approving_stage_one_says_who_decides_next(
+    people: People, backend: CatalogItem
+) -> None:
+    backend.policy = Policy.objects.get(name="Manager then owners")
+    backend.save()
+    req = submit(people, backend)
+    inbox = client_for(people, "priya").get(reverse("approvals:inbox")).content.decode()
+    assert "Engineering - Backend for Maya Chen</a>" in inbox
+    response = client_for(people, "priya").post(
+        reverse("approvals:request_decide", args=[req.pk]), {"outcome": "APPROVE"}, headers=HTMX
+    )
+    body = response.content.decode()
+    assert "Approved at stage 1 of 2; now waiting for the item&#x27;s owners (Otto Berg)." in body
+    assert "Pending approval" not in body
+    req.refresh_from_db()
+    assert (req.status, req.current_stage) == (RequestStatus.PENDING, 2)
+    # Without HTMX the same sentence comes as the page's message.
+    page = client_for(people, "otto").post(
+        reverse("approvals:request_decide", args=[req.pk]), {"outcome": "DENY"}, follow=True
+    )
+    assert (
+        f"#{req.pk} Engineering - Backend for Maya Chen: Denied at stage 2 of 2; Maya Chen is "
+        "told." in page.content.decode()
+    )
+
+
 def test_decide_non_pending_shows_message_and_changes_nothing(
     people: People, backend: CatalogItem
 ) -> None:

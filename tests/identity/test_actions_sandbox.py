@@ -432,7 +432,7 @@ def test_approvers_and_requester_are_emailed(
         req = submit(acme.u["sam"], Action.USER_SUSPEND, "suspend", acme.id["john"])
     mail_tasks.run()
     (mail,) = mailoutbox
-    assert "Approval needed: Suspend for John" in mail.subject
+    assert "Approval needed: Suspend John Doe" in mail.subject
     assert mail.to == ["dana.brooks@acme.com"]  # the admins but sam himself
     assert req.approval_request.get_absolute_url() in mail.body
     with django_capture_on_commit_callbacks(execute=True):

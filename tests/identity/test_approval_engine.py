@@ -84,7 +84,7 @@ def test_manager_approves_an_action_in_the_inbox_and_the_outbox_carries_it_out(
     assert not Operation.objects.filter(correlation=req.correlation).exists()
     mail_tasks.run()
     (mail,) = mailoutbox
-    assert mail.to == ["priya.patel@acme.com"] and "Unlock for Maya Chen" in mail.subject
+    assert mail.to == ["priya.patel@acme.com"] and "Unlock Maya Chen" in mail.subject
 
     # in priya's inbox and nav count, and nobody else's
     priya = client_for(acme.u["priya"])
@@ -238,7 +238,10 @@ def test_approved_user_creation_assigns_its_apps_after_the_user_exists(
         params=new_person("casey.new@acme.com", app_ids=[app.pk]),
     )
     approval = approval_of(req)
-    assert approval.subject_id is None and approval.title == "Create casey.new@acme.com"
+    assert (
+        approval.subject_id is None
+        and approval.title == "Create user Casey New (casey.new@acme.com)"
+    )
     decide(acme.u["dana"], req)
     ops = run_ops(req.correlation)
     assert [(o.kind, o.status) for o in ops] == [
