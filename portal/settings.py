@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "approvals",
     "audit",
     "identity",
+    "reviews",
 ]
 
 MIDDLEWARE = [
@@ -421,3 +422,6 @@ CELERY_BEAT_SCHEDULE.update(
 AUDIT_VERIFY_SYNC_LIMIT = env.int("AUDIT_VERIFY_SYNC_LIMIT", 20_000)
 # Reverse proxies in front of Gatehouse that append to X-Forwarded-For (0: use REMOTE_ADDR).
 AUDIT_TRUSTED_PROXY_COUNT = env.int("AUDIT_TRUSTED_PROXY_COUNT", 0)
+
+# --- access reviews -------------------------------------------------------------------------
+CELERY_BEAT_SCHEDULE.update({"reviews-run-due": {"task": "reviews.run_due", "schedule": 300.0}})
