@@ -113,10 +113,10 @@ class UserCreateForm(PickerForm, BootstrapForm):
             ("none", "Do not activate yet (STAGED)"),
         ]
     )
-    # Published catalog groups (OKTA_GROUP) and apps; the whole directory before anything is
-    # published (a fresh install).
-    groups = PickerField("catalog_group", multiple=True, required=False, label="Groups")
-    apps = PickerField("catalog_app", multiple=True, required=False, label="Apps")
+    # Every group Okta lets Gatehouse change (OKTA_GROUP) and every app, as on the bulk page:
+    # the catalog is what employees may ask for, not what an admin may give a new hire.
+    groups = PickerField("okta_group", multiple=True, required=False, label="Groups")
+    apps = PickerField("app", multiple=True, required=False, label="Apps")
 
 
 class GroupForm(BootstrapForm):

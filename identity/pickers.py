@@ -36,28 +36,18 @@ class Kind:
     column: str
     noun: str
     okta_groups_only: bool = False
-    catalog: str = ""  # the approvals catalog item field (group, app) limiting the choice
 
     def rows(self) -> QuerySet[Any]:
         qs: QuerySet[Any] = self.model.objects.all()  # type: ignore[attr-defined]
         if self.okta_groups_only:
             qs = qs.filter(type=GroupType.OKTA_GROUP)
-        if self.catalog:
-            from approvals.models import CatalogItem
-
-            published = CatalogItem.objects.filter(published=True, kind=self.catalog.upper())
-            # A fresh install has published nothing yet: then the whole directory.
-            if published.exists():
-                qs = qs.filter(pk__in=published.values(f"{self.catalog}_id"))
         return qs
 
 
 KINDS: dict[str, Kind] = {
     "group": Kind(OktaGroup, "name", "group"),
     "okta_group": Kind(OktaGroup, "name", "group", okta_groups_only=True),
-    "catalog_group": Kind(OktaGroup, "name", "group", okta_groups_only=True, catalog="group"),
     "app": Kind(OktaApp, "label", "app"),
-    "catalog_app": Kind(OktaApp, "label", "app", catalog="app"),
 }
 
 
@@ -124,6 +114,12 @@ def context(
     # A chosen row is listed once, as chosen, and still counts as a match for the search
     # that found it (re-shown after a preview, the search box still holds its name).
     matched = bool(found) or any(_matches(getattr(row, kind.column), query) for row in picked)
+    # Groups that exist but that Okta lets no one here change: say so rather than "no match".
+    unchangeable = (
+        search(KINDS["group"], query)[:3]
+        if query.strip() and not matched and kind.okta_groups_only
+        else []
+    )
     rows = [(row, True) for row in picked] + [(row, False) for row in found[:LIMIT]]
     return {
         "kind": kind_name,
@@ -146,6 +142,7 @@ def context(
         ],
         "searched": bool(query.strip()),
         "matched": matched,
+        "unchangeable": [{"name": row.name, "type": row.type} for row in unchangeable],
         "more": len(found) > LIMIT,
         "limit": LIMIT,
     }
@@ -244,8 +241,6 @@ class PickerField(forms.Field):
                         f"“{row.name}” is an {row.type} group: Okta lets only OKTA_GROUP "
                         "groups be changed."
                     )
-        if kind.catalog and kind.rows().filter(pk__in=ids).count() != len(set(ids)):
-            raise forms.ValidationError(f"A chosen {noun} is not published in the catalog.")
 
 
 class PickerForm(forms.Form):

@@ -286,8 +286,16 @@ class Outcome:
     result: dict[str, Any]
     note: str = ""
     mirror: Callable[[], None] | None = None
+    # Okta's answer to the write: the last call made, unless the action read something after
+    # its write (then it sets these from ``_answer`` taken right after the write).
     okta_status: int | None = None
     request_id: str = ""
+
+
+def _answer(client: OktaClient) -> dict[str, Any]:
+    """The status and request id of the call just made, for ``Outcome`` (the request id is
+    how Okta's System Log names the write)."""
+    return {"okta_status": client.last_status, "request_id": client.last_request_id}
 
 
 def _claim(operation_id: int) -> str | None:
@@ -350,7 +358,7 @@ def operation_execute(operation_id: int, *, client: OktaClient | None = None) ->
     except Exception as exc:  # a bug must not leave the row RUNNING until the reaper
         log.exception("operation %s crashed", op.pk)
         error = OktaError(f"Gatehouse failed to run this operation: {type(exc).__name__}")
-    if outcome is not None and client is not None:
+    if outcome is not None and client is not None and outcome.okta_status is None:
         outcome.okta_status = client.last_status
         outcome.request_id = client.last_request_id
     return _record(op, token, outcome, error)
@@ -637,15 +645,24 @@ def _lifecycle(
     becomes: str | None,
     note: str,
 ) -> Callable[[OktaClient, Mapping[str, Any]], Outcome]:
-    """A user lifecycle action that counts as done when the user is already in ``done_in``."""
+    """A user lifecycle action that counts as done when the user is already in ``done_in``.
+    ``becomes`` is the status the user is in afterwards; None when Okta decides (activation:
+    ACTIVE with a password, PROVISIONED without), and then the user is read back."""
 
     def action(client: OktaClient, p: Mapping[str, Any]) -> Outcome:
         user = client.get_user(p["user_id"])
-        mirror = _user_status(p["user_id"], becomes) if becomes else None
         if user.status in done_in:
             return Outcome({}, note=note, mirror=_user_status(p["user_id"], user.status))
         result = call(client, p) or {}
-        return Outcome(result, mirror=mirror)
+        if becomes is not None:
+            return Outcome(result, mirror=_user_status(p["user_id"], becomes))
+        answer = _answer(client)
+        try:
+            after = client.get_user(p["user_id"])
+        except OktaError:  # done in Okta all the same: the next sync reads the status
+            log.warning("user %s: status not read back after the change", p["user_id"])
+            return Outcome(result, **answer)
+        return Outcome(result, mirror=_user_status(p["user_id"], after.status), **answer)
 
     return action
 
@@ -712,20 +729,61 @@ def _mirror_user(user: Any) -> Callable[[], None]:
     return apply
 
 
+def _mirror_new_user(user: Any, group_ids: list[str] | None) -> Callable[[], None]:
+    """The user as Okta answered, in the groups Okta has them in (those in the mirror);
+    memberships are left as they are when ``group_ids`` is None (Okta could not say)."""
+    mirror_user = _mirror_user(user)
+
+    def apply() -> None:
+        mirror_user()
+        if group_ids is None:
+            return
+        known = list(OktaGroup.objects.filter(pk__in=group_ids).values_list("pk", flat=True))
+        GroupMembership.objects.filter(user_id=user.id).exclude(group_id__in=known).delete()
+        GroupMembership.objects.bulk_create(
+            [GroupMembership(group_id=gid, user_id=user.id) for gid in known],
+            ignore_conflicts=True,
+        )
+
+    return apply
+
+
+def _user_groups(client: OktaClient, user_id: str) -> list[str] | None:
+    """The groups Okta has the user in (Everyone, group rules, the ones asked for); None when
+    Okta cannot say just now (the next sync reads them)."""
+    try:
+        return [group.id for group in client.list_user_groups(user_id)]
+    except OktaError:
+        log.warning("user %s: groups not read back after the create", user_id)
+        return None
+
+
 def _user_create(client: OktaClient, p: Mapping[str, Any]) -> Outcome:
     login = p["profile"]["login"]
     existing = client.find_user(login)
-    if existing is not None:
+    if existing is not None:  # a repeat after a lost answer: Okta's groups, whatever they are
+        answer = _answer(client)
         return Outcome(
-            {"user_id": existing.id}, note="already exists", mirror=_mirror_user(existing)
+            {"user_id": existing.id},
+            note="already exists",
+            mirror=_mirror_new_user(existing, _user_groups(client, existing.id)),
+            **answer,
         )
+    asked = list(p.get("group_ids", ()))
     user = client.create_user(
         p["profile"],
         activate=p.get("activate", True),
         next_login_change_password=p.get("next_login_change_password", False),
-        group_ids=p.get("group_ids", ()),
+        group_ids=asked,
     )
-    return Outcome({"user_id": user.id}, mirror=_mirror_user(user))
+    answer = _answer(client)
+    # A create that succeeded put the user in the groups asked for, if Okta cannot list them.
+    groups = _user_groups(client, user.id)
+    return Outcome(
+        {"user_id": user.id},
+        mirror=_mirror_new_user(user, asked if groups is None else groups),
+        **answer,
+    )
 
 
 def _user_update(client: OktaClient, p: Mapping[str, Any]) -> Outcome:
@@ -803,7 +861,7 @@ ACTIONS: dict[str, Callable[[OktaClient, Mapping[str, Any]], Outcome]] = {
     OperationKind.USER_CREATE: _user_create,
     OperationKind.USER_UPDATE: _user_update,
     OperationKind.USER_ACTIVATE: _lifecycle(
-        done_in=frozenset({_S.ACTIVE}), call=_activate, becomes=_S.ACTIVE, note="already active"
+        done_in=frozenset({_S.ACTIVE}), call=_activate, becomes=None, note="already active"
     ),
     OperationKind.USER_REACTIVATE: _lifecycle(
         done_in=frozenset({_S.ACTIVE}),

@@ -590,38 +590,6 @@ def test_app_page_assigns_by_login_htmx(acme: Acme, run_ops: Run) -> None:
     assert client_for(acme.u["jordan"]).get(reverse("identity:app", args=[zoom])).status_code == 403
 
 
-def test_user_create_pickers_offer_the_catalog(acme: Acme) -> None:
-    from approvals.demo import demo_catalog_publish
-    from tests.approvals.conftest import ensure_default_policies as approvals_policies
-
-    approvals_policies()
-    assert demo_catalog_publish() >= 1
-    sam = client_for(acme.u["sam"])
-    page = sam.get(reverse("identity:user_create")).content.decode()
-    assert 'data-testid="picker-groups"' in page and "Engineering - Backend" not in page
-
-    def pick(kind: str, name: str, text: str) -> str:
-        url = reverse("identity:pick", args=[kind])
-        query = {"name": name, "id": f"id_{name}", "multiple": "1", f"{name}_q": text}
-        return sam.get(url, query, headers=HTMX).content.decode()
-
-    assert "Engineering - Backend" in pick("catalog_group", "groups", "engineering")
-    assert "Contractors" not in pick("catalog_group", "groups", "contractors")  # unpublished
-    assert "Notion" in pick("catalog_app", "apps", "not")
-    assert "Zoom" not in pick("catalog_app", "apps", "zoom")
-    form = {
-        "login": "kim@acme.com",
-        "email": "kim@acme.com",
-        "first_name": "Kim",
-        "last_name": "Lee",
-        "activation": "email",
-        "apps": [acme_app_id("Zoom")],
-    }
-    refused = sam.post(reverse("identity:user_create"), form).content.decode()
-    assert "A chosen app is not published in the catalog." in refused
-    assert not ActionRequest.objects.exists()
-
-
 def test_bulk_run_page_filters_failures_and_bulk_form_takes_a_group(
     acme: Acme, no_broker: list[Any]
 ) -> None:

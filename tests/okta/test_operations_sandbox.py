@@ -310,6 +310,32 @@ def test_user_create_twice_creates_one_user(okta: OktaClient, sent: Any, run: Ru
     ]
 
 
+def test_user_create_mirrors_the_groups_okta_has_the_user_in(
+    okta: OktaClient, okta_sandbox: Any, mirror: None, sent: Any, run: Run
+) -> None:
+    profile = {
+        "login": "new.hire@acme.com",
+        "email": "new.hire@acme.com",
+        "firstName": "New",
+        "lastName": "Hire",
+    }
+    first = run(op_make(OperationKind.USER_CREATE, profile=profile, group_ids=[FINANCE]))
+    assert first.status == OperationStatus.SUCCEEDED, first.error_summary
+    user_id = first.result["user_id"]
+    assert OktaUser.objects.get(pk=user_id).status == "PROVISIONED"  # as Okta answered
+    # Everyone is not in this test's mirror: only the groups the mirror holds.
+    assert group_names(okta, user_id) == {"Everyone", "Finance"}
+    members = GroupMembership.objects.filter(user_id=user_id)
+    assert set(members.values_list("group_id", flat=True)) == {FINANCE}
+
+    # A repeat (its first answer lost): the user exists; the mirror follows Okta's groups.
+    assert okta_sandbox.api("PUT", f"/api/v1/groups/{ENGINEERING}/users/{user_id}").status == 204
+    assert okta_sandbox.api("DELETE", f"/api/v1/groups/{FINANCE}/users/{user_id}").status == 204
+    second = run(op_make(OperationKind.USER_CREATE, profile=profile, group_ids=[FINANCE]))
+    assert second.status == OperationStatus.SUCCEEDED and second.result["user_id"] == user_id
+    assert set(members.values_list("group_id", flat=True)) == {ENGINEERING}
+
+
 def test_group_create_update_delete(okta: OktaClient, sent: Any, run: Run) -> None:
     created = run(op_make(OperationKind.GROUP_CREATE, name="Data Science", description="DS"))
     assert created.status == OperationStatus.SUCCEEDED, created.error_summary
