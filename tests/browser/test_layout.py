@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from approvals.demo import demo_catalog_publish
@@ -60,3 +61,22 @@ def test_layout_htmx_next_page_keeps_focus_in_results(
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/directory/users/\?after="))
     page.wait_for_function("document.activeElement && document.activeElement.closest('#results')")
+
+
+def test_layout_every_filter_field_filters_as_one_types(
+    page: Page,
+    synced: Gatehouse,
+    sign_in: Callable[[Page, str], None],
+) -> None:
+    """Not only the form's first box: typing in Department (the directory) or Person (active
+    grants) filters without pressing Enter."""
+    sign_in(page, "sam.rivera@acme.com")
+    page.goto(f"{synced.url}/directory/users/")
+    page.get_by_label("Department").press_sequentially("Executive")
+    expect(page).to_have_url(re.compile(r"department=Executive"))
+    expect(page.locator("#results")).to_contain_text("Alex Morgan")
+    expect(page.locator("#results")).not_to_contain_text("Dana Brooks")
+
+    page.goto(f"{synced.url}{reverse('approvals:admin_grants')}")
+    page.get_by_label("Person").press_sequentially("nobody-at-all")
+    expect(page).to_have_url(re.compile(r"q=nobody-at-all"))
