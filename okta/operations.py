@@ -386,7 +386,9 @@ def _record(
             okta_request_id=outcome.request_id[:100],
             error_code="",
             error_summary="",
-            result=_seal(outcome.result),
+            # The note ("already suspended") is kept with the result: pages tell the person
+            # that nothing needed to change.
+            result=_seal({**outcome.result, **({"note": outcome.note} if outcome.note else {})}),
         )
         action, audit_outcome = "okta.operation.succeeded", "success"
     else:

@@ -400,3 +400,13 @@ def test_unlock_locked_user(
     assert okta.get_user(MAYA).status == "ACTIVE"
     assert OktaUser.objects.get(pk=MAYA).status == "ACTIVE"
     assert "note" not in AuditEvent.objects.get(action="okta.operation.succeeded").detail
+
+
+def test_user_suspend_twice_keeps_okta_s_already_suspended_note_on_the_result(
+    okta: OktaClient, mirror: None, sent: Any, run: Run
+) -> None:
+    first = run(op_make(OperationKind.USER_SUSPEND, user_id=JOHN))
+    second = run(op_make(OperationKind.USER_SUSPEND, user_id=JOHN))
+    assert first.status == second.status == OperationStatus.SUCCEEDED
+    assert "note" not in first.result
+    assert second.result["note"] == "already suspended"  # the pages say nothing had to change
