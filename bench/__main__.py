@@ -21,6 +21,7 @@ NAMES = (
     "fetch_only",
     "sync_incremental",
     "sync_rate_limited",
+    "sync_full_limited",
     "pages",
     "export",
     "provision_single",
@@ -225,6 +226,7 @@ def run_all(
             per_minute=scale.rate_limited_per_minute,
         ),
     )
+    measure("sync_full_limited", lambda: syncs.sync_full_limited(env, sandbox))
     if selected & {"pages", "export"}:
         say("seeding portal data (people, catalog, requests, audit events)")
         data = seed.portal_data(env, scale.access_requests, scale.audit_events)

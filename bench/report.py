@@ -37,6 +37,16 @@ TARGETS: dict[str, list[Check]] = {
         ("ratio", lambda r: None if r["ratio"] is None else r["ratio"] >= 0.9, ">= 0.9 of allowed"),
         ("status", lambda r: r["status"].lower() == "succeeded", "no failure on 429s"),
     ],
+    "sync_full_limited": [
+        (
+            "ratio_to_floor",
+            lambda r: None if r["ratio_to_floor"] is None else r["ratio_to_floor"] <= 1.10,
+            "<= 1.10x the floor",
+        ),
+        ("rate_limited_429s", lambda r: r["rate_limited_429s"] == 0, "0 failed (429)"),
+        ("peak_rss_mb", lambda r: r["peak_rss_mb"] < 400, "< 400 MB"),
+        ("status", lambda r: r["status"].lower() == "succeeded", "succeeded"),
+    ],
     "provision": [
         ("ratio", lambda r: None if r["ratio"] is None else r["ratio"] >= 0.9, ">= 0.9 of allowed"),
         ("lost", lambda r: r["lost"] == 0, "0 lost"),
@@ -170,6 +180,17 @@ def summary_lines(name: str, r: dict[str, Any]) -> list[tuple[str, str, str]]:
             ("achieved ÷ allowed", _fmt(r["ratio"]), target("ratio")),
             ("per minute", f"{_fmt(r['achieved_per_minute'])} / {r['allowed_per_minute']}", ""),
             ("429s", _fmt(r["rate_limited_429s"]), target("status")),
+        ]
+    if name == "sync_full_limited":
+        return [
+            ("seconds ÷ floor", _fmt(r["ratio_to_floor"]), target("ratio_to_floor")),
+            (
+                "seconds / floor s",
+                f"{_fmt(r['seconds'])} / {_fmt(r['floor_seconds'])}",
+                f"floor: {r['bottleneck']}",
+            ),
+            ("429s", _fmt(r["rate_limited_429s"]), target("rate_limited_429s")),
+            ("peak RSS MB", _fmt(r["peak_rss_mb"]), target("peak_rss_mb")),
         ]
     if name == "provision":
         return [

@@ -1,4 +1,5 @@
-"""Sync benchmarks: sync_full, fetch_only, sync_incremental, sync_rate_limited."""
+"""Sync benchmarks: sync_full, fetch_only, sync_incremental, sync_rate_limited,
+sync_full_limited."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from bench.sandbox import CounterSampler, Sandbox
 from bench.seed import PEOPLE
 
 MEMBER_BUCKET = "/api/v1/groups/{id}"  # the sandbox's bucket for member lists and changes
+WORKFORCE = "okta-workforce"  # the sandbox's profile of Okta's published Workforce limits
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
 
@@ -309,4 +311,54 @@ def sync_rate_limited(
         "rate_limited_429s": counters["rate_limited"],
         "status": child["status"],
         "errors": child["errors"],
+    }
+
+
+# --- sync_full_limited: the full sync at Okta's published limits ------------------------------
+
+
+def limited_floor(
+    by_bucket: dict[str, int], per_minute: dict[str, int], default_per_minute: int
+) -> tuple[str, float, dict[str, float]]:
+    """The floor a run's calls allow: for each bucket, calls ÷ its per-minute limit (in
+    seconds); the largest wins. Returns (bottleneck bucket, floor seconds, every bucket's)."""
+    floors = {
+        bucket: round(calls / per_minute.get(bucket, default_per_minute) * 60, 1)
+        for bucket, calls in by_bucket.items()
+    }
+    if not floors:
+        return "", 0.0, {}
+    bottleneck = max(floors, key=lambda b: floors[b])
+    return bottleneck, floors[bottleneck], floors
+
+
+def sync_full_limited(env: BenchEnv, sandbox: Sandbox) -> dict[str, Any]:
+    """The full sync again, with the sandbox answering as a Workforce Identity org would
+    (Okta's per-minute bucket limits and its concurrency cap of 75): seconds ÷ the floor."""
+    limits = sandbox.control("POST", "rate-limits", {"profile": WORKFORCE})
+    sandbox.reset_counters()
+    try:
+        child = run_child(env, "sync", "--kind", "full", timeout=4 * 3600)
+        counters = sandbox.counters()
+    finally:
+        sandbox.control("POST", "rate-limits", {"profile": "unlimited"})
+    by_bucket = {str(b): int(n) for b, n in counters["by_bucket"].items()}
+    bottleneck, floor, floors = limited_floor(
+        by_bucket, limits["per_minute"], limits["default_per_minute"]
+    )
+    return {
+        "profile": WORKFORCE,
+        "seconds": child["seconds"],
+        "floor_seconds": floor,
+        "bottleneck": bottleneck,
+        "ratio_to_floor": round(child["seconds"] / floor, 2) if floor else None,
+        "floor_by_bucket": floors,
+        "requests_by_bucket": by_bucket,
+        "okta_requests": counters["requests"],
+        "rate_limited_429s": counters["rate_limited"],
+        "concurrency_limited": counters["concurrency_limited"],
+        "peak_rss_mb": child["peak_rss_mb"],
+        "status": child["status"],
+        "errors": child["errors"],
+        "counts": child["counts"],
     }

@@ -24,6 +24,7 @@ PARTS = [
     "fetch_only",
     "sync_incremental",
     "sync_rate_limited",
+    "sync_full_limited",
     "export",
     "bulk_preview",
     "bulk",
@@ -203,3 +204,35 @@ def test_quick_bench_provision_changes_okta_once_per_approval(
     single = document["provision_single"]
     assert all(sample["operations"] == {"SUCCEEDED": 1} for sample in single["samples"])
     assert single["seconds"] > 0
+
+
+def test_quick_bench_sync_full_limited_reports_the_floor_of_okta_s_limits(
+    quick_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, document, output = quick_run
+    limited = document["sync_full_limited"]
+    assert limited["status"] == "succeeded", output[-3000:]
+    assert limited["profile"] == "okta-workforce"
+    # The same org read again (the benchmarks between them added memberships).
+    assert limited["counts"]["users"] == document["sync_full"]["counts"]["users"]
+    assert limited["counts"]["memberships"] >= document["sync_full"]["counts"]["memberships"]
+    by_bucket = limited["requests_by_bucket"]
+    assert sum(by_bucket.values()) == limited["okta_requests"] > 0
+    # The floor is the slowest bucket's calls ÷ its limit (Okta's published numbers).
+    limits = {"/api/v1/groups/{id}": 1000, "/api/v1/users": 600, "/api/v1/apps": 100}
+    for bucket, per_minute in limits.items():
+        assert limited["floor_by_bucket"][bucket] == pytest.approx(
+            by_bucket[bucket] / per_minute * 60, abs=0.1
+        )
+    assert limited["floor_seconds"] == max(limited["floor_by_bucket"].values())
+    assert limited["floor_by_bucket"][limited["bottleneck"]] == limited["floor_seconds"]
+    assert limited["ratio_to_floor"] == pytest.approx(
+        limited["seconds"] / limited["floor_seconds"], rel=0.02
+    )
+    assert limited["rate_limited_429s"] >= 0 and 20 < limited["peak_rss_mb"] < 4000
+    assert set(limited["checks"]) == {
+        "ratio_to_floor",
+        "rate_limited_429s",
+        "peak_rss_mb",
+        "status",
+    }
