@@ -213,9 +213,8 @@ def test_quick_bench_sync_full_limited_reports_the_floor_of_okta_s_limits(
     limited = document["sync_full_limited"]
     assert limited["status"] == "succeeded", output[-3000:]
     assert limited["profile"] == "okta-workforce"
-    # The same org read again (the benchmarks between them added memberships).
+    # The same org read again (the benchmarks between them changed memberships, not people).
     assert limited["counts"]["users"] == document["sync_full"]["counts"]["users"]
-    assert limited["counts"]["memberships"] >= document["sync_full"]["counts"]["memberships"]
     by_bucket = limited["requests_by_bucket"]
     assert sum(by_bucket.values()) == limited["okta_requests"] > 0
     # The floor is the slowest bucket's calls ÷ its limit (Okta's published numbers).
