@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("okta.urls")),
     path("audit/", include("audit.urls")),
     path("identity/", include("identity.urls")),
+    path("reviews/", include("reviews.urls")),
 ]

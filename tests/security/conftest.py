@@ -24,6 +24,7 @@ from audit.models import AuditEvent, AuditVerification
 from identity.models import ActionRequest, BulkRun, BulkStatus
 from okta.models import Operation, SyncRun
 from portal.models import User
+from reviews.models import Campaign, ReviewItem
 from tests.approvals.conftest import People, account_for, group_make, item_make, join, person_make
 
 ROLES = ("anonymous", "employee", "other", "manager", "approver", "helpdesk", "admin", "auditor")
@@ -53,6 +54,8 @@ class World:
     action: ActionRequest
     operation: Operation
     bulk_run: BulkRun
+    campaign: Campaign
+    review_item: ReviewItem
     ids: dict[str, Any] = field(default_factory=dict)
 
     def client(self, role: str, **kwargs: Any) -> Client:
@@ -111,6 +114,29 @@ def world_make() -> World:
         requested_by=people.u["ada"].username,
         requested_by_okta_id=people.ada.id,
     )
+    # An access review of maya's app grant, for her manager priya to decide.
+    campaign = Campaign.objects.create(
+        name="Q4 review",
+        status="active",
+        reviewer_rule="manager",
+        starts_at=timezone.now(),
+        due_at=timezone.now() + timedelta(days=14),
+        created_by=people.u["ada"].username,
+        item_count=1,
+    )
+    review_item = ReviewItem.objects.create(
+        campaign=campaign,
+        kind="APP",
+        resource_id=str(app_item.app_id),
+        resource_label=app_item.name,
+        subject_id=people.maya.id,
+        subject_label=str(people.maya),
+        subject_login=people.maya.login,
+        subject_status="ACTIVE",
+        subject_manager_id=people.priya.id,
+        grant=grant,
+        reviewer_okta_id=people.priya.id,
+    )
     return World(
         people=people,
         users=users,
@@ -125,6 +151,8 @@ def world_make() -> World:
         action=action,
         operation=operation,
         bulk_run=bulk_run,
+        campaign=campaign,
+        review_item=review_item,
     )
 
 

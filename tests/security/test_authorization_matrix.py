@@ -113,6 +113,16 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "identity:policies": ("GET", "login deny deny deny deny deny ok deny"),
     "identity:policy_edit": ("POST", "login deny deny deny deny deny ok deny"),
     "identity:admin_roles": ("GET", "login deny deny deny deny deny ok ok"),
+    # reviews: everyone signed in has a (possibly empty) review page; the review of maya's
+    # access is decided by her manager; campaigns for admins, their reports also for auditors.
+    "reviews:mine": ("GET", "login ok ok ok ok ok ok ok"),
+    "reviews:item_decide": ("POST", "login 404 404 ok 404 404 404 404"),
+    "reviews:bulk": ("POST", "login ok ok ok ok ok ok ok"),
+    "reviews:campaigns": ("GET", "login 404 404 404 404 404 ok ok"),
+    "reviews:campaign_new": ("GET", "login 404 404 404 404 404 ok 404"),
+    "reviews:campaign_detail": ("GET", "login 404 404 404 404 404 ok ok"),
+    "reviews:campaign_end": ("POST", "login 404 404 404 404 404 ok 404"),
+    "reviews:campaign_export": ("GET", "login 404 404 404 404 404 ok ok"),
 }
 
 # Query strings a page needs to address an object (the catalog's "new item" form takes the
