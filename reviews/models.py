@@ -138,6 +138,12 @@ class ReviewItem(models.Model):
                 name="reviews_item_reviewer_idx",
             ),
             models.Index(fields=["campaign", "decision"], name="reviews_item_campaign_idx"),
+            # The few revocations still waiting for Okta, for the lost-callback duty.
+            models.Index(
+                fields=["operation_id"],
+                condition=Q(okta_outcome="pending"),
+                name="reviews_item_pending_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -624,3 +624,33 @@ def campaigns_run_due(*, now: datetime | None = None) -> int:
     )[:100]:
         moved += campaign_end(actor="system", campaign_id=pk) is not None
     return moved
+
+
+# A revocation's outbox callback can be lost (a worker killed between recording Okta's answer
+# and sending it); after this long, the periodic duty finishes the item from the operation.
+LOST_CALLBACK_GRACE = timedelta(minutes=10)
+
+
+def review_items_reconcile(*, now: datetime | None = None) -> int:
+    """Beat: record Okta's outcome on items whose operation is final but whose callback never
+    arrived. Returns how many it finished."""
+    cutoff = (now or timezone.now()) - LOST_CALLBACK_GRACE
+    waiting = [
+        pk
+        for pk in ReviewItem.objects.filter(okta_outcome=OktaOutcome.PENDING).values_list(
+            "operation_id", flat=True
+        )[:1000]
+        if pk is not None
+    ]
+    final = list(
+        Operation.objects.filter(
+            pk__in=waiting,
+            status__in=[OperationStatus.SUCCEEDED, OperationStatus.FAILED],
+            finished_at__lt=cutoff,
+        ).values_list("pk", flat=True)
+    )
+    for operation_id in final:
+        review_operation_finished(operation_id=operation_id)
+    if final:
+        logger.info("finished %d review revocations whose callback was lost", len(final))
+    return len(final)

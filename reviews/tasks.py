@@ -15,5 +15,6 @@ def operation_finished(operation_id: int) -> None:
 
 @shared_task(name="reviews.run_due")
 def run_due() -> int:
-    """Beat: start campaigns whose start has come, end those past their due date."""
-    return services.campaigns_run_due()
+    """Beat: start campaigns whose start has come, end those past their due date, and finish
+    revocations whose outbox callback was lost."""
+    return services.campaigns_run_due() + services.review_items_reconcile()

@@ -1,9 +1,4 @@
-"""Review pages on a small mirror (no Okta needed; the sandbox tests cover Okta).
-
-priya reviews her reports (maya, and ivy who is suspended) in "Engineering - Backend"; omar has
-no manager, so his membership falls to the admins (ada); ada's own membership too, which she
-must not review; stan is a stranger who must see nothing.
-"""
+"""Review pages on the small mirror of tests/reviews/conftest.py."""
 
 from __future__ import annotations
 
@@ -12,60 +7,17 @@ import io
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals.models import AccessRequest, CatalogItem, Grant, RequestStatus
 from audit.chain import chain_verify
 from audit.models import AuditEvent
 from okta.models import Operation
 from reviews import services
 from reviews.models import Campaign, CampaignStatus, Decision, ReviewItem
-from tests.approvals.conftest import HTMX, People, client_for, item_make, join, person_make
-
-
-class World:
-    def __init__(self, people: People) -> None:
-        self.p = people
-        self.ivy = person_make("ivy.stone@acme.com", manager=people.priya, status="SUSPENDED")
-        self.item: CatalogItem = item_make(owners=[people.otto.id])
-        group = self.item.group
-        assert group is not None
-        for person in (people.maya, self.ivy, people.omar, people.ada):
-            join(person, group)
-        request = AccessRequest.objects.create(
-            item=self.item,
-            requester=people.u["maya"],
-            subject=people.maya,
-            subject_label=str(people.maya),
-            status=RequestStatus.COMPLETED,
-            reason="on-call for the payments service",
-            policy_name="Manager approval",
-            pending_until=timezone.now(),
-        )
-        self.grant = Grant.objects.create(
-            request=request,
-            item=self.item,
-            subject=people.maya,
-            expires_at=timezone.now() + timedelta(days=20),
-        )
-        self.campaign = services.campaign_create(
-            actor=people.u["ada"],
-            name="Backend review",
-            catalog_item_ids=[self.item.pk],
-            reviewer_rule="manager",
-            due_at=timezone.now() + timedelta(days=14),
-        )
-
-    def item_of(self, person: Any) -> ReviewItem:
-        return ReviewItem.objects.get(campaign=self.campaign, subject_id=person.id)
-
-
-@pytest.fixture
-def world(db: None) -> World:
-    return World(People())
+from tests.approvals.conftest import HTMX, client_for, join, person_make
+from tests.reviews.conftest import World
 
 
 def stranger(world: World) -> Client:
