@@ -498,7 +498,8 @@ def review_operation_finished(*, operation_id: int) -> None:
         return
     with transaction.atomic():
         item = (
-            ReviewItem.objects.select_for_update()
+            ReviewItem.objects.select_for_update(of=("self",))
+            .select_related("campaign")
             .filter(pk=int(key), operation_id=op.pk, okta_outcome=OktaOutcome.PENDING)
             .first()
         )
@@ -511,6 +512,8 @@ def review_operation_finished(*, operation_id: int) -> None:
             f"Removed in Okta{request_ref}." if succeeded else f"Okta refused: {_okta_message(op)}"
         )
         item.save(update_fields=["okta_outcome", "okta_message"])
+        if succeeded and item.grant_id:
+            _grant_ended_by_review(item, op)
         audit_record(
             action="review_item.revoked" if succeeded else "review_item.revoke_failed",
             actor="okta",
@@ -524,6 +527,34 @@ def review_operation_finished(*, operation_id: int) -> None:
                 "okta_status": op.okta_status,
                 "error_code": op.error_code,
                 "error_summary": op.error_summary,
+                "okta_request_id": op.okta_request_id,
+            },
+        )
+
+
+def _grant_ended_by_review(item: ReviewItem, op: Operation) -> None:
+    """The access Okta just removed was a Gatehouse grant: the grant ends with it, so the
+    holder's page and the grants list stop showing it and its expiry removes nothing later."""
+    if item.grant_id is None:
+        return
+    ended = Grant.objects.filter(pk=item.grant_id, status=GrantStatus.ACTIVE).update(
+        status=GrantStatus.REVOKED,
+        revoke_reason="access_review",
+        revoke_note=f"Revoked in the access review {item.campaign.name}.",
+        revoked_at=timezone.now(),
+    )
+    if ended:
+        audit_record(
+            action="grant.revoked",
+            actor="okta",
+            target_type="grant",
+            target_id=str(item.grant_id),
+            target_label=str(item),
+            detail={
+                "reason": "access_review",
+                "review_item_id": item.pk,
+                "campaign_id": item.campaign_id,
+                "operation_id": op.pk,
                 "okta_request_id": op.okta_request_id,
             },
         )

@@ -8,6 +8,7 @@ from io import StringIO
 from django.core.management import call_command
 from django.utils import timezone
 
+from approvals.models import GrantStatus
 from audit.models import AuditEvent
 from okta.models import Operation, OperationStatus
 from reviews import services
@@ -76,3 +77,20 @@ def test_owners_rule_names_the_items_owner_and_never_the_person_themself(world: 
     assert ReviewItem.objects.get(campaign=campaign, subject_id=world.p.maya.id).grant_id == (
         world.grant.pk
     )
+
+
+def test_revoked_grant_backed_access_ends_the_grant(world: World) -> None:
+    item = world.item_of(world.p.maya)
+    services.review_item_decide(actor=world.p.u["priya"], item_id=item.pk, decision="revoke")
+    item.refresh_from_db()
+    assert item.operation_id is not None
+    world.grant.refresh_from_db()
+    assert world.grant.status == GrantStatus.ACTIVE  # until Okta has removed it
+    Operation.objects.filter(pk=item.operation_id).update(
+        status=OperationStatus.SUCCEEDED, finished_at=timezone.now()
+    )
+    services.review_operation_finished(operation_id=item.operation_id)
+    world.grant.refresh_from_db()
+    assert world.grant.status == GrantStatus.REVOKED
+    assert world.grant.revoke_reason == "access_review" and world.grant.revoked_at
+    assert AuditEvent.objects.filter(action="grant.revoked", target_id=str(world.grant.pk))
