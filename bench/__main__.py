@@ -22,6 +22,7 @@ NAMES = (
     "sync_incremental",
     "sync_rate_limited",
     "sync_full_limited",
+    "hook_latency",
     "pages",
     "export",
     "provision_single",
@@ -39,6 +40,7 @@ class Scale:
     incremental_changes: int
     rate_limited_groups: int
     rate_limited_per_minute: int
+    hook_changes: int
     audit_events: int
     access_requests: int
     sessions: int
@@ -55,6 +57,7 @@ FULL = Scale(
     incremental_changes=1000,
     rate_limited_groups=700,
     rate_limited_per_minute=400,
+    hook_changes=200,
     audit_events=1_000_000,
     access_requests=100_000,
     sessions=20,
@@ -70,6 +73,7 @@ QUICK = Scale(
     incremental_changes=100,
     rate_limited_groups=20,
     rate_limited_per_minute=10_000,
+    hook_changes=20,
     audit_events=10_000,
     access_requests=1_000,
     sessions=4,
@@ -174,7 +178,7 @@ def run_all(
     sandbox = sandbox_mod.start(env, scale.org)
     django.setup()
 
-    from bench import bulk, pages, provision, seed, syncs
+    from bench import bulk, hooks, pages, provision, seed, syncs
 
     seed.portal_groups(sandbox)
     bulk_people: list[str] = []
@@ -227,6 +231,7 @@ def run_all(
         ),
     )
     measure("sync_full_limited", lambda: syncs.sync_full_limited(env, sandbox))
+    measure("hook_latency", lambda: hooks.run(env, sandbox, scale.hook_changes))
     if selected & {"pages", "export"}:
         say("seeding portal data (people, catalog, requests, audit events)")
         data = seed.portal_data(env, scale.access_requests, scale.audit_events)

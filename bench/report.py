@@ -47,6 +47,14 @@ TARGETS: dict[str, list[Check]] = {
         ("peak_rss_mb", lambda r: r["peak_rss_mb"] < 400, "< 400 MB"),
         ("status", lambda r: r["status"].lower() == "succeeded", "succeeded"),
     ],
+    "hook_latency": [
+        (
+            "p95_seconds",
+            lambda r: None if r["p95_seconds"] is None else r["p95_seconds"] < 2,
+            "< 2 s",
+        ),
+        ("missed", lambda r: r["missed"] == 0, "0 missed"),
+    ],
     "provision": [
         ("ratio", lambda r: None if r["ratio"] is None else r["ratio"] >= 0.9, ">= 0.9 of allowed"),
         ("lost", lambda r: r["lost"] == 0, "0 lost"),
@@ -191,6 +199,15 @@ def summary_lines(name: str, r: dict[str, Any]) -> list[tuple[str, str, str]]:
             ),
             ("429s", _fmt(r["rate_limited_429s"]), target("rate_limited_429s")),
             ("peak RSS MB", _fmt(r["peak_rss_mb"]), target("peak_rss_mb")),
+        ]
+    if name == "hook_latency":
+        return [
+            (
+                "change→mirror p50 / p95 s",
+                f"{_fmt(r['p50_seconds'])} / {_fmt(r['p95_seconds'])}",
+                target("p95_seconds"),
+            ),
+            ("missed", f"{r['missed']} of {r['changes']}", target("missed")),
         ]
     if name == "provision":
         return [

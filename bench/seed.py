@@ -16,6 +16,7 @@ from bench.sandbox import Sandbox
 ADMIN_GROUP = "Gatehouse Admins"
 APPROVER_GROUP = "Bench Approvers"
 PROVISION_GROUP = "Bench Provision"
+HOOK_GROUP = "Bench Hooks"  # hook_latency adds people to it through Okta's API
 BULK_SOURCE_GROUP = "Bench Bulk Source"  # the bulk run's selection: "members of this group"
 BULK_TARGET_GROUP = "Bench Bulk Target"  # what the bulk run adds them to
 EMPLOYEES = 40
@@ -59,7 +60,7 @@ def portal_groups(sandbox: Sandbox) -> People:
     PEOPLE.approvers = active[1 : 1 + APPROVERS]
     PEOPLE.employees = active[1 + APPROVERS : 1 + APPROVERS + EMPLOYEES]
     PEOPLE.second_admin = active[1 + APPROVERS + EMPLOYEES]
-    for name in (ADMIN_GROUP, APPROVER_GROUP, PROVISION_GROUP):
+    for name in (ADMIN_GROUP, APPROVER_GROUP, PROVISION_GROUP, HOOK_GROUP):
         PEOPLE.groups[name] = _group(sandbox, name)
     for uid in (PEOPLE.admin, PEOPLE.second_admin):
         sandbox.api("PUT", f"/api/v1/groups/{PEOPLE.groups[ADMIN_GROUP]}/users/{uid}")

@@ -25,6 +25,7 @@ PARTS = [
     "sync_incremental",
     "sync_rate_limited",
     "sync_full_limited",
+    "hook_latency",
     "export",
     "bulk_preview",
     "bulk",
@@ -235,3 +236,16 @@ def test_quick_bench_sync_full_limited_reports_the_floor_of_okta_s_limits(
         "peak_rss_mb",
         "status",
     }
+
+
+def test_quick_bench_hook_latency_sees_every_change_in_the_mirror(
+    quick_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, document, output = quick_run
+    hooks = document["hook_latency"]
+    assert hooks["hook_status"] == "ACTIVE / VERIFIED", output[-3000:]
+    assert hooks["changes"] == 20
+    assert hooks["seen"] == hooks["changes"] and hooks["missed"] == 0
+    assert hooks["deliveries"] >= 1  # Okta (the sandbox) called Gatehouse's endpoint
+    assert 0 < hooks["p50_seconds"] <= hooks["p95_seconds"] <= hooks["max_seconds"]
+    assert set(hooks["checks"]) == {"p95_seconds", "missed"}
