@@ -12,5 +12,5 @@ urlpatterns = [
     path("campaigns/new/", views.campaign_new, name="campaign_new"),
     path("campaigns/<int:pk>/", views.campaign_detail, name="campaign_detail"),
     path("campaigns/<int:pk>/end/", views.campaign_end, name="campaign_end"),
-    path("campaigns/<int:pk>/export.csv", views.campaign_export, name="campaign_export"),
+    path("campaigns/<int:pk>/export.<str:fmt>", views.campaign_export, name="campaign_export"),
 ]

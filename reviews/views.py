@@ -4,13 +4,21 @@ for admins and auditors. Thin views: parse, authorize, call one service, render.
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator
 from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -318,28 +326,51 @@ def _csv_lines(campaign: Campaign, head_id: int, head_hash: str) -> Iterator[str
         yield writer.writerow([canonical_time(v) if hasattr(v, "astimezone") else v for v in row])
 
 
+def _jsonl_lines(campaign: Campaign, head_id: int, head_hash: str) -> Iterator[str]:
+    head = {
+        "campaign_id": campaign.pk,
+        "campaign": campaign.name,
+        "audit_chain_head_event_id": head_id,
+        "audit_chain_head_hash": head_hash,
+    }
+    yield json.dumps(head, ensure_ascii=False) + "\n"
+    rows = campaign.items.order_by("id").values_list(*EXPORT_COLUMNS)
+    for row in stream(rows):
+        values = [canonical_time(v) if hasattr(v, "astimezone") else v for v in row]
+        yield json.dumps(dict(zip(EXPORT_COLUMNS, values, strict=True)), ensure_ascii=False) + "\n"
+
+
+EXPORT_FORMATS = {
+    "csv": ("text/csv; charset=utf-8", _csv_lines),
+    "jsonl": ("application/x-ndjson; charset=utf-8", _jsonl_lines),
+}
+
+
 @require_GET
 @login_required
-def campaign_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
-    """The campaign's items as CSV. The export is itself an audit event, and the file carries
-    that event's id and hash, the chain's head when it was made: ``audit_verify`` checks the
-    chain up to it, so the auditor knows the trail behind the file is intact."""
+def campaign_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
+    """The campaign's items as CSV or JSON lines. The export is itself an audit event, and the
+    file carries that event's id and hash, the chain's head when it was made: ``audit_verify``
+    checks the chain up to it, so the auditor knows the trail behind the file is intact."""
     user = _require_reader(request)
     campaign = get_object_or_404(Campaign, pk=pk)
+    if fmt not in EXPORT_FORMATS:
+        return HttpResponseBadRequest("Export as csv or jsonl.", content_type="text/plain")
+    content_type, lines = EXPORT_FORMATS[fmt]
     event = audit_record(
         action="review_campaign.exported",
         actor=user,
         target_type="review_campaign",
         target_id=str(campaign.pk),
         target_label=campaign.name,
-        detail={"format": "csv", "items": campaign.item_count, "status": campaign.status},
+        detail={"format": fmt, "items": campaign.item_count, "status": campaign.status},
         request=request,
     )
     response = StreamingHttpResponse(
-        _csv_lines(campaign, event.pk, event.hash), content_type="text/csv; charset=utf-8"
+        lines(campaign, event.pk, event.hash), content_type=content_type
     )
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    response["Content-Disposition"] = f'attachment; filename="review-{campaign.pk}-{stamp}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="review-{campaign.pk}-{stamp}.{fmt}"'
     response["Cache-Control"] = "no-store"
     response["X-Audit-Chain-Head"] = f"{event.pk}:{event.hash}"
     return response

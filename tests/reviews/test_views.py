@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -253,7 +254,7 @@ def test_campaign_export_carries_the_chain_head_that_verifies(world: World) -> N
         actor=world.p.u["priya"], item_id=world.item_of(world.p.maya).pk, decision="keep"
     )
     response = client_for(world.p, "ada").get(
-        reverse("reviews:campaign_export", args=[world.campaign.pk])
+        reverse("reviews:campaign_export", args=[world.campaign.pk, "csv"])
     )
     text = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
     rows = list(csv.reader(io.StringIO(text)))
@@ -271,7 +272,7 @@ def test_campaign_export_carries_the_chain_head_that_verifies(world: World) -> N
 
 
 def test_campaign_export_stranger_gets_404(world: World) -> None:
-    url = reverse("reviews:campaign_export", args=[world.campaign.pk])
+    url = reverse("reviews:campaign_export", args=[world.campaign.pk, "csv"])
     assert stranger(world).get(url).status_code == 404
     assert not AuditEvent.objects.filter(action="review_campaign.exported").exists()
 
@@ -292,3 +293,21 @@ def test_campaign_end_stranger_gets_404(world: World) -> None:
     assert client_for(world.p, "priya").post(url, headers=HTMX).status_code == 404
     world.campaign.refresh_from_db()
     assert world.campaign.status == CampaignStatus.ACTIVE
+
+
+def test_campaign_export_jsonl_carries_the_chain_head(world: World) -> None:
+    response = client_for(world.p, "ada").get(
+        reverse("reviews:campaign_export", args=[world.campaign.pk, "jsonl"])
+    )
+    lines = b"".join(response.streaming_content).decode().splitlines()  # type: ignore[attr-defined]
+    head = json.loads(lines[0])
+    event = AuditEvent.objects.get(pk=head["audit_chain_head_event_id"])
+    assert event.hash == head["audit_chain_head_hash"] == chain_verify().head_hash
+    items = [json.loads(line) for line in lines[1:]]
+    assert {i["subject_login"] for i in items} >= {"maya.chen@acme.com", "ivy.stone@acme.com"}
+
+
+def test_campaign_export_of_an_unknown_format_is_refused_unrecorded(world: World) -> None:
+    url = reverse("reviews:campaign_export", args=[world.campaign.pk, "xml"])
+    assert client_for(world.p, "ada").get(url).status_code == 400
+    assert not AuditEvent.objects.filter(action="review_campaign.exported").exists()

@@ -66,7 +66,7 @@ def world_params(name: str, world: World) -> dict[str, Any]:
         "identity:bulk_run": {"pk": world.bulk_run.pk},
         "identity:policy_edit": {"action": "account_unlock"},
         "identity:pick": {"kind": "group"},
-        "reviews:": {"pk": world.campaign.pk},
+        "reviews:": {"pk": world.campaign.pk, "fmt": "csv"},
         "reviews:item_": {"pk": world.review_item.pk},
     }
     values: dict[str, Any] = {
