@@ -30,6 +30,7 @@ from okta.models import (
 from okta.operations import OperationInvalid, operations_enqueue
 from portal.models import User
 from portal.roles import Role, has_role
+from reviews import notifications
 from reviews.models import (
     INACTIVE_STATUSES,
     Campaign,
@@ -194,6 +195,7 @@ def campaign_start(
             detail={"items": count},
             request=http_request,
         )
+        notifications.send_after_commit(notifications.to_reviewers(campaign.pk, "started"))
     return count
 
 
@@ -655,6 +657,36 @@ def campaigns_run_due(*, now: datetime | None = None) -> int:
     )[:100]:
         moved += campaign_end(actor="system", campaign_id=pk) is not None
     return moved
+
+
+REMINDER_BEFORE_DUE = timedelta(days=3)
+
+
+def campaigns_remind(*, now: datetime | None = None) -> int:
+    """Beat: once per campaign, when its due date is less than three days away, email the
+    reviewers who still have undecided items. Returns how many campaigns it reminded."""
+    now = now or timezone.now()
+    due = Campaign.objects.filter(
+        status=CampaignStatus.ACTIVE,
+        reminded_at__isnull=True,
+        due_at__gt=now,
+        due_at__lte=now + REMINDER_BEFORE_DUE,
+    ).values_list("pk", "name")[:100]
+    reminded = 0
+    for pk, name in due:
+        with transaction.atomic():
+            if not Campaign.objects.filter(pk=pk, reminded_at__isnull=True).update(reminded_at=now):
+                continue  # another run got there first
+            audit_record(
+                action="review_campaign.reminded",
+                actor="system",
+                target_type="review_campaign",
+                target_id=str(pk),
+                target_label=name,
+            )
+            notifications.send_after_commit(notifications.to_reviewers(pk, "reminder"))
+        reminded += 1
+    return reminded
 
 
 # A revocation's outbox callback can be lost (a worker killed between recording Okta's answer

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+import logging
+from typing import Any
 
-from reviews import services
+from celery import Task, shared_task
+
+from reviews import notifications, services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="reviews.operation_finished")
@@ -15,6 +20,25 @@ def operation_finished(operation_id: int) -> None:
 
 @shared_task(name="reviews.run_due")
 def run_due() -> int:
-    """Beat: start campaigns whose start has come, end those past their due date, and finish
-    revocations whose outbox callback was lost."""
-    return services.campaigns_run_due() + services.review_items_reconcile()
+    """Beat: start campaigns whose start has come, remind reviewers before the due date, end
+    campaigns past it, and finish revocations whose outbox callback was lost."""
+    return (
+        services.campaigns_run_due()
+        + services.campaigns_remind()
+        + services.review_items_reconcile()
+    )
+
+
+@shared_task(name="reviews.send_notifications", bind=True, max_retries=8)
+def send_notifications(self: Task, notes: list[list[Any]]) -> int:
+    """Send the reviewer emails a committed change asked for; refused ones are tried again
+    with approvals' backoff, then given up and logged."""
+    from approvals.notifications import retry_delay
+
+    failed = notifications.notes_send(notes)
+    if failed:
+        if self.request.retries >= self.max_retries:
+            logger.error("gave up sending %d reviewer email(s): %r", len(failed), failed)
+        else:
+            raise self.retry(args=[failed], countdown=retry_delay(self.request.retries))
+    return len(notes) - len(failed)

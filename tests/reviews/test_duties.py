@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 from io import StringIO
+from typing import Any
 
+import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
 from approvals.models import GrantStatus
 from audit.models import AuditEvent
 from okta.models import Operation, OperationStatus
-from reviews import services
+from reviews import notifications, services
 from reviews.models import CampaignStatus, Decision, OktaOutcome, ReviewItem
+from reviews.tasks import send_notifications
 from tests.reviews.conftest import World
 
 
@@ -94,3 +97,56 @@ def test_revoked_grant_backed_access_ends_the_grant(world: World) -> None:
     assert world.grant.status == GrantStatus.REVOKED
     assert world.grant.revoke_reason == "access_review" and world.grant.revoked_at
     assert AuditEvent.objects.filter(action="grant.revoked", target_id=str(world.grant.pk))
+
+
+@pytest.fixture
+def reviewer_mail(monkeypatch: pytest.MonkeyPatch) -> list[list[Any]]:
+    """The notes of the reviewer email tasks queued after commit (kept off the broker)."""
+    notes: list[list[Any]] = []
+    monkeypatch.setattr(notifications, "notes_enqueue", notes.extend)
+    return notes
+
+
+def test_start_emails_each_reviewer_their_count(
+    world: World,
+    reviewer_mail: list[list[Any]],
+    mailoutbox: list[Any],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign = services.campaign_create(
+            actor=world.p.u["ada"],
+            name="Mailed",
+            catalog_item_ids=[world.item.pk],
+            reviewer_rule="manager",
+            due_at=timezone.now() + timedelta(days=10),
+        )
+    assert reviewer_mail == [["reviewers", campaign.pk, "started"]]
+    send_notifications(reviewer_mail)
+    by_to = {m.to[0]: m for m in mailoutbox}
+    assert set(by_to) == {"priya.patel@acme.com", "ada.admin@acme.com"}
+    priya = by_to["priya.patel@acme.com"]
+    assert priya.subject == "[Gatehouse] Access review: Mailed"
+    assert "You have 2 items to review" in priya.body and "/reviews/" in priya.body
+
+
+def test_reminder_is_sent_once_before_the_due_date(
+    world: World,
+    reviewer_mail: list[list[Any]],
+    mailoutbox: list[Any],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    due = world.campaign.due_at
+    assert services.campaigns_remind(now=due - timedelta(days=5)) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.campaigns_remind(now=due - timedelta(days=2)) == 1
+    assert services.campaigns_remind(now=due - timedelta(days=1)) == 0
+    send_notifications(reviewer_mail)
+    priya = next(m for m in mailoutbox if m.to == ["priya.patel@acme.com"])
+    assert "due soon" in priya.subject and "2 of your items are still undecided" in priya.body
+    assert (
+        AuditEvent.objects.filter(
+            action="review_campaign.reminded", target_id=str(world.campaign.pk)
+        ).count()
+        == 1
+    )

@@ -15,8 +15,9 @@ from reviews import services
 
 class Command(BaseCommand):
     help = (
-        "Start scheduled access review campaigns whose start has come and end those past their "
-        "due date (undecided items follow each campaign's end rule), as if the clock read --at."
+        "Start scheduled access review campaigns whose start has come, remind the reviewers of "
+        "campaigns due within three days, and end those past their due date (undecided items "
+        "follow each campaign's end rule), as if the clock read --at."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -29,10 +30,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         at = parse_at(options["at"], timezone.now())
+        reminded = services.campaigns_remind(now=at)
         moved = 0
         while done := services.campaigns_run_due(now=at):
             moved += done
         self.stdout.write(
-            f"As of {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC: {moved} campaign(s) started or "
-            "ended (revocations are sent to Okta by a worker)."
+            f"As of {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC: {reminded} campaign(s) reminded, "
+            f"{moved} started or ended (revocations are sent to Okta by a worker)."
         )
