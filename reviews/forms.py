@@ -88,3 +88,15 @@ class CampaignForm(forms.Form):
             "group_names": _names(self.cleaned_data["groups"]),
             "app_names": _names(self.cleaned_data["apps"]),
         }
+
+
+class DelegateForm(forms.Form):
+    login = forms.CharField(max_length=255, label="Hand over to (Okta login)")
+    note = forms.CharField(required=False, max_length=2000)
+
+    def clean_login(self) -> str:
+        login = self.cleaned_data["login"].strip()
+        found = OktaUser.objects.filter(login__iexact=login).values_list("pk", flat=True).first()
+        if found is None:
+            raise forms.ValidationError("Nobody in the directory signs in with that login.")
+        return str(found)

@@ -123,6 +123,9 @@ class ReviewItem(models.Model):
     risk = models.PositiveSmallIntegerField(default=0)
     # Empty: nobody the rule names can review it, so the admins do.
     reviewer_okta_id = models.CharField(max_length=32, blank=True)
+    # The last hand-over: who passed the item to the current reviewer, and when.
+    delegated_by = models.CharField(max_length=255, blank=True)
+    delegated_at = models.DateTimeField(null=True, blank=True)
     decision = models.CharField(max_length=10, choices=Decision.choices, blank=True, default="")
     decided_by = models.CharField(max_length=255, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)

@@ -23,6 +23,7 @@ from okta.models import (
     GroupMembership,
     OktaApp,
     OktaGroup,
+    OktaUser,
     Operation,
     OperationKind,
     OperationStatus,
@@ -450,6 +451,59 @@ def review_item_decide(
         )
         if result.refused:
             raise ReviewError(result.refused[item.pk])
+    return item
+
+
+def review_item_delegate(
+    *,
+    actor: User,
+    item_id: int,
+    to_okta_id: str,
+    note: str = "",
+    http_request: HttpRequest | None = None,
+) -> ReviewItem:
+    """Hand an undecided item to another reviewer, recorded on the item and in the trail. Not
+    to the person whose access it is, nor to someone who cannot sign in."""
+    with transaction.atomic():
+        item = (
+            items_for_reviewer(actor)
+            .select_for_update(of=("self",))
+            .select_related("campaign")
+            .filter(pk=item_id)
+            .first()
+        )
+        if item is None:
+            raise Http404("No such review item")
+        if item.campaign.status != CampaignStatus.ACTIVE:
+            raise ReviewError("This campaign is not in review: decisions are closed.")
+        if item.decision:
+            raise ReviewError("Already decided: there is nothing to hand over.")
+        person = OktaUser.objects.filter(pk=to_okta_id).first()
+        if person is None or person.status in INACTIVE_STATUSES:
+            raise ReviewError("Hand it to someone in the directory who can sign in.", field="to")
+        if person.pk == item.subject_id:
+            raise ReviewError("Nobody reviews their own access: choose someone else.", field="to")
+        if person.pk == item.reviewer_okta_id:
+            raise ReviewError(f"{person} already reviews this item.", field="to")
+        previous = item.reviewer_okta_id
+        item.reviewer_okta_id = person.pk
+        item.delegated_by, item.delegated_at = _label(actor), timezone.now()
+        item.save(update_fields=["reviewer_okta_id", "delegated_by", "delegated_at"])
+        audit_record(
+            action="review_item.delegated",
+            actor=actor,
+            target_type="review_item",
+            target_id=str(item.pk),
+            target_label=str(item),
+            detail={
+                "campaign_id": item.campaign_id,
+                "from_reviewer": previous or "admins",
+                "to_reviewer": person.pk,
+                **({"note": note.strip()} if note.strip() else {}),
+            },
+            request=http_request,
+        )
+        item.delegate_label = str(person)  # type: ignore[attr-defined]
     return item
 
 

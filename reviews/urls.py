@@ -7,6 +7,7 @@ app_name = "reviews"
 urlpatterns = [
     path("", views.mine, name="mine"),
     path("items/<int:pk>/decide/", views.item_decide, name="item_decide"),
+    path("items/<int:pk>/delegate/", views.item_delegate, name="item_delegate"),
     path("bulk/", views.bulk, name="bulk"),
     path("campaigns/", views.campaigns, name="campaigns"),
     path("campaigns/new/", views.campaign_new, name="campaign_new"),

@@ -21,6 +21,7 @@ from django.http import (
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.chain import canonical_time, stream
@@ -28,7 +29,7 @@ from audit.services import audit_record
 from okta.models import OktaUser
 from portal.models import User
 from reviews import services
-from reviews.forms import BulkDecisionForm, CampaignForm, DecisionForm
+from reviews.forms import BulkDecisionForm, CampaignForm, DecisionForm, DelegateForm
 from reviews.models import Campaign, CampaignStatus, Decision, ReviewItem
 from reviews.services import ReviewError
 
@@ -129,6 +130,40 @@ def item_decide(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, f"{item}: {error}")
     else:
         messages.success(request, f"{item}: decision recorded.")
+    return redirect("reviews:mine")
+
+
+@require_POST
+@login_required
+def item_delegate(request: HttpRequest, pk: int) -> HttpResponse:
+    item = _get_item_for_reviewer(request, pk)
+    form = DelegateForm(request.POST)
+    error = ""
+    if not form.is_valid():
+        error = "; ".join(str(e) for errors in form.errors.values() for e in errors)
+    else:
+        try:
+            item = services.review_item_delegate(
+                actor=_user(request),
+                item_id=item.pk,
+                to_okta_id=form.cleaned_data["login"],
+                note=form.cleaned_data["note"],
+                http_request=request,
+            )
+        except ReviewError as exc:
+            error = exc.message
+    done = f"Handed over to {getattr(item, 'delegate_label', '')}." if not error else ""
+    if _htmx(request):
+        if error:
+            return _render_row(request, _get_item_for_reviewer(request, pk), error)
+        return HttpResponse(
+            f'<li class="card mb-3" id="review-item-{item.pk}"><div class="card-body">'
+            f'<p class="mb-0" role="status">{escape(str(item))}: {escape(done)}</p></div></li>'
+        )
+    if error:
+        messages.error(request, f"{item}: {error}")
+    else:
+        messages.success(request, f"{item}: {done}")
     return redirect("reviews:mine")
 
 
@@ -297,6 +332,8 @@ EXPORT_COLUMNS = (
     "granted_at",
     "expires_at",
     "reviewer_okta_id",
+    "delegated_by",
+    "delegated_at",
     "decision",
     "decided_by",
     "decided_at",

@@ -311,3 +311,59 @@ def test_campaign_export_of_an_unknown_format_is_refused_unrecorded(world: World
     url = reverse("reviews:campaign_export", args=[world.campaign.pk, "xml"])
     assert client_for(world.p, "ada").get(url).status_code == 400
     assert not AuditEvent.objects.filter(action="review_campaign.exported").exists()
+
+
+# --- delegation --------------------------------------------------------------------------------
+
+
+def test_item_delegate_hands_the_item_over_and_records_it(world: World) -> None:
+    item = world.item_of(world.p.maya)
+    response = client_for(world.p, "priya").post(
+        reverse("reviews:item_delegate", args=[item.pk]),
+        {"login": "otto.berg@acme.com", "note": "owns the service"},
+    )
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert item.reviewer_okta_id == world.p.otto.id
+    assert item.delegated_by == "priya.patel@acme.com" and item.delegated_at
+    event = AuditEvent.objects.get(action="review_item.delegated", target_id=str(item.pk))
+    assert event.detail["from_reviewer"] == world.p.priya.id
+    assert event.detail["to_reviewer"] == world.p.otto.id
+    page = client_for(world.p, "otto").get(reverse("reviews:mine")).content.decode()
+    assert "Handed to you by priya.patel@acme.com" in page
+    assert (
+        "Maya Chen"
+        not in client_for(world.p, "priya").get(reverse("reviews:mine")).content.decode()
+    )
+
+
+def test_item_delegate_to_the_person_themself_is_refused(world: World) -> None:
+    item = world.item_of(world.p.maya)
+    response = client_for(world.p, "priya").post(
+        reverse("reviews:item_delegate", args=[item.pk]),
+        {"login": "maya.chen@acme.com"},
+        headers=HTMX,
+    )
+    assert "Nobody reviews their own access" in response.content.decode()
+    item.refresh_from_db()
+    assert item.reviewer_okta_id == world.p.priya.id
+
+
+def test_item_delegate_htmx_replaces_the_row(world: World) -> None:
+    item = world.item_of(world.ivy)
+    response = client_for(world.p, "priya").post(
+        reverse("reviews:item_delegate", args=[item.pk]),
+        {"login": "otto.berg@acme.com"},
+        headers=HTMX,
+    )
+    body = response.content.decode()
+    assert body.startswith(f'<li class="card mb-3" id="review-item-{item.pk}">')
+    assert "Handed over to Otto Berg." in body
+
+
+def test_item_delegate_stranger_gets_404(world: World) -> None:
+    item = world.item_of(world.p.maya)
+    url = reverse("reviews:item_delegate", args=[item.pk])
+    assert stranger(world).post(url, {"login": "stan.gers@acme.com"}).status_code == 404
+    item.refresh_from_db()
+    assert item.reviewer_okta_id == world.p.priya.id and not item.delegated_by

@@ -117,6 +117,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     # access is decided by her manager; campaigns for admins, their reports also for auditors.
     "reviews:mine": ("GET", "login ok ok ok ok ok ok ok"),
     "reviews:item_decide": ("POST", "login 404 404 ok 404 404 404 404"),
+    "reviews:item_delegate": ("POST", "login 404 404 ok 404 404 404 404"),
     "reviews:bulk": ("POST", "login ok ok ok ok ok ok ok"),
     "reviews:campaigns": ("GET", "login 404 404 404 404 404 ok ok"),
     "reviews:campaign_new": ("GET", "login 404 404 404 404 404 ok 404"),
