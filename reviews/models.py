@@ -107,6 +107,7 @@ class ReviewItem(models.Model):
     subject_status = models.CharField(max_length=20)
     subject_department = models.CharField(max_length=100, blank=True)
     subject_manager_id = models.CharField(max_length=32, blank=True)
+    subject_last_login = models.DateTimeField(null=True, blank=True)
     # How the access was obtained: a Gatehouse grant (its request carries the reason), or none.
     grant = models.ForeignKey(
         "approvals.Grant",

@@ -245,6 +245,7 @@ _PERSON = (
     "user__login",
     "user__department",
     "user__manager_id",
+    "user__last_login",
 )
 
 
@@ -264,7 +265,7 @@ def _snapshot(campaign: Campaign) -> Iterator[ReviewItem]:
         grants[(group_id or app_id, subject_id)] = (grant_id, granted_at, expires_at)
 
     def build(kind: str, resource_id: str, label: str, extra: dict[str, str], person: Any) -> Any:
-        status, display, first, last, login, department, manager_id, subject_id = person
+        status, display, first, last, login, department, manager_id, last_login, subject_id = person
         catalogued = catalog.get(resource_id)
         grant = grants.get((resource_id, subject_id))
         risk = (2 if status in INACTIVE_STATUSES else 0) + (0 if grant else 1)
@@ -281,6 +282,7 @@ def _snapshot(campaign: Campaign) -> Iterator[ReviewItem]:
             subject_status=status,
             subject_department=department,
             subject_manager_id=manager_id,
+            subject_last_login=last_login,
             grant_id=grant[0] if grant else None,
             granted_at=grant[1] if grant else None,
             expires_at=grant[2] if grant else None,

@@ -328,6 +328,7 @@ EXPORT_COLUMNS = (
     "subject_status",
     "subject_department",
     "subject_manager_id",
+    "subject_last_login",
     "grant_id",
     "granted_at",
     "expires_at",

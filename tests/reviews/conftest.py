@@ -7,7 +7,7 @@ must not review; stan is a stranger who must see nothing.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -26,6 +26,8 @@ class World:
         self.item: CatalogItem = item_make(owners=[people.otto.id])
         group = self.item.group
         assert group is not None
+        people.maya.last_login = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
+        people.maya.save(update_fields=["last_login"])
         for person in (people.maya, self.ivy, people.omar, people.ada):
             join(person, group)
         request = AccessRequest.objects.create(

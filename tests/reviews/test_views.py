@@ -37,6 +37,7 @@ def test_mine_shows_the_reviewers_items_risky_first_with_their_context(world: Wo
     assert f"#{world.grant.request_id}" in page and "ends " in page
     assert "Obtained outside Gatehouse" in page  # ivy's membership
     assert "manager Priya Patel" in page
+    assert "last signed in 2026-11-02 08:30" in page and "never signed in" in page
     assert "Omar" not in page and "Ada" not in page  # the admins' items
 
 
