@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from approvals.models import CatalogItem, Grant, GrantStatus, ItemKind
+from approvals.services import is_admin  # one rule for who is an admin (superusers too)
 from audit.chain import stream
 from audit.services import audit_record, audit_record_many
 from okta.models import (
@@ -59,10 +60,6 @@ class ReviewError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
-
-
-def is_admin(user: Any) -> bool:
-    return isinstance(user, User) and has_role(user, Role.ADMIN)
 
 
 def can_read_reports(user: User) -> bool:
@@ -427,6 +424,20 @@ def _clean_decision(decision: str) -> str:
     return decision
 
 
+def _item_locked_for(reviewer: User, item_id: int) -> ReviewItem:
+    """One of the reviewer's items, locked for this transaction; anyone else's is a 404."""
+    item = (
+        items_for_reviewer(reviewer)
+        .select_for_update(of=("self",))
+        .select_related("campaign")
+        .filter(pk=item_id)
+        .first()
+    )
+    if item is None:
+        raise Http404("No such review item")
+    return item
+
+
 def review_item_decide(
     *,
     actor: User,
@@ -439,15 +450,7 @@ def review_item_decide(
     actor does not review are a 404; their own access is refused."""
     decision = _clean_decision(decision)
     with transaction.atomic():
-        item = (
-            items_for_reviewer(actor)
-            .select_for_update(of=("self",))
-            .select_related("campaign")
-            .filter(pk=item_id)
-            .first()
-        )
-        if item is None:
-            raise Http404("No such review item")
+        item = _item_locked_for(actor, item_id)
         result = _decide(
             [item], actor=actor, decision=decision, note=note.strip(), http_request=http_request
         )
@@ -467,15 +470,7 @@ def review_item_delegate(
     """Hand an undecided item to another reviewer, recorded on the item and in the trail. Not
     to the person whose access it is, nor to someone who cannot sign in."""
     with transaction.atomic():
-        item = (
-            items_for_reviewer(actor)
-            .select_for_update(of=("self",))
-            .select_related("campaign")
-            .filter(pk=item_id)
-            .first()
-        )
-        if item is None:
-            raise Http404("No such review item")
+        item = _item_locked_for(actor, item_id)
         if item.campaign.status != CampaignStatus.ACTIVE:
             raise ReviewError("This campaign is not in review: decisions are closed.")
         if item.decision:
