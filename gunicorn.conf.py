@@ -1,4 +1,4 @@
-"""gunicorn settings for serving Gatehouse (``gunicorn portal.wsgi`` reads this file from the
+"""gunicorn settings for serving Gatehouse (``gunicorn gatehouse.wsgi`` reads this file from the
 working directory). Every value can be overridden by the environment or the command line.
 
 Requests spend part of their time waiting on PostgreSQL, so each process runs a few threads;

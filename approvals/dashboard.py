@@ -16,10 +16,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts.models import User
+from accounts.roles import Role, roles_for
 from approvals.models import OPEN_STATUSES, AccessRequest, Grant, GrantStatus, RequestStatus
 from okta.models import OktaUser, SyncRun
-from portal.models import User
-from portal.roles import Role, roles_for
 
 EXPIRING_WITHIN = timedelta(days=14)
 LIST_LIMIT = 5

@@ -20,7 +20,7 @@ from django.utils import timezone
 from okta.models import GroupType, OktaApp, OktaGroup, OktaUser
 
 if TYPE_CHECKING:
-    from portal.models import User
+    from accounts.models import User
 
 
 class RiskLevel(models.TextChoices):

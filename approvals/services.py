@@ -22,6 +22,8 @@ from django.db.models.functions import Cast, Concat
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
+from accounts.models import User
+from accounts.roles import Role, has_role
 from approvals import notifications
 from approvals.fulfilment import OperationSpec, fulfilment_for
 from approvals.models import (
@@ -62,8 +64,6 @@ from okta.operations import (
     operations_enqueue,
 )
 from okta.operations import operation_enqueue as _operation_enqueue
-from portal.models import User
-from portal.roles import Role, has_role
 
 logger = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.models import User
 from approvals import services
 from approvals.forms import (
     BulkDecisionForm,
@@ -43,6 +44,7 @@ from approvals.models import (
     RequestStatus,
     not_requestable_reason,
 )
+from core.links import row_urls
 from okta.models import (
     SEARCH_SEPARATOR,
     AppAssignment,
@@ -52,8 +54,6 @@ from okta.models import (
     OktaUser,
     Operation,
 )
-from portal.links import row_urls
-from portal.models import User
 
 PAGE_SIZE = 25
 INBOX_SIZE = 25

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -134,50 +134,45 @@ def _event_fields(
     }
 
 
-# Target types of Okta objects that writers name by id alone (okta.operations: "group 00g…").
-_OKTA_TARGET_TYPES = ("user", "group", "app")
+# How to name targets that writers give by id alone (okta.operations: "group 00g…"): one
+# function per target type, taking ids and answering {id: name}. The apps that own those objects
+# register them when they load (okta/apps.py), as audit sits below them.
+TargetNamer = Callable[[set[str]], dict[str, str]]
+_target_namers: dict[str, TargetNamer] = {}
 
 
-def _okta_names(kind: str, ids: set[str]) -> dict[str, str]:
-    from okta.models import OktaApp, OktaGroup, OktaUser
-
-    if not ids:
-        return {}
-    if kind == "user":
-        people = OktaUser.objects.filter(id__in=ids).only(
-            "id", "login", "first_name", "last_name", "display_name"
-        )
-        return {person.id: str(person) for person in people}
-    if kind == "group":
-        return dict(OktaGroup.objects.filter(id__in=ids).values_list("id", "name"))
-    return dict(OktaApp.objects.filter(id__in=ids).values_list("id", "label"))
+def target_namer_register(target_type: str, namer: TargetNamer) -> None:
+    _target_namers[target_type] = namer
 
 
 def _name_okta_targets(prepared: list[dict[str, Any]]) -> None:
     """Give events about an Okta user, group or app the directory mirror's name at the time of
     writing (and, for a membership, the person's), so the trail reads by name even after the
     object is renamed or deleted. Events with a label keep it. One query per kind, at most."""
-    wanted: dict[str, set[str]] = {kind: set() for kind in _OKTA_TARGET_TYPES}
+    wanted: dict[str, set[str]] = {kind: set() for kind in _target_namers}
     unnamed = [
         fields
         for fields in prepared
         if not fields["target_label"]
-        and fields["target_type"] in _OKTA_TARGET_TYPES
+        and fields["target_type"] in _target_namers
         and fields["target_id"]
     ]
     for fields in unnamed:
         wanted[fields["target_type"]].add(fields["target_id"])
         member = fields["detail"].get("user_id")
         if fields["target_type"] != "user" and isinstance(member, str) and member:
-            wanted["user"].add(member)
+            wanted.setdefault("user", set()).add(member)
     if not unnamed:
         return
-    names = {kind: _okta_names(kind, ids) for kind, ids in wanted.items()}
+    names = {
+        kind: _target_namers[kind](ids) if ids and kind in _target_namers else {}
+        for kind, ids in wanted.items()
+    }
     for fields in unnamed:
         name = names[fields["target_type"]].get(fields["target_id"])
         if not name:
             continue
-        member = names["user"].get(str(fields["detail"].get("user_id") or ""))
+        member = names.get("user", {}).get(str(fields["detail"].get("user_id") or ""))
         if fields["target_type"] != "user" and member:
             name = f"{name} · {member}"
         fields["target_label"] = _text("target_label", name)

@@ -24,7 +24,7 @@ RENDERS = 5  # after one warm-up
 
 
 def _admins() -> tuple[Any, Any]:
-    from portal.models import User
+    from accounts.models import User
 
     users = portal_users([PEOPLE.admin, PEOPLE.second_admin])
     return User.objects.get(pk=users[PEOPLE.admin]), User.objects.get(pk=users[PEOPLE.second_admin])

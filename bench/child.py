@@ -78,7 +78,7 @@ def run_sync(kind: str) -> dict[str, Any]:
 def run_export(user_id: int) -> dict[str, Any]:
     from django.test import Client
 
-    from portal.models import User
+    from accounts.models import User
 
     client = Client()
     client.force_login(User.objects.get(pk=user_id))

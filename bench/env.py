@@ -182,7 +182,7 @@ def prepare(*, quick: bool, reuse: bool = False) -> BenchEnv:
         # take the benchmark's operations (it would run them against another database).
         "CELERY_QUEUE": f"gatehouse-bench-{os.getpid()}",
         "OKTA_API_TOKEN": SANDBOX_TOKEN,
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DJANGO_SETTINGS_MODULE": "gatehouse.settings",
         "PYTHONUNBUFFERED": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
     }

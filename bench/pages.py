@@ -90,7 +90,7 @@ def session_cookie(user_pk: int) -> str:
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 
-    from portal.models import User
+    from accounts.models import User
 
     user = User.objects.get(pk=user_pk)
     session = import_module(settings.SESSION_ENGINE).SessionStore()
@@ -130,7 +130,7 @@ def in_process(page: Page, users: dict[str, int], repeat: int = 10) -> list[InPr
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from portal.models import User
+    from accounts.models import User
 
     found = []
     for okta_id, path in page.variants:
@@ -176,7 +176,7 @@ class Gunicorn:
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "portal.wsgi:application",
+                "gatehouse.wsgi:application",
                 "--config",
                 str(BASE_DIR / "gunicorn.conf.py"),
                 "--bind",

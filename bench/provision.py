@@ -39,7 +39,7 @@ class Worker:
                 "-m",
                 "celery",
                 "-A",
-                "portal",
+                "gatehouse",
                 "worker",
                 "--loglevel",
                 "info",
@@ -99,8 +99,8 @@ def _subjects(count: int, offset: int) -> list[str]:
 
 
 def _submit(subject_ids: list[str]) -> list[int]:
+    from accounts.models import User
     from approvals.services import access_request_submit
-    from portal.models import User
 
     users = portal_users(subject_ids)
     item = _item()
@@ -112,7 +112,7 @@ def _submit(subject_ids: list[str]) -> list[int]:
 
 
 def _approver() -> Any:
-    from portal.models import User
+    from accounts.models import User
 
     users = portal_users([PEOPLE.approvers[0]])
     return User.objects.get(pk=users[PEOPLE.approvers[0]])

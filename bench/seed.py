@@ -96,8 +96,8 @@ def bulk_groups(sandbox: Sandbox, count: int) -> list[str]:
 
 def portal_users(okta_ids: list[str]) -> dict[str, int]:
     """Portal accounts linked to these Okta users (as first sign-in would make them)."""
+    from accounts.models import User
     from okta.models import OktaUser
-    from portal.models import User
 
     existing = {
         str(okta_id): pk

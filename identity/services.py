@@ -27,6 +27,8 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
+from accounts.roles import Role, has_role
 from approvals.fulfilment import OperationSpec
 from approvals.models import OPEN_STATUSES, AccessRequest, Policy, RequestStatus
 from approvals.services import ApprovalError, approval_request_open
@@ -54,8 +56,6 @@ from okta.models import (
     UserStatus,
 )
 from okta.operations import operation_enqueue, operation_retry, operations_enqueue
-from portal.models import User
-from portal.roles import Role, has_role
 
 CALLBACK_TASK = "identity.operation_finished"
 # Approval states in which the action's outcome is the approval's, not Okta's.

@@ -18,6 +18,8 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
+from accounts.models import User
+from accounts.roles import Role, has_role
 from approvals.models import Policy, RequestApprover
 from identity import pickers, services
 from identity.forms import (
@@ -43,8 +45,6 @@ from okta.models import (
     OktaUser,
     Operation,
 )
-from portal.models import User
-from portal.roles import Role, has_role
 
 # Okta profile attribute -> mirror column, for showing current values in forms.
 _MIRROR = {

@@ -26,7 +26,7 @@ from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from okta.connection import hook_secret
 from okta.models import HookEvent
-from portal.services import accounts_sessions_end
+from okta.signals import statuses_changed_send
 
 MAX_EVENTS_PER_DELIVERY = 1000
 # The sweep leaves fresh events to the message queued for them, and takes this many at a time.
@@ -160,7 +160,7 @@ def hook_events_apply(*, event_ids: Sequence[int], client: Any = None) -> int:
                 mirror_refresh(client=own, refresh=refresh)
         else:
             mirror_refresh(client=client, refresh=refresh)
-    accounts_sessions_end(source="event hook")
+    statuses_changed_send(source="event hook")
     return len(claimed)
 
 

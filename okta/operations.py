@@ -31,6 +31,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audit.services import audit_record
+from core.dispatch import task_send
 from okta import crypto
 from okta.client import OktaClient, OktaError
 from okta.models import (
@@ -43,7 +44,7 @@ from okta.models import (
     OperationStatus,
     UserStatus,
 )
-from portal.services import accounts_sessions_end
+from okta.signals import statuses_changed_send
 
 log = logging.getLogger(__name__)
 
@@ -456,9 +457,7 @@ def _record(
 
 
 def _send_callback(task_name: str, operation_id: int) -> None:
-    from portal.celery import app
-
-    app.send_task(task_name, args=[operation_id])
+    task_send(task_name, operation_id)
 
 
 def _seal(result: Mapping[str, Any]) -> dict[str, Any]:
@@ -573,7 +572,7 @@ def operations_reap() -> int:
 def _user_status(user_id: str, status: str) -> Callable[[], None]:
     def apply() -> None:
         OktaUser.objects.filter(pk=user_id).update(status=status, status_changed=timezone.now())
-        accounts_sessions_end(source="Gatehouse operation")
+        statuses_changed_send(source="Gatehouse operation")
 
     return apply
 

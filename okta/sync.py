@@ -50,7 +50,7 @@ from okta.models import (
     SyncScope,
     SyncStatus,
 )
-from portal.services import accounts_sessions_end
+from okta.signals import statuses_changed_send
 
 if TYPE_CHECKING:
     from okta.client import OktaClient, Slot, User
@@ -1042,7 +1042,7 @@ def sync_full(
             _analyze(fresh)
         # A plain user listing leaves deactivated people out (unless the scope asks for them),
         # so the sweep above removed them rather than marking them DEPROVISIONED.
-        run.counts["sessions_ended"] = accounts_sessions_end(
+        run.counts["sessions_ended"] = statuses_changed_send(
             source="full sync", mirror_complete=True
         )
     except Exception as exc:
@@ -1255,7 +1255,7 @@ def sync_incremental(
                 group_id__in=[g for g in unexplained if g not in members.failed],
                 synced_at__lt=refreshed_at,
             ).delete()
-        run.counts["sessions_ended"] = accounts_sessions_end(source="incremental sync")
+        run.counts["sessions_ended"] = statuses_changed_send(source="incremental sync")
         SyncCursor.objects.update_or_create(name=LOG_CURSOR, defaults={"value": _okta_time(until)})
         # Event-hook deliveries are kept a while for deduplication (Okta retries within hours).
         HookEvent.objects.filter(applied_at__lt=until - HOOK_EVENT_RETENTION).delete()
@@ -1277,7 +1277,7 @@ def _delete_users(ids: Sequence[str]) -> None:
         GroupMembership.objects.filter(user_id__in=ids).delete()
         AppAssignment.objects.filter(user_id__in=ids).delete()
         AdminRole.objects.filter(user_id__in=ids).delete()
-        accounts_sessions_end(source="removed from the directory", gone=ids)
+        statuses_changed_send(source="removed from the directory", gone=ids)
 
 
 def _delete_groups(ids: Sequence[str]) -> None:
@@ -1444,7 +1444,7 @@ def events_apply(
         refresh = events_apply_local(events)
     if refresh:
         mirror_refresh(client=client, refresh=refresh, scope=scope)
-    accounts_sessions_end(source="event hook")
+    statuses_changed_send(source="event hook")
 
 
 def sync_status() -> dict[str, Any]:

@@ -10,28 +10,25 @@ import base64
 import binascii
 import json
 import logging
-from collections.abc import Callable, Sequence
-from functools import wraps
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Concat, Lower
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseBase,
     JsonResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.links import row_urls
+from core.permissions import permission_required
 from okta import connection as okta_connection
 from okta.client import OktaError
 from okta.forms import ConnectionForm, NameSearchForm, ScopeForm, UserSearchForm
@@ -50,8 +47,6 @@ from okta.models import (
     SyncStatus,
 )
 from okta.sync import SyncAlreadyRunningError, sync_run_start, sync_scope_update
-from portal.links import row_urls
-from portal.roles import Role, has_role
 
 log = logging.getLogger(__name__)
 
@@ -69,28 +64,9 @@ USER_LIST_FIELDS = (
 )
 
 
-def role_required(*roles: Role, hide: bool = False) -> Callable[..., Any]:
-    """Signed in and holding one of ``roles``; otherwise 403, or 404 when ``hide`` (pages about
-    one object, whose existence strangers should not learn)."""
-
-    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-        @wraps(view)
-        @login_required
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            if not has_role(request.user, *roles):  # type: ignore[arg-type]
-                if hide:
-                    raise Http404
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-directory_access = role_required(Role.ADMIN, Role.HELPDESK)
-directory_object_access = role_required(Role.ADMIN, Role.HELPDESK, hide=True)
-admin_access = role_required(Role.ADMIN)
+directory_access = permission_required("okta.view_directory")
+directory_object_access = permission_required("okta.view_directory", hide=True)
+admin_access = permission_required("okta.manage_connection")
 
 
 # --- keyset pagination ---------------------------------------------------------------------

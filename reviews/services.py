@@ -15,6 +15,8 @@ from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
+from accounts.models import User
+from accounts.roles import Role, has_role
 from approvals.models import CatalogItem, Grant, GrantStatus, ItemKind
 from approvals.services import is_admin  # one rule for who is an admin (superusers too)
 from audit.chain import stream
@@ -30,8 +32,6 @@ from okta.models import (
     OperationStatus,
 )
 from okta.operations import OperationInvalid, operations_enqueue
-from portal.models import User
-from portal.roles import Role, has_role
 from reviews import notifications
 from reviews.models import (
     INACTIVE_STATUSES,

@@ -24,10 +24,10 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.models import User
 from audit.chain import canonical_time, stream
 from audit.services import audit_record
 from okta.models import OktaUser
-from portal.models import User
 from reviews import services
 from reviews.forms import BulkDecisionForm, CampaignForm, DecisionForm, DelegateForm
 from reviews.models import Campaign, CampaignStatus, Decision, ReviewItem

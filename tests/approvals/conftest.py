@@ -18,10 +18,10 @@ from django.apps import apps as django_apps
 from django.conf import settings
 from django.test import Client
 
+from accounts.models import User
 from approvals import notifications, services, tasks
 from approvals.models import AccessRequest, CatalogItem, ItemKind, Policy, RiskLevel
 from okta.models import GroupMembership, GroupType, OktaApp, OktaGroup, OktaUser
-from portal.models import User
 
 
 def _alnum(text: str) -> str:

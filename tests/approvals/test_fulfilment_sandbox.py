@@ -18,6 +18,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from approvals import services
 from approvals.models import (
     AccessRequest,
@@ -34,7 +35,6 @@ from okta.client import OktaClient
 from okta.models import GroupMembership, OktaGroup, Operation, OperationStatus
 from okta.sandbox.seed import acme_group_id, acme_user_id
 from okta.sync import sync_run_execute, sync_run_start
-from portal.models import User
 from tests.approvals.conftest import ensure_default_policies
 
 MAYA = acme_user_id("maya.chen@acme.com")

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from accounts.models import User
 from approvals import services
 from approvals.demo import demo_catalog_publish
 from approvals.models import (
@@ -33,7 +34,6 @@ from audit.models import AuditEvent
 from okta.models import OktaGroup
 from okta.sandbox.seed import acme_group_id, acme_user_id
 from okta.sync import sync_run_execute, sync_run_start
-from portal.models import User
 from tests.approvals.conftest import ensure_default_policies
 from tests.browser.plugin import Gatehouse
 

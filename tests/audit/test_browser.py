@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from accounts.models import User
 from approvals import services
 from approvals.demo import demo_catalog_publish
 from approvals.models import CatalogItem
@@ -17,7 +18,6 @@ from audit.models import AuditEvent
 from audit.services import audit_record
 from okta.sandbox.seed import acme_group_id, acme_user_id
 from okta.sync import sync_run_execute, sync_run_start
-from portal.models import User
 from tests.approvals.conftest import ensure_default_policies
 from tests.browser.plugin import Gatehouse
 
@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture(autouse=True)
 def _portal_backend(settings: Any) -> None:
-    settings.AUTHENTICATION_BACKENDS = ["portal.auth.OktaOIDCBackend"]
+    settings.AUTHENTICATION_BACKENDS = ["accounts.auth.OktaOIDCBackend"]
 
 
 def test_auditor_filters_the_trail_and_verifies_it(

@@ -14,7 +14,7 @@ from tests.audit.conftest import person
 
 pytestmark = pytest.mark.django_db
 
-PORTAL_BACKEND = "portal.auth.OktaOIDCBackend"
+PORTAL_BACKEND = "accounts.auth.OktaOIDCBackend"
 
 
 def _member_of(okta_id: str, login: str, group_name: str | None) -> Any:

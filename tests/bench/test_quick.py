@@ -247,7 +247,7 @@ def test_quick_bench_hook_latency_sees_every_change_in_the_mirror(
     assert hooks["changes"] == 20
     assert hooks["deliveries"] >= 1  # Okta (the sandbox) called Gatehouse's endpoint
     # End to end at least once; how many arrive in time is the full run's check ("missed"):
-    # on SQLite inside a busy test run some did not (see the README's hook_latency row).
+    # on SQLite inside a busy test run some did not (see docs/performance.md, the hook_latency row).
     assert 1 <= hooks["seen"] == hooks["changes"] - hooks["missed"]
     assert 0 < hooks["p50_seconds"] <= hooks["p95_seconds"] <= hooks["max_seconds"]
     assert set(hooks["checks"]) == {"p95_seconds", "missed"}

@@ -46,8 +46,8 @@ from django.conf import settings
 from django.db import connections
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from portal import signin_provider
-from portal.management.oidc_claims import acme_refused_people, claims_file_write
+from gatehouse import signin_provider
+from gatehouse.management.oidc_claims import acme_refused_people, claims_file_write
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -249,7 +249,7 @@ class OidcProvider:
 
     def settings_apply(self, django_settings: Any) -> None:
         # Only the issuer: the endpoints come from the provider's discovery document, as in
-        # production (portal/oidc.py).
+        # production (accounts/oidc.py).
         django_settings.OIDC_OP_ISSUER = self.url
         django_settings.OIDC_OP_AUTHORIZATION_ENDPOINT = ""
         django_settings.OIDC_OP_TOKEN_ENDPOINT = ""
@@ -319,7 +319,7 @@ def celery_broker(url: str, transport_options: dict[str, Any]) -> Iterator[None]
 
     Celery reads CELERY_BROKER_URL from the environment before its configuration, so the
     variable is set too; what is put back is the URL in force *before* either changed."""
-    from portal.celery import app
+    from gatehouse.celery import app
 
     saved_url = app.conf.broker_url
     saved_options = dict(app.conf.broker_transport_options or {})
@@ -345,7 +345,7 @@ def celery_var_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Tests send Celery messages into a folder of their own, never the demo's var/celery/
     (where a running demo worker would pick them up); ``celery_worker`` reads the same folder.
     With a Redis broker, CI's own database number keeps runs apart."""
-    from portal.celery import app
+    from gatehouse.celery import app
 
     var_dir = tmp_path_factory.mktemp("celery-var")
     original = dict(app.conf.broker_transport_options or {})
@@ -368,7 +368,7 @@ def celery_broker_unchanged() -> Iterator[None]:
     """A test that points Celery at a broker of its own must put the configured one back: the
     worker tests after it would otherwise publish to a broker that is gone (and only a run
     without CELERY_BROKER_URL in the environment would show it)."""
-    from portal.celery import app
+    from gatehouse.celery import app
 
     yield
     configured = settings.CELERY_BROKER_URL
@@ -423,7 +423,7 @@ def celery_worker(
             "-m",
             "celery",
             "-A",
-            "portal.celery",
+            "gatehouse.celery",
             "worker",
             "--pool=solo",
             "--loglevel=INFO",

@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
+from accounts.models import User
 from audit.models import AuditEvent
 from okta.models import OktaUser
-from portal.models import User
 from tests.browser.plugin import Gatehouse
 
 pytestmark = pytest.mark.browser

@@ -9,7 +9,7 @@ import os
 import pytest
 from django.conf import settings
 
-from portal.celery import app
+from gatehouse.celery import app
 from tests.browser.plugin import celery_broker
 
 ELSEWHERE = "redis://127.0.0.1:1/0"

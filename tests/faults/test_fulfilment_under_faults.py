@@ -30,13 +30,13 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
+from accounts.models import User
 from approvals import services
 from approvals.models import AccessRequest, CatalogItem, ItemKind, Policy, RequestStatus
+from gatehouse.celery import app as celery_app
 from okta import operations
 from okta.models import GroupMembership, GroupType, OktaGroup, OktaUser, Operation
 from okta.sync import sync_run_execute, sync_run_start
-from portal.celery import app as celery_app
-from portal.models import User
 from tests.approvals.conftest import ensure_default_policies
 from tests.browser.plugin import (
     Child,
@@ -150,7 +150,7 @@ class Workers:
                 "-m",
                 "celery",
                 "-A",
-                "portal.celery",
+                "gatehouse.celery",
                 "worker",
                 "--pool=prefork",
                 "--concurrency=4",

@@ -17,6 +17,7 @@ import pytest
 from django.apps import apps as django_apps
 from django.test import Client
 
+from accounts.models import User
 from approvals.models import AccessRequest
 from identity import services
 from identity.models import ActionRequest, BulkRun
@@ -25,7 +26,6 @@ from okta.client import OktaClient
 from okta.models import Operation, OperationStatus
 from okta.sandbox.seed import acme_group_id, acme_user_id
 from okta.sync import sync_run_execute, sync_run_start
-from portal.models import User
 
 Run = Callable[[str], list[Operation]]
 HTMX = {"HX-Request": "true"}

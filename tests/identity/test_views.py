@@ -62,8 +62,8 @@ def test_self_service_password_reset_says_what_next_and_keeps_the_portal(
 ) -> None:
     """Okta puts Maya in RECOVERY until she follows the emailed link: her session stays, she
     can sign in again with the Okta session she still holds, and the page says so."""
+    from accounts.auth import signin_complete
     from audit.models import AuditEvent
-    from portal.auth import signin_complete
 
     maya = client_for(acme.u["maya"])
     maya.post(

@@ -12,14 +12,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.test import Client
 
+from accounts.models import User
 from audit.models import AuditEvent
 from okta.connection import active_client
 from okta.crypto import SecretUnreadableError, decrypt, encrypt
 from okta.models import AdminRole, OktaConnection
 from okta.sync import sync_run_execute, sync_run_start
-from portal.models import User
+from tests.accounts.conftest import group_join, person_make
 from tests.fixtures.sandbox import SandboxServer
-from tests.portal.conftest import group_join, person_make
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,6 @@ TOKEN = "00-test-token-that-must-never-be-shown"
 
 @pytest.fixture(autouse=True)
 def _no_env_connection(settings: Any) -> None:
-    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
     settings.OKTA_ORG_URL = ""
     settings.OKTA_API_TOKEN = ""
     settings.OKTA_CLIENT_ID = ""
@@ -40,7 +39,7 @@ def admin_client(client: Client) -> Client:
     sam = person_make("sam.rivera@acme.com")
     group_join(sam, "Gatehouse Admins")
     user = User.objects.create_user(sam.login, okta_id=sam.id)
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user)
     return client
 
 
@@ -289,7 +288,7 @@ def test_connection_page_discovery_lists_admin_role_holders(
     sam = User.objects.create_user(
         "sam.rivera@acme.com", okta_id=okta_sandbox.user_id("sam.rivera@acme.com")
     )
-    client.force_login(sam, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(sam)
     page = client.get("/admin/okta/").content.decode()
     holder = AdminRole.objects.select_related("user").first()
     assert holder is not None

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.test import Client
 
+from accounts.models import User
 from okta.models import AdminRole
-from portal.models import User
-from tests.portal.conftest import group_join, person_make
+from tests.accounts.conftest import group_join, person_make
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _model_backend(settings: Any) -> None:
-    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from accounts.models import User
 from okta.models import AdminRole, AppAssignment, GroupMembership, OktaApp, OktaGroup, OktaUser
-from portal.models import User
+from tests.accounts.conftest import group_join, person_make
 from tests.fixtures.sandbox import SandboxServer
-from tests.portal.conftest import group_join, person_make
 
 pytestmark = pytest.mark.django_db
 
@@ -22,13 +22,8 @@ def account(person: OktaUser) -> User:
 
 
 def signed_in(client: Client, person: OktaUser) -> Client:
-    client.force_login(account(person), backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(account(person))
     return client
-
-
-@pytest.fixture(autouse=True)
-def _model_backend(settings: Any) -> None:
-    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 
 
 @pytest.fixture

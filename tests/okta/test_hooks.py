@@ -18,8 +18,8 @@ from okta.hooks import (
     hook_parse,
 )
 from okta.models import AppAssignment, GroupMembership, HookEvent, OktaApp, OktaGroup, OktaUser
+from tests.accounts.conftest import person_make
 from tests.browser.plugin import celery_broker, free_port
-from tests.portal.conftest import person_make
 
 pytestmark = pytest.mark.django_db
 
@@ -383,7 +383,7 @@ def test_event_hook_broker_down_answers_200_and_the_sweep_applies_the_events(
 
 
 def test_hook_events_sweep_runs_every_minute_on_beat(settings: Any) -> None:
-    from portal.celery import app
+    from gatehouse.celery import app
 
     app.loader.import_default_modules()  # what a worker does at start: find every app's tasks
     entry = settings.CELERY_BEAT_SCHEDULE["okta-hook-events-sweep"]

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from accounts.models import User
 from okta.models import GroupMembership, HookEvent, OktaConnection, OktaGroup
 from okta.sync import sync_run_execute, sync_run_start
-from portal.models import User
 from tests.fixtures.sandbox import SandboxServer
 
 MAYA = "maya.chen@acme.com"
@@ -28,13 +28,12 @@ def test_event_hook_registered_in_one_click_then_okta_changes_reach_the_mirror(
 ) -> None:
     settings.SITE_URL = live_server.url
     settings.OKTA_EVENT_HOOK_SECRET = ""
-    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
     run = sync_run_start(actor="test", kind="full")
     assert sync_run_execute(run_id=run.pk).status == "succeeded"
     sam = User.objects.create_user(
         "sam.rivera@acme.com", okta_id=okta_sandbox.user_id("sam.rivera@acme.com")
     )
-    client.force_login(sam, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(sam)
 
     response = client.post("/admin/okta/event-hook/", follow=True)
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from accounts.models import User
 from audit.models import AuditEvent
 from okta import operations
 from okta.client import OktaClient
@@ -24,7 +25,6 @@ from okta.models import (
 )
 from okta.operations import operation_execute, operation_reveal_secret
 from okta.sandbox.seed import acme_app_id, acme_group_id, acme_user_id
-from portal.models import User
 
 pytestmark = pytest.mark.django_db
 

@@ -12,11 +12,11 @@ from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
+from accounts.models import User
 from okta.models import GroupType, OktaGroup, OktaUser, SyncRun, SyncScope, SyncStatus
 from okta.sync import Scope, SyncAlreadyRunningError, sync_run_start, sync_scope_update
-from portal.models import User
+from tests.accounts.conftest import group_join, person_make
 from tests.fixtures.concurrency import at_once
-from tests.portal.conftest import group_join, person_make
 
 pytestmark = pytest.mark.django_db
 
@@ -30,8 +30,7 @@ def sam() -> User:
 
 @pytest.fixture
 def admin_client(client: Client, sam: User, settings: Any) -> Client:
-    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
-    client.force_login(sam, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(sam)
     return client
 
 
@@ -120,7 +119,6 @@ def test_sync_run_fragment_stops_polling_when_finished(admin_client: Client) -> 
 
 
 def test_sync_page_stranger_is_forbidden(client: Client, settings: Any) -> None:
-    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
     person = person_make("sam.stranger@acme.com")
     client.force_login(User.objects.create_user(person.login, okta_id=person.id))
     assert client.get("/admin/okta/sync/").status_code == 403
@@ -168,7 +166,6 @@ def test_sync_page_admin_sees_runs_and_sync_button(admin_client: Client) -> None
 def test_admin_posts_stranger_is_forbidden_and_nothing_changes(
     client: Client, settings: Any
 ) -> None:
-    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
     person = person_make("sam.stranger@acme.com")
     client.force_login(User.objects.create_user(person.login, okta_id=person.id))
     assert client.post("/admin/okta/scope/", {"user_statuses": ["ACTIVE"]}).status_code == 403

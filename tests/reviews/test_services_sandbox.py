@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from accounts.models import User
 from approvals.models import CatalogItem, ItemKind, Policy
 from audit.models import AuditEvent
 from okta import operations
@@ -21,7 +22,6 @@ from okta.client import OktaClient
 from okta.models import GroupMembership, OktaGroup, OktaUser, Operation, OperationStatus
 from okta.sandbox.seed import acme_app_id, acme_group_id, acme_user_id
 from okta.sync import sync_run_execute, sync_run_start
-from portal.models import User
 from reviews import services
 from reviews.models import Campaign, CampaignStatus, Decision, OktaOutcome, ReviewItem
 from reviews.services import ReviewError

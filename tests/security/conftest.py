@@ -18,12 +18,12 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
+from accounts.models import User
 from approvals import services as approvals_services
 from approvals.models import AccessRequest, CatalogItem, Grant, Policy, RequestStatus
 from audit.models import AuditEvent, AuditVerification
 from identity.models import ActionRequest, BulkRun, BulkStatus
 from okta.models import Operation, SyncRun
-from portal.models import User
 from reviews.models import Campaign, ReviewItem
 from tests.approvals.conftest import People, account_for, group_make, item_make, join, person_make
 
@@ -164,6 +164,6 @@ def world(db: None) -> World:
 @pytest.fixture(autouse=True)
 def _signin_provider_endpoints(settings: Any) -> None:
     """The sign-in provider named by its endpoints, so /oidc/authenticate/ redirects to it
-    without discovery (which would need a provider listening; see tests/portal)."""
+    without discovery (which would need a provider listening; see tests/accounts)."""
     for name in ("AUTHORIZATION", "TOKEN", "USER", "JWKS"):
         setattr(settings, f"OIDC_OP_{name}_ENDPOINT", f"https://idp.example.com/{name.lower()}")

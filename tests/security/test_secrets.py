@@ -17,13 +17,13 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import User
 from audit.models import AuditEvent
 from okta.models import OktaConnection, Operation, OperationKind, OperationStatus, SyncRun
 from okta.operations import operation_enqueue, operation_execute
 from okta.sync import sync_run_execute, sync_run_start
-from portal.models import User
+from tests.accounts.conftest import group_join, person_make
 from tests.fixtures.sandbox import SandboxServer
-from tests.portal.conftest import group_join, person_make
 from tests.security.test_authorization_matrix import EXPECTED
 
 pytestmark = pytest.mark.django_db

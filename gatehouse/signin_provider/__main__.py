@@ -1,0 +1,3 @@
+from gatehouse.signin_provider import main
+
+main()

@@ -1,3 +1,0 @@
-from portal.signin_provider import main
-
-main()
