@@ -25,7 +25,6 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
-import re
 import threading
 import time
 import uuid
@@ -36,34 +35,37 @@ from typing import Any, Protocol
 Sleep = Callable[[float], None]
 log = logging.getLogger(__name__)
 
-_BUCKET_RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^/oauth2/"), "token"),
-    (re.compile(r"^/api/v1/iam/"), "roles"),
-    (re.compile(r"^/api/v1/users/[^/]+/roles"), "roles"),
-    (re.compile(r"^/api/v1/users/[^/]+/groups"), "user_groups"),
-    (re.compile(r"^/api/v1/users/me$"), "users_me"),
-    (re.compile(r"^/api/v1/users"), "users"),
-    (re.compile(r"^/api/v1/groups/[^/]+/users"), "group_members"),
-    (re.compile(r"^/api/v1/groups"), "groups"),
-    (re.compile(r"^/api/v1/apps/[^/]+/users"), "app_users"),
-    (re.compile(r"^/api/v1/apps"), "apps"),
-    (re.compile(r"^/api/v1/logs"), "logs"),
-    (re.compile(r"^/api/v1/eventHooks"), "event_hooks"),
-]
+TOKEN_PATH = "/oauth2/v1/token"
 
 
 def bucket_for(method: str, path: str) -> str:
-    """The Okta rate-limit bucket (endpoint family) a request counts against.
+    """The Okta rate-limit bucket a request counts against, named as Okta's rate-limit
+    documentation names them (developer.okta.com/docs/reference/rl-global-mgmt/), so the limits
+    Okta reports in each response's ``X-Rate-Limit-*`` headers are kept per bucket as Okta keeps
+    them. The sandbox counts requests with this same function (docs/okta-sandbox.md).
 
-    Okta keeps separate per-minute limits for reads and writes of some families; the method is
-    part of the bucket for users, which is where the difference is large.
+    Listing or creating (``/api/v1/users``) and acting on one object (``/api/v1/users/{id}``)
+    are separate buckets; reading one user is its own (``/api/v1/users/{idOrLogin}``); every
+    request under one app (``/api/v1/apps/{id}/users`` …) counts with ``/api/v1/apps``; a user's
+    roles count with ``/api/v1/iam``; whatever else ``/api/v1`` serves shares ``/api/v1``.
     """
-    for pattern, bucket in _BUCKET_RULES:
-        if pattern.match(path):
-            if bucket == "users" and method != "GET":
-                return "users_write"
-            return bucket
-    return "other"
+    if path == TOKEN_PATH:
+        return TOKEN_PATH
+    parts = path.strip("/").split("/")
+    if len(parts) < 3 or parts[:2] != ["api", "v1"]:
+        return "/api/v1"
+    family = parts[2]
+    if family == "users" and len(parts) >= 5 and parts[4] == "roles":
+        return "/api/v1/iam"
+    if family == "users" and len(parts) == 4 and method == "GET" and parts[3] != "me":
+        return "/api/v1/users/{idOrLogin}"
+    if family == "apps" and len(parts) > 4:
+        return "/api/v1/apps"
+    if family in ("users", "groups", "apps"):
+        return f"/api/v1/{family}" if len(parts) == 3 else f"/api/v1/{family}/{{id}}"
+    if family in ("logs", "eventHooks", "iam"):
+        return f"/api/v1/{family}"
+    return "/api/v1"
 
 
 class Governor(Protocol):

@@ -35,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from okta.governor import TOKEN_PATH, bucket_for
 from okta.sandbox import seed
 from okta.sandbox.api import ROUTES, json_body, json_response
 from okta.sandbox.errors import CATALOG, OktaError, error_body, validation
@@ -43,7 +44,6 @@ from okta.sandbox.store import Obj, Org, dumps
 log = logging.getLogger("okta.sandbox")
 
 CONTROL_PREFIX = "/__sandbox__"
-TOKEN_PATH = "/oauth2/v1/token"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 TOKEN_LIFETIME = 3600
 DEFAULT_PER_MINUTE = 100_000
@@ -62,29 +62,6 @@ SCOPES_BY_BUCKET = {
     "/api/v1/eventHooks": "okta.eventHooks",
     "/api/v1/iam": "okta.roles",
 }
-
-
-def bucket_of(path: str, method: str = "GET") -> str:
-    """The rate-limit bucket of a request, named like Okta's rate-limit documentation: reading
-    one user is its own bucket (``GET /api/v1/users/{idOrLogin}``), and everything under an
-    app (``/api/v1/apps/{id}/users`` …) counts with ``/api/v1/apps``, not the app by id."""
-    if path == TOKEN_PATH:
-        return TOKEN_PATH
-    parts = path.strip("/").split("/")
-    if len(parts) < 3 or parts[:2] != ["api", "v1"]:
-        return "/api/v1"
-    family = parts[2]
-    if family == "users" and len(parts) >= 5 and parts[4] == "roles":
-        return "/api/v1/iam"
-    if family == "users" and len(parts) == 4 and method == "GET" and parts[3] != "me":
-        return "/api/v1/users/{idOrLogin}"
-    if family == "apps" and len(parts) > 4:
-        return "/api/v1/apps"
-    if family in ("users", "groups", "apps"):
-        return f"/api/v1/{family}" if len(parts) == 3 else f"/api/v1/{family}/{{id}}"
-    if family in ("logs", "eventHooks", "iam"):
-        return f"/api/v1/{family}"
-    return "/api/v1"
 
 
 @dataclass(frozen=True)
@@ -384,7 +361,7 @@ class Sandbox:
         method: str = scope["method"]
         request_id = "sbx" + secrets.token_urlsafe(16)
         scope["okta.request_id"] = request_id
-        bucket = bucket_of(path, method)
+        bucket = bucket_for(method, path)
         self.counters["requests"] += 1
         self.bucket_requests[bucket] += 1
         limit, remaining, reset = self._rate_headers(bucket, count=True)

@@ -67,17 +67,20 @@ def headers(clock: Clock, *, limit: int, remaining: int, reset_in: int) -> dict[
 
 
 def test_bucket_for_maps_endpoint_families() -> None:
-    assert bucket_for("GET", "/api/v1/users") == "users"
-    assert bucket_for("POST", "/api/v1/users/00u1/lifecycle/suspend") == "users_write"
-    assert bucket_for("GET", "/api/v1/users/00u1/roles") == "roles"
-    assert bucket_for("GET", "/api/v1/iam/assignees/users") == "roles"
-    assert bucket_for("GET", "/api/v1/groups") == "groups"
-    assert bucket_for("PUT", "/api/v1/groups/00g1/users/00u1") == "group_members"
-    assert bucket_for("GET", "/api/v1/apps/0oa1/users") == "app_users"
-    assert bucket_for("GET", "/api/v1/apps") == "apps"
-    assert bucket_for("GET", "/api/v1/logs") == "logs"
-    assert bucket_for("POST", "/oauth2/v1/token") == "token"
-    assert bucket_for("GET", "/api/v1/something") == "other"
+    # Okta's own bucket names: the limits each response reports are kept per Okta bucket.
+    assert bucket_for("GET", "/api/v1/users") == "/api/v1/users"
+    assert bucket_for("POST", "/api/v1/users/00u1/lifecycle/suspend") == "/api/v1/users/{id}"
+    assert bucket_for("GET", "/api/v1/users/00u1") == "/api/v1/users/{idOrLogin}"
+    assert bucket_for("GET", "/api/v1/users/00u1/roles") == "/api/v1/iam"
+    assert bucket_for("GET", "/api/v1/iam/assignees/users") == "/api/v1/iam"
+    assert bucket_for("GET", "/api/v1/groups") == "/api/v1/groups"
+    assert bucket_for("PUT", "/api/v1/groups/00g1/users/00u1") == "/api/v1/groups/{id}"
+    assert bucket_for("GET", "/api/v1/apps/0oa1/users") == "/api/v1/apps"
+    assert bucket_for("GET", "/api/v1/apps/0oa1") == "/api/v1/apps/{id}"
+    assert bucket_for("GET", "/api/v1/apps") == "/api/v1/apps"
+    assert bucket_for("GET", "/api/v1/logs") == "/api/v1/logs"
+    assert bucket_for("POST", "/oauth2/v1/token") == "/oauth2/v1/token"
+    assert bucket_for("GET", "/api/v1/something") == "/api/v1"
 
 
 def test_governor_no_delay_with_plenty_remaining() -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from okta.governor import bucket_for
 from okta.sandbox.seed import acme_user_id
-from okta.sandbox.server import Sandbox, bucket_of
+from okta.sandbox.server import Sandbox
 from tests.okta.sandbox.conftest import answer, asgi_get
 
 MAYA = acme_user_id("maya.chen@acme.com")
@@ -98,16 +99,16 @@ def test_server_bad_query_values_get_okta_errors(okta_sandbox: Any) -> None:
 
 
 def test_bucket_names_follow_okta_families() -> None:
-    assert bucket_of("/api/v1/users") == "/api/v1/users"
-    assert bucket_of(f"/api/v1/users/{MAYA}/lifecycle/suspend") == "/api/v1/users/{id}"
-    assert bucket_of(f"/api/v1/users/{MAYA}/roles") == "/api/v1/iam"
-    assert bucket_of("/api/v1/groups/00g/users") == "/api/v1/groups/{id}"
-    assert bucket_of(f"/api/v1/users/{MAYA}") == "/api/v1/users/{idOrLogin}"
-    assert bucket_of(f"/api/v1/users/{MAYA}", "POST") == "/api/v1/users/{id}"
-    assert bucket_of("/api/v1/apps/0oa1") == "/api/v1/apps/{id}"
-    assert bucket_of("/api/v1/apps/0oa1/users/00u1", "PUT") == "/api/v1/apps"
-    assert bucket_of("/api/v1/logs") == "/api/v1/logs"
-    assert bucket_of("/oauth2/v1/token") == "/oauth2/v1/token"
+    assert bucket_for("GET", "/api/v1/users") == "/api/v1/users"
+    assert bucket_for("GET", f"/api/v1/users/{MAYA}/lifecycle/suspend") == "/api/v1/users/{id}"
+    assert bucket_for("GET", f"/api/v1/users/{MAYA}/roles") == "/api/v1/iam"
+    assert bucket_for("GET", "/api/v1/groups/00g/users") == "/api/v1/groups/{id}"
+    assert bucket_for("GET", f"/api/v1/users/{MAYA}") == "/api/v1/users/{idOrLogin}"
+    assert bucket_for("POST", f"/api/v1/users/{MAYA}") == "/api/v1/users/{id}"
+    assert bucket_for("GET", "/api/v1/apps/0oa1") == "/api/v1/apps/{id}"
+    assert bucket_for("PUT", "/api/v1/apps/0oa1/users/00u1") == "/api/v1/apps"
+    assert bucket_for("GET", "/api/v1/logs") == "/api/v1/logs"
+    assert bucket_for("GET", "/oauth2/v1/token") == "/oauth2/v1/token"
 
 
 def test_control_api_is_loopback_only() -> None:
