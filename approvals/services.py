@@ -46,6 +46,7 @@ from approvals.models import (
     not_requestable_reason,
 )
 from audit.services import audit_record, audit_record_many
+from core.errors import ServiceError
 from okta.models import (
     AppAssignment,
     GroupMembership,
@@ -81,13 +82,8 @@ def operation_enqueue(**kwargs: Any) -> Operation:
         raise ApprovalError(f"Gatehouse cannot send this change to Okta: {exc}") from exc
 
 
-class ApprovalError(Exception):
+class ApprovalError(ServiceError):
     """A refusal with a plain message; ``field`` names the form field it concerns, if any."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 # --- who may do what ----------------------------------------------------------------------

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from bench.env import BenchEnv
-from bench.pages import Gunicorn, _percentile
+from bench.pages import Gunicorn, percentile
 from bench.provision import Worker
 from bench.sandbox import Sandbox
 from bench.seed import HOOK_GROUP, PEOPLE
@@ -71,8 +71,8 @@ def run(env: BenchEnv, sandbox: Sandbox, changes: int, *, timeout: float = 120.0
         "missed": len(people) - len(seen),
         "hook_status": status,
         "deliveries": sandbox.counters()["hook_deliveries"],
-        "p50_seconds": round(_percentile(latencies, 0.5), 3) if latencies else None,
-        "p95_seconds": round(_percentile(latencies, 0.95), 3) if latencies else None,
+        "p50_seconds": round(percentile(latencies, 0.5), 3) if latencies else None,
+        "p95_seconds": round(percentile(latencies, 0.95), 3) if latencies else None,
         "max_seconds": round(latencies[-1], 3) if latencies else None,
         "pace_per_second": PACE_PER_SECOND,
     }

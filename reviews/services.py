@@ -21,6 +21,7 @@ from approvals.models import CatalogItem, Grant, GrantStatus, ItemKind
 from approvals.services import is_admin  # one rule for who is an admin (superusers too)
 from audit.chain import stream
 from audit.services import audit_record, audit_record_many
+from core.errors import ServiceError
 from okta.models import (
     AppAssignment,
     GroupMembership,
@@ -53,13 +54,8 @@ BULK_LIMIT = 200
 END_RULE_BY = "end rule"
 
 
-class ReviewError(Exception):
-    """A refusal with a plain message; ``field`` names the form field it concerns, if any."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class ReviewError(ServiceError):
+    """A refusal of the access reviews, with a plain message (``field``: the form field)."""
 
 
 def can_read_reports(user: User) -> bool:

@@ -3,35 +3,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from approvals import services
-
-OFFSET = re.compile(r"^\+(\d{1,5})([dhm])$")
-UNITS = {"d": "days", "h": "hours", "m": "minutes"}
-
-
-def parse_at(text: str, now: datetime) -> datetime:
-    """``+31d`` / ``+12h`` / ``+90m`` from ``now``, or an ISO 8601 date-time (UTC unless it
-    says otherwise)."""
-    text = text.strip()
-    offset = OFFSET.match(text)
-    if offset:
-        return now + timedelta(**{UNITS[offset[2]]: int(offset[1])})
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise CommandError(
-            f"--at {text!r} is neither an offset such as +31d, +12h or +90m nor an ISO date-time "
-            "such as 2026-12-31T09:00 (UTC unless it names a zone). Nothing was run."
-        ) from None
-    return at if timezone.is_aware(at) else at.replace(tzinfo=UTC)
+from core.run_at import at_argument_add, parse_at
 
 
 def _until_done(duty: Callable[..., int], at: datetime) -> int:
@@ -50,12 +30,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--at",
-            default="+0d",
-            help="+31d, +12h, +90m from now, or an ISO date-time such as 2026-12-31T09:00 "
-            "(default: now)",
-        )
+        at_argument_add(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         at = parse_at(options["at"], timezone.now())

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from approvals.management.commands.approvals_run_due import parse_at
+from core.run_at import at_argument_add, parse_at
 from reviews import services
 
 
@@ -21,12 +21,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--at",
-            default="+0d",
-            help="+31d, +12h, +90m from now, or an ISO date-time such as 2026-12-31T09:00 "
-            "(default: now)",
-        )
+        at_argument_add(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         at = parse_at(options["at"], timezone.now())
