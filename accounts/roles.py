@@ -104,11 +104,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.EMPLOYEE: frozenset(),
     Role.MANAGER: frozenset(),
     Role.HELPDESK: frozenset({"okta.view_directory"}),
-    Role.AUDITOR: frozenset({"audit.view_auditevent", "audit.export_auditevent"}),
+    Role.AUDITOR: frozenset(
+        {"audit.view_auditevent", "audit.export_auditevent", "reviews.view_campaign"}
+    ),
     Role.ADMIN: frozenset(
         {
             "audit.view_auditevent",
             "audit.export_auditevent",
+            "reviews.view_campaign",
+            "reviews.manage_campaign",
             "okta.manage_connection",
             "okta.view_directory",
             "okta.retry_operation",
