@@ -12,7 +12,6 @@ import pytest
 pytest_plugins: list[str] = [
     "tests.audit.plugin",
     "tests.browser.plugin",
-    "tests.fixtures.dispatch",
     "tests.fixtures.mail",
     "tests.fixtures.sandbox",
 ]

@@ -153,3 +153,25 @@ class AuditVerification(models.Model):
     def is_active(self) -> bool:
         """Still expected to finish: unfinished and recent (a lost task must not block the page)."""
         return not self.is_finished and timezone.now() - self.requested_at < STALE_VERIFICATION
+
+
+class AuditStreamCursor(models.Model):
+    """How far one audit stream sink has acknowledged the trail (audit/streaming.py).
+
+    ``position`` is the id of the last event the sink took; ``lease_token`` / ``lease_until``
+    let one process deliver to the sink at a time; ``next_attempt_at`` holds deliveries back
+    after a failure (the backoff)."""
+
+    sink = models.CharField(max_length=32, primary_key=True)
+    position = models.BigIntegerField(default=0)
+    delivered = models.BigIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.sink} at event {self.position}"

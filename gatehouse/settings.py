@@ -213,6 +213,18 @@ if not FIELD_ENCRYPTION_KEYS:
     if secret_file_key:
         FIELD_ENCRYPTION_KEYS = [secret_file_key]
 
+# --- Audit streaming (audit/streaming.py): off unless a sink is named -------------------------
+# An HTTPS endpoint that takes JSON Lines, signed with HMAC-SHA256 (X-Gatehouse-Signature).
+AUDIT_STREAM_WEBHOOK_URL = env.str("AUDIT_STREAM_WEBHOOK_URL", "")
+AUDIT_STREAM_WEBHOOK_SECRET = secret("AUDIT_STREAM_WEBHOOK_SECRET")
+# A syslog collector taking RFC 5424 over TCP or TLS: tcp://host:port or tls://host:port.
+AUDIT_STREAM_SYSLOG_URL = env.str("AUDIT_STREAM_SYSLOG_URL", "")
+AUDIT_STREAM_BATCH = env.int("AUDIT_STREAM_BATCH", 500)  # events per POST / connection
+AUDIT_STREAM_INTERVAL = env.float("AUDIT_STREAM_INTERVAL", 5.0)  # seconds between passes
+AUDIT_STREAM_MAX_BACKOFF = env.float(
+    "AUDIT_STREAM_MAX_BACKOFF", 300.0
+)  # longest wait after failures
+
 # --- Portal roles come from Okta group membership ------------------------------------------
 GATEHOUSE_ADMIN_GROUP = env.str("GATEHOUSE_ADMIN_GROUP", "Gatehouse Admins")
 GATEHOUSE_HELPDESK_GROUP = env.str("GATEHOUSE_HELPDESK_GROUP", "Gatehouse Helpdesk")
@@ -430,3 +442,13 @@ AUDIT_TRUSTED_PROXY_COUNT = env.int("AUDIT_TRUSTED_PROXY_COUNT", 0)
 
 # --- access reviews -------------------------------------------------------------------------
 CELERY_BEAT_SCHEDULE.update({"reviews-run-due": {"task": "reviews.run_due", "schedule": 300.0}})
+# Audit streaming runs only when a sink is configured.
+if AUDIT_STREAM_WEBHOOK_URL or AUDIT_STREAM_SYSLOG_URL:
+    CELERY_BEAT_SCHEDULE.update(
+        {
+            "audit-stream-deliver": {
+                "task": "audit.stream_deliver",
+                "schedule": AUDIT_STREAM_INTERVAL,
+            }
+        }
+    )
