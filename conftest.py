@@ -12,6 +12,7 @@ import pytest
 pytest_plugins: list[str] = [
     "tests.audit.plugin",
     "tests.browser.plugin",
+    "tests.fixtures.dispatch",
     "tests.fixtures.mail",
     "tests.fixtures.sandbox",
 ]

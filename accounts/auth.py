@@ -151,7 +151,7 @@ def _live_person(claims: _Claims) -> OktaUser | None:
     """Ask Okta itself for someone the mirror does not know yet (a new joiner), and mirror them."""
     from okta.client import OktaError
     from okta.connection import active_client, is_configured
-    from okta.sync import user_from_typed
+    from okta.sync.rows import user_from_typed
 
     if not is_configured():
         return None

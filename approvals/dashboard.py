@@ -40,7 +40,7 @@ def home(request: HttpRequest) -> HttpResponse:
         context["my_open"] = list(mine.filter(status__in=OPEN_STATUSES)[:LIST_LIMIT])
         context["recently_closed"] = list(mine.exclude(status__in=OPEN_STATUSES)[:3])
         context["waiting"] = list(
-            AccessRequest.objects.waiting_for(user.okta_id)
+            AccessRequest.objects.decidable_by(user)
             .select_related("item")
             .order_by("created_at")[:LIST_LIMIT]
         )

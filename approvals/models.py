@@ -275,17 +275,39 @@ STATUS_ICONS = {
 }
 
 
-class AccessRequestQuerySet(models.QuerySet["AccessRequest"]):
-    def waiting_for(self, okta_id: str | None) -> AccessRequestQuerySet:
-        """Pending requests whose current stage waits for this person's decision."""
-        if not okta_id:
-            return self.none()
-        return self.filter(
-            status=RequestStatus.PENDING,
-            approvers__okta_id=okta_id,
-            approvers__stage=models.F("current_stage"),
-            approvers__decided_at__isnull=True,
+def may_decide_q(user: User, *, to_request: str = "", to_slot: str = "approvers__") -> Q:
+    """Who may decide a request at its current stage, as a filter: THE rule, written once.
+
+    A person may decide a request when it is pending, they hold an approver slot of its current
+    stage that they have not used yet (slots are resolved when the request enters a stage, see
+    ``RequestApprover``), and they are neither the requester nor the subject. Being an admin or
+    a superuser gives no slot: admins decide where routing made them approvers.
+
+    Written from the request (``AccessRequest.objects.filter(...)``, the default) or from the
+    approver slot (``to_request="request__", to_slot=""``). ``AccessRequest.can_be_decided_by``,
+    the inbox (``AccessRequestQuerySet.decidable_by``), the waiting count
+    (``approvals.queries.waiting_count``) and the decide service are all this filter.
+    """
+    if not user.okta_id:
+        return Q(pk__in=[])  # nobody without an Okta id holds a slot
+    return (
+        Q(
+            **{
+                f"{to_request}status": RequestStatus.PENDING,
+                f"{to_slot}okta_id": user.okta_id,
+                f"{to_slot}stage": models.F(f"{to_request}current_stage"),
+                f"{to_slot}decided_at__isnull": True,
+            }
         )
+        & ~Q(**{f"{to_request}requester_id": user.pk})
+        & ~Q(**{f"{to_request}subject_id": user.okta_id})
+    )
+
+
+class AccessRequestQuerySet(models.QuerySet["AccessRequest"]):
+    def decidable_by(self, user: User) -> AccessRequestQuerySet:
+        """Requests this person may decide now (``may_decide_q``): the inbox's queue."""
+        return self.filter(may_decide_q(user))
 
     def visible_to(self, user: User) -> AccessRequestQuerySet:
         """Requests a person may look at: asked by them, for them, or waiting on them."""
@@ -460,6 +482,13 @@ class AccessRequest(models.Model):
             self.requester_id == user.pk
             or (not self.kind and bool(user.okta_id) and self.subject_id == user.okta_id)
         )
+
+    def can_be_decided_by(self, user: User) -> bool:
+        """Whether ``user`` may decide this request at its current stage (``may_decide_q``, the
+        one rule the inbox, its count and the decide service use too). One query."""
+        return RequestApprover.objects.filter(
+            may_decide_q(user, to_request="request__", to_slot=""), request_id=self.pk
+        ).exists()
 
     def is_party(self, user: User) -> bool:
         """Requester or subject: people who may not decide it."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
+from django.db.models import CharField, Exists, F, OuterRef, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.http import Http404, HttpRequest
 from django.utils import timezone
@@ -43,6 +43,7 @@ from approvals.models import (
     RequestEvent,
     RequestStatus,
     StageRule,
+    may_decide_q,
     not_requestable_reason,
 )
 from audit.services import audit_record, audit_record_many
@@ -746,23 +747,37 @@ def _decide_many(
             refused[pk] = exc
         else:
             candidates.append(by_id[pk])
+    # The slots through which the actor may decide now: the one rule (may_decide_q), locked.
     slots = {
-        (slot.request_id, slot.stage): slot
-        for slot in RequestApprover.objects.select_for_update()
-        .filter(request__in=[req.pk for req in candidates], okta_id=actor.okta_id or "-")
+        slot.request_id: slot
+        for slot in RequestApprover.objects.select_for_update(of=("self",))
+        .filter(
+            may_decide_q(actor, to_request="request__", to_slot=""),
+            request__in=[req.pk for req in candidates],
+        )
         .order_by("pk")
     }
+    used: set[int] = set()
+    if len(slots) < len(candidates):  # say why the others may not be decided
+        used = set(
+            RequestApprover.objects.filter(
+                request__in=[req.pk for req in candidates if req.pk not in slots],
+                okta_id=actor.okta_id or "-",
+                stage=F("request__current_stage"),
+                decided_at__isnull=False,
+            ).values_list("request_id", flat=True)
+        )
     accepted: list[tuple[AccessRequest, RequestApprover]] = []
     for req in candidates:
-        slot = slots.get((req.pk, req.current_stage))
-        if slot is None:
+        slot = slots.get(req.pk)
+        if slot is not None:
+            accepted.append((req, slot))
+        elif req.pk in used:
+            refused[req.pk] = ApprovalError("You have already decided this stage.")
+        else:
             refused[req.pk] = ApprovalError(
                 "You are not an approver for this stage of the request."
             )
-        elif slot.decided_at is not None:
-            refused[req.pk] = ApprovalError("You have already decided this stage.")
-        else:
-            accepted.append((req, slot))
 
     waiting: set[int] = set()  # "all must approve" stages still missing someone else
     everyone = [

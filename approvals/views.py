@@ -346,13 +346,6 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     events = list(req.events.all())
     operations = list(Operation.objects.filter(correlation=req.correlation).order_by("id"))
     grant = Grant.objects.filter(request=req).first()
-    can_decide = (
-        req.is_pending
-        and not req.is_party(user)
-        and req.approvers.filter(
-            stage=req.current_stage, okta_id=user.okta_id or "-", decided_at__isnull=True
-        ).exists()
-    )
     waiting_on: list[str] = []
     if req.is_pending:
         ids = req.approvers.filter(stage=req.current_stage, decided_at__isnull=True).values_list(
@@ -365,7 +358,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "events": events,
         "operations": operations,
         "grant": grant,
-        "can_decide": can_decide,
+        "can_decide": req.can_be_decided_by(user),
         "can_cancel": req.can_be_cancelled_by(user),
         # Someone else's request is reached from the inbox: the nav and breadcrumb say so.
         "nav_section": "approvals:my_requests" if req.is_party(user) else "approvals:inbox",
@@ -486,7 +479,7 @@ def _inbox_rows(requests: QuerySet[AccessRequest]) -> list[AccessRequest]:
 def _inbox_page(user: User, after: str) -> tuple[list[AccessRequest], bool]:
     """One page of the requests waiting for this person, oldest first, after the request
     ``after`` names (keyset: created_at, id); and whether more follow."""
-    queue = AccessRequest.objects.waiting_for(user.okta_id)
+    queue = AccessRequest.objects.decidable_by(user)
     cursor = queue.filter(pk=int(after)).values("created_at", "pk").first() if after else None
     if cursor is not None:
         queue = queue.filter(

@@ -13,6 +13,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from django.utils import timezone
 
 from audit.chain import chain_verify, event_hash
 from audit.models import GENESIS_HASH, AuditEvent, AuditVerification
+from core.dispatch import task_send
 
 # Any 64-bit constant that no other advisory lock in Gatehouse uses ("audit" in ASCII).
 AUDIT_APPEND_LOCK = 0x6175646974
@@ -270,9 +272,7 @@ def verification_start(*, actor: Any) -> AuditVerification:
         verification_run(verification_id=verification.pk)
         verification.refresh_from_db()
     else:
-        from audit.tasks import verify_chain
-
-        transaction.on_commit(lambda: verify_chain.delay(verification.pk))
+        transaction.on_commit(partial(task_send, "audit.verify_chain", verification.pk))
     return verification
 
 

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -28,6 +26,7 @@ from audit.chain import canonical_time, event_hash_matches, stream
 from audit.forms import ACTION_EXAMPLE, AuditFilterForm
 from audit.models import AuditEvent, AuditVerification
 from audit.services import EXPORT_PERMISSION, VIEW_PERMISSION, audit_record, verification_start
+from core.permissions import permission_required
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -51,11 +50,6 @@ EXPORT_COLUMNS = (
     "prev_hash",
     "hash",
 )
-
-
-def _require(request: HttpRequest, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
 
 
 @dataclass
@@ -91,9 +85,8 @@ def _query(params: dict[str, str], **paging: int | str) -> str:
 
 
 @require_GET
-@login_required
+@permission_required(VIEW_PERMISSION)
 def event_list(request: HtmxHttpRequest) -> HttpResponse:
-    _require(request, VIEW_PERMISSION)
     form = AuditFilterForm(request.GET)
     page = None
     if form.is_valid():
@@ -127,9 +120,8 @@ def event_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_GET
-@login_required
+@permission_required(VIEW_PERMISSION)
 def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, VIEW_PERMISSION)
     event = get_object_or_404(AuditEvent, pk=pk)
     context = {
         "event": event,
@@ -197,9 +189,8 @@ EXPORT_FORMATS = {
 
 
 @require_GET
-@login_required
+@permission_required(EXPORT_PERMISSION)
 def event_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
-    _require(request, EXPORT_PERMISSION)
     if fmt not in EXPORT_FORMATS:
         return HttpResponseBadRequest("Export as csv or jsonl.", content_type="text/plain")
     form = AuditFilterForm(request.GET)
@@ -223,9 +214,8 @@ def event_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
 
 
 @require_POST
-@login_required
+@permission_required(VIEW_PERMISSION)
 def verify(request: HtmxHttpRequest) -> HttpResponse:
-    _require(request, VIEW_PERMISSION)
     verification = verification_start(actor=request.user)
     if request.htmx:
         return render(request, "audit/event_list.html#verification", {"verification": verification})
@@ -233,9 +223,8 @@ def verify(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_GET
-@login_required
+@permission_required(VIEW_PERMISSION)
 def verification_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    _require(request, VIEW_PERMISSION)
     verification = get_object_or_404(AuditVerification, pk=pk)
     if request.htmx:
         return render(request, "audit/event_list.html#verification", {"verification": verification})

@@ -39,7 +39,7 @@ def run_sync(kind: str) -> dict[str, Any]:
     from django.db import connection
 
     from okta.models import SyncRun
-    from okta.sync import sync_run_execute, sync_run_start
+    from okta.sync.runs import sync_run_execute, sync_run_start
 
     counter = StatementCounter()
     phases: dict[str, float] = {}

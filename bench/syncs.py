@@ -74,7 +74,7 @@ def fetch_only(env: BenchEnv, sandbox: Sandbox) -> dict[str, Any]:
 
     Bodies are parsed (to count rows and follow nothing but the Link header), then dropped.
     """
-    from okta.sync import MEMBER_FETCH_THREADS
+    from okta.sync.full import MEMBER_FETCH_THREADS
 
     headers = {"Authorization": f"SSWS {sandbox.token}", "Accept": "application/json"}
     limits = httpx.Limits(max_connections=MEMBER_FETCH_THREADS + 2)

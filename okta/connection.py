@@ -23,7 +23,7 @@ from audit.services import audit_record
 from okta.client import OktaClient, OktaError, get_client
 from okta.crypto import decrypt, encrypt
 from okta.models import AdminRole, AuthMethod, OktaConnection, OktaGroup
-from okta.sync import LOG_EVENT_TYPES
+from okta.sync.events import LOG_EVENT_TYPES
 
 HOOK_NAME = "Gatehouse directory updates"
 # Okta delivers only "event-hook-eligible" types (user.lifecycle.delete.completed is not; its

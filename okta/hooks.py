@@ -3,8 +3,8 @@
 The endpoint answers quickly: it authenticates the call (constant-time comparison of the
 ``Authorization`` value), validates the body's shape, stores events that were not seen before
 and queues ``okta.tasks.apply_hook_events`` after commit. The task applies them to the mirror
-(okta.sync.events_apply_local), claiming each stored event with a conditional UPDATE so that a
-task delivered twice applies nothing twice.
+(okta.sync.events.events_apply_local), claiming each stored event with a conditional UPDATE so
+that a task delivered twice applies nothing twice.
 
 Stored is answered: when the broker cannot take the message, the delivery still gets its 200
 (Okta would retry once, then drop the events) and ``hook_events_sweep``, run by beat every
@@ -137,7 +137,7 @@ def hook_events_apply(*, event_ids: Sequence[int], client: Any = None) -> int:
     applies it, so concurrent or repeated runs apply each event once. Users whose lifecycle
     changed are re-read from Okta afterwards, outside the transaction.
     """
-    from okta.sync import events_apply_local, mirror_refresh
+    from okta.sync.events import events_apply_local, mirror_refresh
 
     with transaction.atomic():
         now = timezone.now()

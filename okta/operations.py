@@ -713,7 +713,7 @@ def _clear_sessions(client: OktaClient, p: Mapping[str, Any]) -> Outcome:
 
 def _mirror_user(user: Any) -> Callable[[], None]:
     def apply() -> None:
-        from okta.sync import user_from_typed
+        from okta.sync.rows import user_from_typed
 
         row = user_from_typed(user)
         OktaUser.objects.bulk_create(

@@ -25,21 +25,21 @@ def operations_reap() -> int:
 @shared_task(name="okta.run_sync")
 def run_sync(run_id: int) -> None:
     """Carry out a sync run recorded (RUNNING) by the "Sync now" button."""
-    from okta.sync import sync_run_execute
+    from okta.sync.runs import sync_run_execute
 
     sync_run_execute(run_id=run_id)
 
 
 @shared_task(name="okta.sync_incremental")
 def sync_incremental() -> int | None:
-    from okta.sync import sync_scheduled
+    from okta.sync.runs import sync_scheduled
 
     return sync_scheduled(kind="incremental")
 
 
 @shared_task(name="okta.sync_full")
 def sync_full() -> int | None:
-    from okta.sync import sync_scheduled
+    from okta.sync.runs import sync_scheduled
 
     return sync_scheduled(kind="full")
 

@@ -46,7 +46,8 @@ from okta.models import (
     SyncScope,
     SyncStatus,
 )
-from okta.sync import SyncAlreadyRunningError, sync_run_start, sync_scope_update
+from okta.sync.runs import SyncAlreadyRunningError, sync_run_start
+from okta.sync.scope import sync_scope_update
 
 log = logging.getLogger(__name__)
 

@@ -1,30 +1,24 @@
-"""Emails to reviewers (a campaign started; its due date is near), sent by a Celery task once
-the change has committed, as approvals' are: a slow mail server never holds up the change, and
-a rolled-back change sends nothing. Addresses come from the Okta mirror."""
+"""Emails to reviewers (a campaign started; its due date is near), sent by the
+``reviews.send_notifications`` task once the change has committed (core/notes.py: a slow mail
+server never holds up the change, a rolled-back change sends nothing). Addresses come from the
+Okta mirror."""
 
 from __future__ import annotations
 
-import logging
-import smtplib
-from collections.abc import Iterable, Sequence
-from functools import partial
-from typing import Any
+from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
-from django.core.mail import EmailMessage, mailers
-from django.db import transaction
+from django.core.mail import EmailMessage
 from django.db.models import Count
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from core import notes as core_notes
+from core.notes import Note
 from okta.models import GroupMembership, OktaUser
 from reviews.models import Campaign, Decision
 
-logger = logging.getLogger(__name__)
-
-# (kind, campaign id, event); a list once it has been through Celery's JSON.
-Note = Sequence[Any]
+TASK = "reviews.send_notifications"
 
 
 def to_reviewers(campaign_id: int, event: str) -> Note:
@@ -33,14 +27,8 @@ def to_reviewers(campaign_id: int, event: str) -> Note:
 
 
 def send_after_commit(*notes: Note) -> None:
-    if notes:
-        transaction.on_commit(partial(notes_enqueue, [list(n) for n in notes]), robust=True)
-
-
-def notes_enqueue(notes: list[list[Any]]) -> None:
-    from reviews.tasks import send_notifications
-
-    send_notifications.delay(notes)
+    """One ``reviews.send_notifications`` task with these notes once the transaction commits."""
+    core_notes.notes_send_after_commit(TASK, *notes)
 
 
 def _reviewer_messages(campaign_id: int, event: str) -> list[EmailMessage]:
@@ -82,26 +70,4 @@ def _reviewer_messages(campaign_id: int, event: str) -> list[EmailMessage]:
 
 def notes_send(notes: Iterable[Note]) -> list[Note]:
     """Send the emails of ``notes`` over one connection; returns the notes that failed."""
-    notes = list(notes)
-    failed: list[Note] = []
-    opened = False
-    try:
-        with mailers.default as mailer:
-            opened = True
-            for note in notes:
-                _, campaign_id, event = note
-                try:
-                    messages = _reviewer_messages(campaign_id, event)
-                except ObjectDoesNotExist:
-                    logger.warning("no reviewer email: campaign #%s is gone", campaign_id)
-                    continue
-                try:
-                    mailer.send_messages(messages)
-                except (smtplib.SMTPException, OSError):
-                    logger.exception("could not email the reviewers of campaign #%s", campaign_id)
-                    failed.append(note)
-    except (smtplib.SMTPException, OSError):
-        logger.exception("could not open or close the mail connection")
-        if not opened:
-            return notes
-    return failed
+    return core_notes.notes_send(notes, {"reviewers": _reviewer_messages})

@@ -16,9 +16,7 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import Role, has_role
 from approvals.models import CatalogItem, Grant, GrantStatus, ItemKind
-from approvals.services import is_admin  # one rule for who is an admin (superusers too)
 from audit.chain import stream
 from audit.services import audit_record, audit_record_many
 from core.errors import ServiceError
@@ -58,14 +56,17 @@ class ReviewError(ServiceError):
     """A refusal of the access reviews, with a plain message (``field``: the form field)."""
 
 
-def can_read_reports(user: User) -> bool:
-    return has_role(user, Role.ADMIN, Role.AUDITOR)
+# Who may do what (accounts/roles.py ROLE_PERMISSIONS grants them; superusers hold every one).
+MANAGE_PERMISSION = (
+    "reviews.manage_campaign"  # start and end campaigns; review what falls to admins
+)
+VIEW_PERMISSION = "reviews.view_campaign"  # campaigns, their reports and evidence exports
 
 
 def items_for_reviewer(user: User) -> QuerySet[ReviewItem]:
     """Items this person reviews: named for them, or (admins) fallen to the admins."""
     mine = Q(reviewer_okta_id=user.okta_id) if user.okta_id else Q(pk__in=[])
-    if is_admin(user):
+    if user.has_perm(MANAGE_PERMISSION):
         mine |= Q(reviewer_okta_id="")
     return ReviewItem.objects.filter(mine)
 
@@ -94,7 +95,7 @@ def campaign_create(
     """Admins: a campaign over catalog items and/or groups and apps named exactly. It starts
     at once (snapshotting the mirror) when ``starts_at`` is not in the future, otherwise when
     the periodic ``campaigns_run_due`` reaches it."""
-    if not is_admin(actor):
+    if not actor.has_perm(MANAGE_PERMISSION):
         raise Http404("No such page")
     now = timezone.now()
     starts_at = starts_at or now
@@ -629,7 +630,7 @@ def campaign_end(
     """Close a campaign: undecided items follow its end rule (kept, or revoked through the
     outbox; those Okta cannot change stay undecided and say why). None if it was not in
     review (ended already, or never started)."""
-    if not isinstance(actor, str) and not is_admin(actor):
+    if not isinstance(actor, str) and not actor.has_perm(MANAGE_PERMISSION):
         raise Http404("No such campaign")
     now = timezone.now()
     with transaction.atomic():

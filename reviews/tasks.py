@@ -7,6 +7,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
+from core.notes import retry_delay
 from reviews import notifications, services
 
 logger = logging.getLogger(__name__)
@@ -32,9 +33,7 @@ def run_due() -> int:
 @shared_task(name="reviews.send_notifications", bind=True, max_retries=8)
 def send_notifications(self: Task, notes: list[list[Any]]) -> int:
     """Send the reviewer emails a committed change asked for; refused ones are tried again
-    with approvals' backoff, then given up and logged."""
-    from approvals.notifications import retry_delay
-
+    with the same backoff as every email task (core/notes.py), then given up and logged."""
     failed = notifications.notes_send(notes)
     if failed:
         if self.request.retries >= self.max_retries:

@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
@@ -27,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from audit.chain import canonical_time, stream
 from audit.services import audit_record
+from core.permissions import permission_required
 from okta.models import OktaUser
 from reviews import services
 from reviews.forms import BulkDecisionForm, CampaignForm, DecisionForm, DelegateForm
@@ -199,38 +199,27 @@ def bulk(request: HttpRequest) -> HttpResponse:
 # --- campaigns ---------------------------------------------------------------------------------
 
 
-def _require_reader(request: HttpRequest) -> User:
-    user = _user(request)
-    if not services.can_read_reports(user):
-        raise Http404("No such page")
-    return user
-
-
-def _require_admin(request: HttpRequest) -> User:
-    user = _user(request)
-    if not services.is_admin(user):
-        raise Http404("No such page")
-    return user
+def _can_manage(request: HttpRequest) -> bool:
+    return request.user.has_perm(services.MANAGE_PERMISSION)
 
 
 @require_GET
-@login_required
+@permission_required(services.VIEW_PERMISSION, hide=True)
 def campaigns(request: HttpRequest) -> HttpResponse:
-    user = _require_reader(request)
     rows = Campaign.objects.annotate(
         decided=Count("items", filter=~Q(items__decision=Decision.UNDECIDED))
     )[:200]
     return render(
         request,
         _partial(request, "reviews/campaigns.html", "table"),
-        {"campaigns": rows, "is_admin": services.is_admin(user)},
+        {"campaigns": rows, "can_manage": _can_manage(request)},
     )
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required(services.MANAGE_PERMISSION, hide=True)
 def campaign_new(request: HttpRequest) -> HttpResponse:
-    user = _require_admin(request)
+    user = _user(request)
     form = CampaignForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -291,18 +280,17 @@ def _report(campaign: Campaign) -> dict[str, Any]:
 
 
 @require_GET
-@login_required
+@permission_required(services.VIEW_PERMISSION, hide=True)
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _require_reader(request)
     campaign = get_object_or_404(Campaign, pk=pk)
-    context = {"campaign": campaign, "is_admin": services.is_admin(user), **_report(campaign)}
+    context = {"campaign": campaign, "can_manage": _can_manage(request), **_report(campaign)}
     return render(request, _partial(request, "reviews/campaign_detail.html", "report"), context)
 
 
 @require_POST
-@login_required
+@permission_required(services.MANAGE_PERMISSION, hide=True)
 def campaign_end(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _require_admin(request)
+    user = _user(request)
     campaign = get_object_or_404(Campaign, pk=pk)
     summary = services.campaign_end(actor=user, campaign_id=campaign.pk, http_request=request)
     if summary is None:
@@ -385,12 +373,12 @@ EXPORT_FORMATS = {
 
 
 @require_GET
-@login_required
+@permission_required(services.VIEW_PERMISSION, hide=True)
 def campaign_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
     """The campaign's items as CSV or JSON lines. The export is itself an audit event, and the
     file carries that event's id and hash, the chain's head when it was made: ``audit_verify``
     checks the chain up to it, so the auditor knows the trail behind the file is intact."""
-    user = _require_reader(request)
+    user = _user(request)
     campaign = get_object_or_404(Campaign, pk=pk)
     if fmt not in EXPORT_FORMATS:
         return HttpResponseBadRequest("Export as csv or jsonl.", content_type="text/plain")

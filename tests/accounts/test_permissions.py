@@ -18,8 +18,9 @@ ADMIN_ONLY = [
     "okta.retry_operation",
     "approvals.manage_catalog",
     "approvals.manage_policies",
+    "reviews.manage_campaign",
 ]
-AUDIT = ["audit.view_auditevent", "audit.export_auditevent"]
+AUDITOR = ["audit.view_auditevent", "audit.export_auditevent", "reviews.view_campaign"]
 
 
 def account_for(person: OktaUser) -> User:
@@ -34,15 +35,15 @@ def person_in(group: str, login: str) -> User:
 
 def test_role_permissions_table_is_what_the_portal_promises() -> None:
     assert ROLE_PERMISSIONS[Role.HELPDESK] == {"okta.view_directory"}
-    assert ROLE_PERMISSIONS[Role.AUDITOR] == set(AUDIT)
-    assert ROLE_PERMISSIONS[Role.ADMIN] == {*AUDIT, *ADMIN_ONLY, "okta.view_directory"}
+    assert ROLE_PERMISSIONS[Role.AUDITOR] == set(AUDITOR)
+    assert ROLE_PERMISSIONS[Role.ADMIN] == {*AUDITOR, *ADMIN_ONLY, "okta.view_directory"}
     assert ROLE_PERMISSIONS[Role.EMPLOYEE] == frozenset()
     assert ROLE_PERMISSIONS[Role.MANAGER] == frozenset()
 
 
 def test_has_perm_admin_holds_every_portal_permission() -> None:
     admin = person_in("Gatehouse Admins", "sam.rivera@acme.com")
-    for perm in [*ADMIN_ONLY, *AUDIT, "okta.view_directory"]:
+    for perm in [*ADMIN_ONLY, *AUDITOR, "okta.view_directory"]:
         assert admin.has_perm(perm), perm
 
 
@@ -57,7 +58,7 @@ def test_has_perm_auditor_reads_and_exports_audit_only() -> None:
 def test_has_perm_helpdesk_views_directory_only() -> None:
     agent = person_in("Gatehouse Helpdesk", "jordan.lee@acme.com")
     assert agent.has_perm("okta.view_directory")
-    assert not any(agent.has_perm(perm) for perm in [*ADMIN_ONLY, *AUDIT])
+    assert not any(agent.has_perm(perm) for perm in [*ADMIN_ONLY, *AUDITOR])
 
 
 def test_has_perm_employee_and_manager_hold_none() -> None:
@@ -66,7 +67,7 @@ def test_has_perm_employee_and_manager_hold_none() -> None:
     manager = account_for(manager_person)
     assert Role.MANAGER in roles_for(manager)
     assert permissions_for(manager) == frozenset()
-    for perm in [*ADMIN_ONLY, *AUDIT, "okta.view_directory"]:
+    for perm in [*ADMIN_ONLY, *AUDITOR, "okta.view_directory"]:
         assert not manager.has_perm(perm), perm
 
 

@@ -18,7 +18,7 @@ from audit.models import AuditEvent
 from okta.client import OktaClient
 from okta.hooks import hook_events_store
 from okta.models import OktaUser, SyncRun, SyncStatus
-from okta.sync import sync_run_execute, sync_run_start
+from okta.sync.runs import sync_run_execute, sync_run_start
 from tests.fixtures.sandbox import SandboxServer
 
 pytestmark = pytest.mark.django_db

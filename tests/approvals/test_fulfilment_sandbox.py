@@ -34,7 +34,7 @@ from okta import operations
 from okta.client import OktaClient
 from okta.models import GroupMembership, OktaGroup, Operation, OperationStatus
 from okta.sandbox.seed import acme_group_id, acme_user_id
-from okta.sync import sync_run_execute, sync_run_start
+from okta.sync.runs import sync_run_execute, sync_run_start
 from tests.approvals.conftest import ensure_default_policies
 
 MAYA = acme_user_id("maya.chen@acme.com")

@@ -340,7 +340,7 @@ def test_decide_bulk_costs_the_same_queries_for_3_or_12_requests(
         assert Operation.objects.count() == 3 + 12
     if policy == "Manager then owners":  # every one moved on to the owner, otto
         assert {r.current_stage for r in requests} == {2}
-        waiting = AccessRequest.objects.waiting_for(people.otto.id).filter(pk__in=ids)
+        waiting = AccessRequest.objects.decidable_by(people.u["otto"]).filter(pk__in=ids)
         assert waiting.count() == 12
 
 

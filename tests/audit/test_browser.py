@@ -17,7 +17,7 @@ from approvals.models import CatalogItem
 from audit.models import AuditEvent
 from audit.services import audit_record
 from okta.sandbox.seed import acme_group_id, acme_user_id
-from okta.sync import sync_run_execute, sync_run_start
+from okta.sync.runs import sync_run_execute, sync_run_start
 from tests.approvals.conftest import ensure_default_policies
 from tests.browser.plugin import Gatehouse
 

@@ -21,6 +21,7 @@ from audit.services import audit_record, audit_record_many, verification_run
 from audit.views import PAGE_SIZE, csv_safe
 from okta.models import OktaGroup
 from tests.approvals.conftest import People, item_make, submit
+from tests.fixtures.dispatch import TasksSent
 
 pytestmark = pytest.mark.django_db
 
@@ -450,7 +451,11 @@ def test_verify_broken_chain_points_at_the_event(client: Client, auditor: Any) -
 
 
 def test_verify_large_trail_runs_in_a_task_after_commit(
-    client: Client, auditor: Any, settings: Any, django_capture_on_commit_callbacks: Any
+    client: Client,
+    auditor: Any,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+    tasks_sent: TasksSent,
 ) -> None:
     settings.AUDIT_VERIFY_SYNC_LIMIT = 2
     _many(5)
@@ -461,6 +466,9 @@ def test_verify_large_trail_runs_in_a_task_after_commit(
     verification = AuditVerification.objects.get()
     assert verification.status == "pending"
     assert len(callbacks) == 1
+    assert not tasks_sent  # nothing before commit
+    callbacks[0]()
+    assert tasks_sent.named("audit.verify_chain") == [[verification.pk]]
     body = _body(response)
     assert 'hx-trigger="every 2s"' in body and "Checking" in body
     # What the worker does with the id (the task itself is a one-line call of this):

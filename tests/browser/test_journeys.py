@@ -34,7 +34,7 @@ from approvals.models import (
 from audit.models import AuditEvent
 from okta.models import GroupMembership, OktaApp, OktaGroup, Operation, OperationStatus
 from okta.sandbox.seed import acme_app_id, acme_group_id, acme_user_id
-from okta.sync import sync_run_execute, sync_run_start
+from okta.sync.runs import sync_run_execute, sync_run_start
 from tests.approvals.conftest import ensure_default_policies
 from tests.browser.plugin import Gatehouse
 

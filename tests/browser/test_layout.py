@@ -12,7 +12,7 @@ from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from approvals.demo import demo_catalog_publish
-from okta.sync import sync_run_execute, sync_run_start
+from okta.sync.runs import sync_run_execute, sync_run_start
 from tests.approvals.conftest import ensure_default_policies
 from tests.browser.plugin import Gatehouse
 

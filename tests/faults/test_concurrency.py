@@ -19,7 +19,7 @@ from approvals import services
 from approvals.models import AccessRequest, CatalogItem, Decision, ItemKind, Policy, RequestStatus
 from okta.models import GroupMembership, OktaGroup, OktaUser, Operation, SyncRun, SyncStatus
 from okta.sandbox.seed import acme_group_id, acme_user_id
-from okta.sync import sync_run_execute, sync_run_start
+from okta.sync.runs import sync_run_execute, sync_run_start
 from okta.tasks import operation_run
 from tests.approvals.conftest import ensure_default_policies
 from tests.fixtures.concurrency import at_once

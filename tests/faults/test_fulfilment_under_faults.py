@@ -36,7 +36,7 @@ from approvals.models import AccessRequest, CatalogItem, ItemKind, Policy, Reque
 from gatehouse.celery import app as celery_app
 from okta import operations
 from okta.models import GroupMembership, GroupType, OktaGroup, OktaUser, Operation
-from okta.sync import sync_run_execute, sync_run_start
+from okta.sync.runs import sync_run_execute, sync_run_start
 from tests.approvals.conftest import ensure_default_policies
 from tests.browser.plugin import (
     Child,

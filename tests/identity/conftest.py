@@ -25,7 +25,7 @@ from okta import operations
 from okta.client import OktaClient
 from okta.models import Operation, OperationStatus
 from okta.sandbox.seed import acme_group_id, acme_user_id
-from okta.sync import sync_run_execute, sync_run_start
+from okta.sync.runs import sync_run_execute, sync_run_start
 
 Run = Callable[[str], list[Operation]]
 HTMX = {"HX-Request": "true"}

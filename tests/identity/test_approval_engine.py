@@ -294,6 +294,6 @@ def test_inbox_query_count_is_constant_with_action_rows_mixed_in(acme: Acme) -> 
     ask(1)
     few = count()
     ask(4)
-    assert AccessRequest.objects.waiting_for(acme.id["priya"]).filter(kind="").count() == 5
-    assert AccessRequest.objects.waiting_for(acme.id["priya"]).exclude(kind="").count() == 5
+    assert AccessRequest.objects.decidable_by(acme.u["priya"]).filter(kind="").count() == 5
+    assert AccessRequest.objects.decidable_by(acme.u["priya"]).exclude(kind="").count() == 5
     assert count() == few

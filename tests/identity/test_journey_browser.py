@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from identity.models import BulkRun
 from okta.models import OktaGroup, OktaUser
 from okta.sandbox.seed import acme_group_id, acme_user_id
-from okta.sync import sync_run_execute, sync_run_start
+from okta.sync.runs import sync_run_execute, sync_run_start
 from tests.browser.plugin import Gatehouse
 from tests.identity.conftest import ensure_default_policies
 

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from audit.models import AuditEvent
 from okta.sandbox.seed import acme_user_id
-from okta.sync import sync_run_execute, sync_run_start
+from okta.sync.runs import sync_run_execute, sync_run_start
 from tests.browser.plugin import Gatehouse
 from tests.identity.conftest import ensure_default_policies
 

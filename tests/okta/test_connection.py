@@ -17,7 +17,7 @@ from audit.models import AuditEvent
 from okta.connection import active_client
 from okta.crypto import SecretUnreadableError, decrypt, encrypt
 from okta.models import AdminRole, OktaConnection
-from okta.sync import sync_run_execute, sync_run_start
+from okta.sync.runs import sync_run_execute, sync_run_start
 from tests.accounts.conftest import group_join, person_make
 from tests.fixtures.sandbox import SandboxServer
 

@@ -11,7 +11,7 @@ from django.test import Client
 
 from accounts.models import User
 from okta.models import GroupMembership, HookEvent, OktaConnection, OktaGroup
-from okta.sync import sync_run_execute, sync_run_start
+from okta.sync.runs import sync_run_execute, sync_run_start
 from tests.fixtures.sandbox import SandboxServer
 
 MAYA = "maya.chen@acme.com"

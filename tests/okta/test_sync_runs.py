@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from okta.models import GroupType, OktaGroup, OktaUser, SyncRun, SyncScope, SyncStatus
-from okta.sync import Scope, SyncAlreadyRunningError, sync_run_start, sync_scope_update
+from okta.sync.runs import SyncAlreadyRunningError, sync_run_start
+from okta.sync.scope import Scope, sync_scope_update
 from tests.accounts.conftest import group_join, person_make
 from tests.fixtures.concurrency import at_once
 

@@ -19,7 +19,8 @@ from okta.models import (
     SyncRun,
     SyncStatus,
 )
-from okta.sync import MEMBERSHIPS, _upsert_links, sync_run_execute, sync_run_start
+from okta.sync.bulk import MEMBERSHIPS, upsert_links
+from okta.sync.runs import sync_run_execute, sync_run_start
 from tests.fixtures.sandbox import SandboxServer
 
 pytestmark = pytest.mark.django_db
@@ -126,7 +127,7 @@ def test_full_sync_removes_what_okta_no_longer_has(okta_sandbox: SandboxServer) 
 
 
 def test_full_sync_scope_limits_what_is_mirrored(okta_sandbox: SandboxServer) -> None:
-    from okta.sync import sync_scope_update
+    from okta.sync.scope import sync_scope_update
 
     sync_scope_update(
         actor="test",
@@ -377,7 +378,7 @@ def test_full_sync_member_fetch_threads_hold_one_slot_each(
     """Concurrency slots cost cache round trips: each member-fetch thread takes one for all
     the member lists it reads, rather than one per list."""
     from okta.governor import CacheGovernor
-    from okta.sync import MEMBER_FETCH_THREADS
+    from okta.sync.full import MEMBER_FETCH_THREADS
 
     taken: list[str] = []
     real = CacheGovernor._cache
@@ -417,7 +418,7 @@ def test_full_sync_first_load_leaves_every_mirror_index_in_place(
 def test_first_load_batch_with_a_duplicate_row_writes_it_once() -> None:
     stamp = timezone.now()
     rows = [("00gfirst", "00uone"), ("00gfirst", "00utwo"), ("00gfirst", "00uone")]
-    _upsert_links(MEMBERSHIPS, rows, stamp, fresh=True)
+    upsert_links(MEMBERSHIPS, rows, stamp, fresh=True)
     assert sorted(GroupMembership.objects.values_list("group_id", "user_id")) == [
         ("00gfirst", "00uone"),
         ("00gfirst", "00utwo"),

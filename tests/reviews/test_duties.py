@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from io import StringIO
 from typing import Any
@@ -16,6 +17,7 @@ from okta.models import Operation, OperationStatus
 from reviews import notifications, services
 from reviews.models import CampaignStatus, Decision, OktaOutcome, ReviewItem
 from reviews.tasks import send_notifications
+from tests.fixtures.dispatch import TasksSent
 from tests.reviews.conftest import World
 
 
@@ -99,17 +101,18 @@ def test_revoked_grant_backed_access_ends_the_grant(world: World) -> None:
     assert AuditEvent.objects.filter(action="grant.revoked", target_id=str(world.grant.pk))
 
 
+Notes = Callable[[], list[list[Any]]]
+
+
 @pytest.fixture
-def reviewer_mail(monkeypatch: pytest.MonkeyPatch) -> list[list[Any]]:
-    """The notes of the reviewer email tasks queued after commit (kept off the broker)."""
-    notes: list[list[Any]] = []
-    monkeypatch.setattr(notifications, "notes_enqueue", notes.extend)
-    return notes
+def reviewer_mail(tasks_sent: TasksSent) -> Notes:
+    """The notes of the reviewer email tasks sent after commit so far (kept off the broker)."""
+    return lambda: [note for (notes,) in tasks_sent.named(notifications.TASK) for note in notes]
 
 
 def test_start_emails_each_reviewer_their_count(
     world: World,
-    reviewer_mail: list[list[Any]],
+    reviewer_mail: Notes,
     mailoutbox: list[Any],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
@@ -121,8 +124,8 @@ def test_start_emails_each_reviewer_their_count(
             reviewer_rule="manager",
             due_at=timezone.now() + timedelta(days=10),
         )
-    assert reviewer_mail == [["reviewers", campaign.pk, "started"]]
-    send_notifications(reviewer_mail)
+    assert reviewer_mail() == [["reviewers", campaign.pk, "started"]]
+    send_notifications(reviewer_mail())
     by_to = {m.to[0]: m for m in mailoutbox}
     assert set(by_to) == {"priya.patel@acme.com", "ada.admin@acme.com"}
     priya = by_to["priya.patel@acme.com"]
@@ -132,7 +135,7 @@ def test_start_emails_each_reviewer_their_count(
 
 def test_reminder_is_sent_once_before_the_due_date(
     world: World,
-    reviewer_mail: list[list[Any]],
+    reviewer_mail: Notes,
     mailoutbox: list[Any],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
@@ -141,7 +144,7 @@ def test_reminder_is_sent_once_before_the_due_date(
     with django_capture_on_commit_callbacks(execute=True):
         assert services.campaigns_remind(now=due - timedelta(days=2)) == 1
     assert services.campaigns_remind(now=due - timedelta(days=1)) == 0
-    send_notifications(reviewer_mail)
+    send_notifications(reviewer_mail())
     priya = next(m for m in mailoutbox if m.to == ["priya.patel@acme.com"])
     assert "due soon" in priya.subject and "2 of your items are still undecided" in priya.body
     assert (

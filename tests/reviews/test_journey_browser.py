@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from audit.chain import chain_verify
 from okta.sandbox.seed import acme_user_id
-from okta.sync import sync_run_execute, sync_run_start
+from okta.sync.runs import sync_run_execute, sync_run_start
 from reviews.models import Campaign, Decision, OktaOutcome, ReviewItem
 from tests.approvals.conftest import ensure_default_policies
 from tests.browser.plugin import Gatehouse

@@ -21,7 +21,7 @@ from okta import operations
 from okta.client import OktaClient
 from okta.models import GroupMembership, OktaGroup, OktaUser, Operation, OperationStatus
 from okta.sandbox.seed import acme_app_id, acme_group_id, acme_user_id
-from okta.sync import sync_run_execute, sync_run_start
+from okta.sync.runs import sync_run_execute, sync_run_start
 from reviews import services
 from reviews.models import Campaign, CampaignStatus, Decision, OktaOutcome, ReviewItem
 from reviews.services import ReviewError

@@ -368,3 +368,25 @@ def test_item_delegate_stranger_gets_404(world: World) -> None:
     assert stranger(world).post(url, {"login": "stan.gers@acme.com"}).status_code == 404
     item.refresh_from_db()
     assert item.reviewer_okta_id == world.p.priya.id and not item.delegated_by
+
+
+def test_superuser_manages_and_reads_campaigns_like_an_admin(world: World) -> None:
+    """A superuser (no Okta role) may do what an admin may: start and end campaigns, review
+    what falls to the admins, and read the reports they lead to."""
+    from accounts.models import User
+
+    root = User.objects.create_superuser("root", "root@example.com", "x")
+    client = Client()
+    client.force_login(root)
+    page = client.get(reverse("reviews:campaigns")).content.decode()
+    assert "Backend review" in page and "New campaign" in page
+    assert client.get(reverse("reviews:campaign_new")).status_code == 200
+    assert client.get(world.campaign.get_absolute_url()).status_code == 200
+    fallen = set(services.items_for_reviewer(root).values_list("pk", flat=True))
+    assert fallen == set(
+        world.campaign.items.filter(reviewer_okta_id="").values_list("pk", flat=True)
+    )
+    response = client.post(reverse("reviews:campaign_end", args=[world.campaign.pk]))
+    assert response.status_code == 302
+    world.campaign.refresh_from_db()
+    assert world.campaign.status == CampaignStatus.ENDED

@@ -21,7 +21,7 @@ from accounts.models import User
 from audit.models import AuditEvent
 from okta.models import OktaConnection, Operation, OperationKind, OperationStatus, SyncRun
 from okta.operations import operation_enqueue, operation_execute
-from okta.sync import sync_run_execute, sync_run_start
+from okta.sync.runs import sync_run_execute, sync_run_start
 from tests.accounts.conftest import group_join, person_make
 from tests.fixtures.sandbox import SandboxServer
 from tests.security.test_authorization_matrix import EXPECTED

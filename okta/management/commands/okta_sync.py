@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from okta.models import SyncKind, SyncRun, SyncStatus
-from okta.sync import SyncAlreadyRunningError, sync_run_execute, sync_run_start
+from okta.sync.runs import SyncAlreadyRunningError, sync_run_execute, sync_run_start
 
 
 class Command(BaseCommand):
