@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from approvals.models import AccessRequest, Decision, Policy, RequestEvent, RequestStatus
-from approvals.services import access_request_submit, access_requests_expire
+from approvals.services import ApprovalError, access_request_submit, access_requests_expire
 from audit.models import AuditEvent
 from identity import services
 from identity.models import Action, ActionPolicy, ActionRequest
@@ -176,7 +176,7 @@ def test_manager_asking_for_their_report_falls_through_to_an_admin(acme: Acme) -
         (acme.id["sam"], "ADMINS"),
         (acme.id["dana"], "ADMINS"),
     }
-    with pytest.raises(Exception, match="own request"):
+    with pytest.raises(ApprovalError, match="own request"):
         decide(acme.u["priya"], req)
     assert "went to the next tier" in approval.events.get(kind="routed").text
 
