@@ -1,9 +1,10 @@
 """Emails about requests and grants, sent by a Celery task once the change has committed.
 
 Services say whom to tell with ``send_after_commit(to_requester(...), ...)``: after commit, one
-``approvals.send_notifications`` task carries every note of the transaction (a bulk decision of
-a hundred requests is one task), so a slow or unreachable mail server never holds up a web
-request and can never undo a decision. Notes the mail server refuses are retried with backoff.
+``approvals.send_notifications`` task, sent by name (core/notes.py), carries every note of the
+transaction (a bulk decision of a hundred requests is one task), so a slow or unreachable mail
+server never holds up a web request and can never undo a decision. Notes the mail server
+refuses are retried with backoff.
 
 Every message links straight to the request (``settings.SITE_URL``). Addresses come from the
 Okta mirror, so people who never signed in to Gatehouse (a report, an approver) still hear.
@@ -11,29 +12,19 @@ Okta mirror, so people who never signed in to Gatehouse (a report, an approver) 
 
 from __future__ import annotations
 
-import logging
-import smtplib
-from collections.abc import Callable, Iterable, Sequence
-from functools import partial
-from typing import Any
+from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
-from django.core.mail import EmailMessage, mailers
-from django.db import transaction
+from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from approvals.models import AccessRequest, Grant, RequestApprover
+from core import notes as core_notes
+from core.notes import Composer, Note
 from okta.models import GroupMembership, OktaUser
 
-logger = logging.getLogger(__name__)
-
-# What to tell and about what: (kind, id, detail); a list once it has been through Celery's JSON.
-Note = Sequence[Any]
-
-RETRY_BASE_SECONDS = 30
-RETRY_MAX_SECONDS = 3600
+TASK = "approvals.send_notifications"
 
 
 def to_requester(request_id: int, event: str) -> Note:
@@ -55,49 +46,15 @@ def to_grant_holder(grant_id: int, event: str) -> Note:
 
 
 def send_after_commit(*notes: Note) -> None:
-    """Queue one task with these notes when the transaction commits (nothing on rollback)."""
-    if notes:
-        # robust: a broker that is down must not turn a committed decision into an error page.
-        transaction.on_commit(partial(notes_enqueue, [list(n) for n in notes]), robust=True)
-
-
-def notes_enqueue(notes: list[list[Any]]) -> None:
-    from approvals.tasks import send_notifications
-
-    send_notifications.delay(notes)
-
-
-def retry_delay(retries: int) -> int:
-    """Seconds before the next try of notes the mail server refused: 30 s, doubling, ≤ 1 h."""
-    return int(min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2**retries))
+    """Send one ``approvals.send_notifications`` task with these notes when the transaction
+    commits (nothing on rollback)."""
+    core_notes.notes_send_after_commit(TASK, *notes)
 
 
 def notes_send(notes: Iterable[Note]) -> list[Note]:
     """Send the emails of ``notes`` over one mail connection; returns the notes whose sending
     failed (to try again later). A note about something gone from the database is dropped."""
-    notes = list(notes)
-    failed: list[Note] = []
-    opened = False
-    try:
-        with mailers.default as mailer:
-            opened = True
-            for note in notes:
-                kind, object_id, detail = note
-                try:
-                    messages = _COMPOSERS[kind](object_id, detail)
-                except ObjectDoesNotExist:
-                    logger.warning("no %s email: #%s no longer exists", kind, object_id)
-                    continue
-                try:
-                    mailer.send_messages(messages)
-                except (smtplib.SMTPException, OSError):
-                    logger.exception("could not send the %s email about #%s", kind, object_id)
-                    failed.append(note)
-    except (smtplib.SMTPException, OSError):
-        logger.exception("could not open or close the mail connection")
-        if not opened:
-            return notes
-    return failed
+    return core_notes.notes_send(notes, _COMPOSERS)
 
 
 def _link(path: str) -> str:
@@ -189,7 +146,7 @@ def _grant_holder(grant_id: int, event: str) -> list[EmailMessage]:
     )
 
 
-_COMPOSERS: dict[str, Callable[[Any, Any], list[EmailMessage]]] = {
+_COMPOSERS: dict[str, Composer] = {
     "requester": _requester,
     "stage_approvers": _stage_approvers,
     "admins_of_failure": _admins_of_failure,

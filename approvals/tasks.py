@@ -8,6 +8,7 @@ from typing import Any
 from celery import Task, shared_task
 
 from approvals import notifications, services
+from core.notes import retry_delay
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,6 @@ def send_notifications(self: Task, notes: list[list[Any]]) -> int:
             logger.error("gave up sending %d notification(s): %r", len(failed), failed)
         else:
             raise self.retry(
-                args=[failed], countdown=notifications.retry_delay(self.request.retries)
+                args=[failed], countdown=retry_delay(self.request.retries)
             )
     return len(notes) - len(failed)

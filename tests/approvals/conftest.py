@@ -142,8 +142,8 @@ def mail_notes(callbacks: list[Callable[[], Any]]) -> list[list[Any]]:
     return [
         note
         for cb in callbacks
-        if isinstance(cb, partial) and cb.func is notifications.notes_enqueue
-        for note in cb.args[0]
+        if isinstance(cb, partial) and cb.args[:1] == (notifications.TASK,)
+        for note in cb.args[1]
     ]
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from celery import current_app
 from django.core import mail
 from django.core.mail import EmailMessage
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
@@ -15,6 +16,7 @@ from django.db import transaction
 
 from approvals import notifications, services, tasks
 from approvals.models import AccessRequest, CatalogItem, RequestStatus
+from core.notes import retry_delay
 from okta import operations
 from tests.approvals.conftest import People, item_make
 
@@ -99,7 +101,7 @@ def test_mail_server_failure_retries_only_the_refused_notes_with_backoff(
         tasks.send_notifications(notes)
     assert [m.to for m in mail.outbox] == [["priya.patel@acme.com"]]
     assert retried == [{"args": [[notes[1]]], "countdown": 30}]
-    assert [notifications.retry_delay(n) for n in (0, 1, 2, 10)] == [30, 60, 120, 3600]
+    assert [retry_delay(n) for n in (0, 1, 2, 10)] == [30, 60, 120, 3600]
     req.refresh_from_db()
     assert req.status == RequestStatus.PENDING  # nothing about the request was touched
 
@@ -124,11 +126,12 @@ def test_broker_down_after_commit_does_not_fail_the_decision(
 ) -> None:
     (req,) = pending(people, 1)
 
-    def broker_down(notes: Any) -> None:
+    def broker_down(name: str, *args: Any, **options: Any) -> None:
         raise ConnectionError("the broker is down")
 
     monkeypatch.setattr(operations, "_queue", lambda pk, countdown=None: None)
-    monkeypatch.setattr(tasks.send_notifications, "delay", broker_down)
+    # Every message the email task would publish (by name, core.dispatch) fails.
+    monkeypatch.setattr(current_app._get_current_object(), "send_task", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         services.access_request_decide(
             actor=people.u["priya"], request_id=req.pk, outcome="APPROVE"
