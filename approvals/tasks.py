@@ -50,7 +50,5 @@ def send_notifications(self: Task, notes: list[list[Any]]) -> int:
         if self.request.retries >= self.max_retries:
             logger.error("gave up sending %d notification(s): %r", len(failed), failed)
         else:
-            raise self.retry(
-                args=[failed], countdown=retry_delay(self.request.retries)
-            )
+            raise self.retry(args=[failed], countdown=retry_delay(self.request.retries))
     return len(notes) - len(failed)
