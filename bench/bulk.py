@@ -57,7 +57,7 @@ def _render(client: Any, form: dict[str, str]) -> tuple[float, int, int]:
 def preview(env: BenchEnv, people: list[str]) -> dict[str, Any]:
     from django.test import Client
 
-    from identity.services import bulk_preview
+    from identity.bulk import bulk_preview
 
     admin, _ = _admins()
     client = Client()
@@ -93,8 +93,8 @@ def preview(env: BenchEnv, people: list[str]) -> dict[str, Any]:
 def run(
     env: BenchEnv, sandbox: Sandbox, people: list[str], *, per_minute: int, concurrency: int
 ) -> dict[str, Any]:
+    from identity.bulk import bulk_confirm, bulk_preview, bulk_progress, bulk_second_confirm
     from identity.models import BulkStatus
-    from identity.services import bulk_confirm, bulk_preview, bulk_progress, bulk_second_confirm
 
     admin, second = _admins()
     params = {"group_id": PEOPLE.groups[BULK_TARGET_GROUP]}

@@ -9,9 +9,9 @@ from django import forms
 from django.db.models import QuerySet
 
 from approvals.models import Policy
+from identity.actions import BULK_ACTIONS, PROFILE_FIELDS, REASON_MAX
 from identity.models import Requester
 from identity.pickers import PickerField, PickerForm
-from identity.services import BULK_ACTIONS, PROFILE_FIELDS, REASON_MAX
 from okta.models import UserStatus
 
 _ID = re.compile(r"^[A-Za-z0-9]{1,32}$")

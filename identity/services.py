@@ -1,31 +1,24 @@
 """Identity actions under policy: keyword-only services, acting user explicit, one transaction
 each with its audit event; Okta is reached only through the okta outbox.
 
-``action_submit`` checks the action's policy and guardrails, then either queues the Okta
-operations at once or leaves an ``ActionRequest`` PENDING for its approver (``action_decide``).
-Bulk runs are previewed (``bulk_preview``), confirmed against the preview's hash
-(``bulk_confirm``), above a size confirmed by a second admin (``bulk_second_confirm``), and
-followed through their operations. Refusals raise ``ActionRefused`` with a sentence for the
-person who acted; nothing has changed when it is raised.
+``action_submit`` checks the action's policy and guardrails (``identity.guardrails``), then
+either queues the Okta operations at once or leaves an ``ActionRequest`` PENDING as an approvals
+request; at its final approval ``approved_operations`` re-checks what may have changed while it
+waited. What each action is and which operation it makes is ``identity.actions``; bulk runs are
+``identity.bulk``. Refusals raise ``ActionRefused`` with a sentence for the person who acted;
+nothing has changed when it is raised.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role, has_role
@@ -33,15 +26,26 @@ from approvals.fulfilment import OperationSpec
 from approvals.models import OPEN_STATUSES, AccessRequest, Policy, RequestStatus
 from approvals.services import ApprovalError, approval_request_open
 from audit.services import audit_record
-from identity.models import (
-    Action,
-    ActionPolicy,
-    ActionRequest,
-    BulkItem,
-    BulkRun,
-    BulkStatus,
-    Requester,
+from identity.actions import (
+    PROFILE_FIELDS,
+    REASON_MAX,
+    USER_ACTIONS,
+    VARIANTS,
+    Plan,
+    approval_title,
+    needs_confirmation,
 )
+from identity.guardrails import (
+    CONTROL_CHARACTERS,
+    SELF_SERVICE,
+    ActionRefused,
+    changeable_group,
+    clean_profile,
+    is_privileged,
+    portal_role_groups,
+    status_problem,
+)
+from identity.models import Action, ActionPolicy, ActionRequest, Requester
 from okta.models import (
     AdminRole,
     AppAssignment,
@@ -53,9 +57,8 @@ from okta.models import (
     Operation,
     OperationKind,
     OperationStatus,
-    UserStatus,
 )
-from okta.operations import operation_enqueue, operation_retry, operations_enqueue
+from okta.operations import operation_enqueue
 
 CALLBACK_TASK = "identity.operation_finished"
 # Approval states in which the action's outcome is the approval's, not Okta's.
@@ -67,159 +70,7 @@ CLOSED_OR_WAITING = (
 )
 
 
-class ActionRefused(Exception):
-    """A refusal with a plain message; ``field`` names the form field it concerns, if any, and
-    ``open_pk`` the action already asked for when this one repeats it."""
-
-    def __init__(self, message: str, *, field: str | None = None, open_pk: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.open_pk = open_pk
-
-
-# --- the registry ------------------------------------------------------------------------------
-
-K = OperationKind
-# action -> variant -> (operation kind, fixed params, label)
-VARIANTS: dict[str, dict[str, tuple[str, dict[str, Any], str]]] = {
-    Action.PASSWORD_RESET: {
-        "email": (K.USER_RESET_PASSWORD, {"send_email": True}, "Email a password reset link"),
-        "url": (K.USER_RESET_PASSWORD, {"send_email": False}, "Show a one-time reset link"),
-        "temp": (
-            K.USER_EXPIRE_PASSWORD,
-            {"temp_password": True},
-            "Set a temporary password",
-        ),
-    },
-    Action.ACCOUNT_UNLOCK: {"unlock": (K.USER_UNLOCK, {}, "Unlock")},
-    Action.MFA_RESET: {"reset": (K.USER_RESET_FACTORS, {}, "Reset MFA factors")},
-    Action.SESSIONS_CLEAR: {
-        "clear": (K.USER_CLEAR_SESSIONS, {"oauth_tokens": True}, "Sign out everywhere")
-    },
-    Action.USER_SUSPEND: {
-        "suspend": (K.USER_SUSPEND, {}, "Suspend"),
-        "unsuspend": (K.USER_UNSUSPEND, {}, "Unsuspend"),
-    },
-    Action.USER_LIFECYCLE: {
-        "activate": (K.USER_ACTIVATE, {"send_email": True}, "Activate"),
-        "reactivate": (K.USER_REACTIVATE, {"send_email": True}, "Reactivate"),
-        "deactivate": (K.USER_DEACTIVATE, {}, "Deactivate"),
-        "delete": (K.USER_DELETE, {}, "Delete"),
-    },
-    Action.USER_UPDATE: {"update": (K.USER_UPDATE, {}, "Update profile")},
-    Action.GROUP_MEMBERSHIP: {
-        "add": (K.GROUP_MEMBER_ADD, {}, "Add to group"),
-        "remove": (K.GROUP_MEMBER_REMOVE, {}, "Remove from group"),
-    },
-    Action.APP_ASSIGNMENT: {
-        "assign": (K.APP_USER_ASSIGN, {}, "Assign app"),
-        "unassign": (K.APP_USER_UNASSIGN, {}, "Unassign app"),
-    },
-    Action.USER_CREATE: {"create": (K.USER_CREATE, {}, "Create user")},
-    Action.GROUP_MANAGE: {
-        "create": (K.GROUP_CREATE, {}, "Create group"),
-        "update": (K.GROUP_UPDATE, {}, "Rename group"),
-        "delete": (K.GROUP_DELETE, {}, "Delete group"),
-    },
-}
-# Actions about one existing person (the target); the rest create or manage other things.
-USER_ACTIONS = frozenset(
-    {
-        Action.PASSWORD_RESET,
-        Action.ACCOUNT_UNLOCK,
-        Action.MFA_RESET,
-        Action.SESSIONS_CLEAR,
-        Action.USER_SUSPEND,
-        Action.USER_LIFECYCLE,
-        Action.USER_UPDATE,
-        Action.GROUP_MEMBERSHIP,
-        Action.APP_ASSIGNMENT,
-    }
-)
-# What a person may do to their own account; every other action on oneself is refused.
-SELF_SERVICE: dict[str, set[str]] = {
-    Action.PASSWORD_RESET: {"email"},
-    Action.MFA_RESET: {"reset"},
-    Action.SESSIONS_CLEAR: {"clear"},
-    Action.USER_UPDATE: {"update"},
-}
-# What takes effect in Okta at one click (no approval by default) and cannot be taken back by the
-# person it is done to: asked for someone else, the page asks to confirm first, naming the person
-# and the effect. Suspending, deactivating and deleting wait for a second admin instead.
-CONFIRM_FIRST = frozenset(
-    {
-        (Action.PASSWORD_RESET, "email"),
-        (Action.PASSWORD_RESET, "url"),
-        (Action.PASSWORD_RESET, "temp"),
-        (Action.MFA_RESET, "reset"),
-        (Action.SESSIONS_CLEAR, "clear"),
-    }
-)
-REASON_MAX = 200
-
-
-def needs_confirmation(actor: User, action: str, variant: str, target: OktaUser | None) -> bool:
-    """Whether the page must ask ``actor`` to confirm before asking for this."""
-    if (action, variant) not in CONFIRM_FIRST or target is None:
-        return False
-    return not (actor.okta_id and target.pk == actor.okta_id)
-
-
-# The state a person must be in for a variant (Okta would refuse otherwise).
-REQUIRED_STATUS: dict[tuple[str, str], tuple[frozenset[str], str]] = {
-    (Action.USER_SUSPEND, "suspend"): (
-        frozenset({UserStatus.ACTIVE}),
-        "Only ACTIVE users can be suspended",
-    ),
-    (Action.USER_SUSPEND, "unsuspend"): (
-        frozenset({UserStatus.SUSPENDED}),
-        "Only SUSPENDED users can be unsuspended",
-    ),
-    (Action.ACCOUNT_UNLOCK, "unlock"): (
-        frozenset({UserStatus.LOCKED_OUT}),
-        "Only LOCKED_OUT users can be unlocked",
-    ),
-    (Action.USER_LIFECYCLE, "activate"): (
-        frozenset({UserStatus.STAGED, UserStatus.PROVISIONED}),
-        "Only STAGED or PROVISIONED users can be activated",
-    ),
-    (Action.USER_LIFECYCLE, "reactivate"): (
-        frozenset({UserStatus.PROVISIONED}),
-        "Only PROVISIONED users can be reactivated",
-    ),
-    (Action.USER_LIFECYCLE, "deactivate"): (
-        frozenset(set(UserStatus) - {UserStatus.DEPROVISIONED}),
-        "The user is already deactivated",
-    ),
-    (Action.USER_LIFECYCLE, "delete"): (
-        frozenset({UserStatus.DEPROVISIONED}),
-        "Okta deletes only deactivated users: deactivate first",
-    ),
-}
-# Okta profile attributes Gatehouse edits, with their maximum length.
-PROFILE_FIELDS: dict[str, int] = {
-    "firstName": 50,
-    "lastName": 50,
-    "displayName": 100,
-    "nickName": 50,
-    "title": 100,
-    "department": 100,
-    "mobilePhone": 30,
-    "primaryPhone": 30,
-    "city": 100,
-    "email": 100,
-    "managerId": 32,
-}
-_PHONE = re.compile(r"^\+?[0-9 ().-]{3,30}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def variant_label(action: str, variant: str) -> str:
-    return VARIANTS.get(action, {}).get(variant, ("", {}, variant))[2]
-
-
-# --- who may do what ---------------------------------------------------------------------------
+# --- who may ask for what ----------------------------------------------------------------------
 
 
 def is_admin(user: User) -> bool:
@@ -231,14 +82,6 @@ def policy_for(action: str) -> ActionPolicy:
     if policy is None:
         raise ActionRefused(f"There is no policy for {action}: an admin must set one.")
     return policy
-
-
-def _portal_role_groups() -> list[str]:
-    return [
-        settings.GATEHOUSE_ADMIN_GROUP,
-        settings.GATEHOUSE_HELPDESK_GROUP,
-        settings.GATEHOUSE_AUDITOR_GROUP,
-    ]
 
 
 def _owns(actor: User, *, group_id: str = "", app_id: str = "") -> bool:
@@ -300,7 +143,7 @@ def allowed_variants(actor: User, target: OktaUser) -> list[tuple[str, str, str]
         else:
             variants = set(VARIANTS[policy.action])
         for variant, (_, _, label) in VARIANTS[policy.action].items():
-            if variant in variants and not _status_problem(policy.action, variant, target):
+            if variant in variants and not status_problem(policy.action, variant, target):
                 out.append((policy.action, variant, label))
     return out
 
@@ -313,73 +156,7 @@ def actions_offered(actor: User, target: OktaUser) -> list[tuple[str, str, str, 
     ]
 
 
-def _status_problem(action: str, variant: str, target: OktaUser) -> str:
-    rule = REQUIRED_STATUS.get((action, variant))
-    if rule and target.status not in rule[0]:
-        return f"{rule[1]}; {target} is {target.status}."
-    return ""
-
-
-def is_privileged(user_id: str) -> bool:
-    return AdminRole.objects.filter(user_id=user_id, type__in=AdminRole.PRIVILEGED_TYPES).exists()
-
-
-# --- checks ------------------------------------------------------------------------------------
-
-
-def _changeable_group(group_id: str) -> OktaGroup:
-    group = OktaGroup.objects.filter(pk=group_id).first()
-    if group is None:
-        raise ActionRefused("That group is not in the directory.", field="group_id")
-    if group.type != GroupType.OKTA_GROUP:
-        raise ActionRefused(
-            f"“{group.name}” is an {group.type} group: Okta lets only OKTA_GROUP groups be "
-            "changed (app groups are managed by their app, built-in groups by Okta).",
-            field="group_id",
-        )
-    return group
-
-
-def _clean_profile(
-    profile: Mapping[str, Any], *, allowed: Iterable[str], creating: bool = False
-) -> dict[str, str]:
-    allowed = set(allowed)
-    clean: dict[str, str] = {}
-    for name, raw in profile.items():
-        if name not in allowed:
-            raise ActionRefused(f"The profile field {name!r} may not be changed here.", field=name)
-        value = "" if raw is None else str(raw).strip()
-        limit = PROFILE_FIELDS.get(name, 100)
-        if name == "login":
-            limit = 100
-        if len(value) > limit or _CONTROL.search(value):
-            raise ActionRefused(f"{name}: at most {limit} plain characters.", field=name)
-        if name in ("email", "login"):
-            try:
-                validate_email(value)
-            except ValidationError:
-                raise ActionRefused(
-                    f"{name}: {value!r} is not an email address.", field=name
-                ) from None
-        if name in ("mobilePhone", "primaryPhone") and value and not _PHONE.match(value):
-            raise ActionRefused(f"{name}: {value!r} is not a phone number.", field=name)
-        if name == "managerId" and value and not OktaUser.objects.filter(pk=value).exists():
-            raise ActionRefused("The manager is not in the directory.", field=name)
-        if name in ("firstName", "lastName") and not value:
-            raise ActionRefused(f"{name} may not be empty.", field=name)
-        clean[name] = value
-    if not clean and not creating:
-        raise ActionRefused("Nothing to change.")
-    return clean
-
-
-@dataclass
-class Plan:
-    """What an action will do: the operations (kind, params) and a summary for people."""
-
-    operations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    summary: str = ""
-    later: dict[str, Any] = field(default_factory=dict)  # for user_create's follow-ups
+# --- what an action does -----------------------------------------------------------------------
 
 
 def _plan(
@@ -398,7 +175,7 @@ def _plan(
     if target is not None:
         if is_self and variant not in SELF_SERVICE.get(action, set()):
             raise ActionRefused("Nobody may run this action on their own account: ask a colleague.")
-        problem = _status_problem(action, variant, target)
+        problem = status_problem(action, variant, target)
         if problem:
             raise ActionRefused(problem)
         if not is_self and not policy.allow_privileged_targets and is_privileged(target.pk):
@@ -411,14 +188,14 @@ def _plan(
         assert target is not None
         # On one's own account only the self-service fields, whatever one's roles.
         fields = policy.self_service_fields if is_self else PROFILE_FIELDS
-        profile = _clean_profile(params.get("profile", {}), allowed=fields)
+        profile = clean_profile(params.get("profile", {}), allowed=fields)
         if profile.get("managerId") == target.pk:
             raise ActionRefused("Nobody can be their own manager.", field="managerId")
         return Plan([(kind, {**base, "profile": profile})], f"{label}: {', '.join(profile)}")
     if action == Action.GROUP_MEMBERSHIP:
         assert target is not None
-        group = _changeable_group(str(params.get("group_id", "")))
-        if group.name in _portal_role_groups() and actor.okta_id and target.pk == actor.okta_id:
+        group = changeable_group(str(params.get("group_id", "")))
+        if group.name in portal_role_groups() and actor.okta_id and target.pk == actor.okta_id:
             raise ActionRefused("Nobody may change their own Gatehouse admin roles.")
         member = GroupMembership.objects.filter(group_id=group.pk, user_id=target.pk).exists()
         if variant == "add" and member:
@@ -448,7 +225,7 @@ def _plan(
 
 
 def _plan_create(params: Mapping[str, Any], kind: str) -> Plan:
-    profile = _clean_profile(
+    profile = clean_profile(
         params.get("profile", {}), allowed=[*PROFILE_FIELDS, "login"], creating=True
     )
     for name in ("login", "email", "firstName", "lastName"):
@@ -470,7 +247,7 @@ def _plan_create(params: Mapping[str, Any], kind: str) -> Plan:
                 "can be given.",
                 field="group_ids",
             )
-        if groups[gid].name in _portal_role_groups():
+        if groups[gid].name in portal_role_groups():
             raise ActionRefused(
                 "Gatehouse role groups cannot be given at creation.", field="group_ids"
             )
@@ -491,7 +268,7 @@ def _plan_group(actor: User, variant: str, kind: str, params: Mapping[str, Any])
     name = str(params.get("name", "")).strip()
     description = str(params.get("description", "")).strip()
     if variant in ("create", "update"):
-        if not name or len(name) > 255 or _CONTROL.search(name):
+        if not name or len(name) > 255 or CONTROL_CHARACTERS.search(name):
             raise ActionRefused("A group needs a name of at most 255 characters.", field="name")
         if len(description) > 1024:
             raise ActionRefused("The description is too long.", field="description")
@@ -502,8 +279,8 @@ def _plan_group(actor: User, variant: str, kind: str, params: Mapping[str, Any])
             raise ActionRefused(f"A group called “{name}” already exists.", field="name")
     if variant == "create":
         return Plan([(kind, {"name": name, "description": description})], f"Create {name}")
-    group = _changeable_group(str(params.get("group_id", "")))
-    if group.name in _portal_role_groups():
+    group = changeable_group(str(params.get("group_id", "")))
+    if group.name in portal_role_groups():
         raise ActionRefused(
             f"“{group.name}” grants Gatehouse roles: rename or delete it in Okta itself."
         )
@@ -519,55 +296,6 @@ def _plan_group(actor: User, variant: str, kind: str, params: Mapping[str, Any])
 
 # The kind of approvals request an identity action waits in (see approvals.fulfilment).
 APPROVAL_KIND = "identity.action"
-
-
-# How an action that waits for approval is named in the inbox and on home: what happens and
-# to whom, once ("Suspend John Doe", not "Suspend for John Doe").
-_APPROVAL_TITLES: dict[tuple[str, str], str] = {
-    (Action.PASSWORD_RESET, "email"): "Email {person} a password reset link",
-    (Action.PASSWORD_RESET, "url"): "Make a one-time password reset link for {person}",
-    (Action.PASSWORD_RESET, "temp"): "Set a temporary password for {person}",
-    (Action.ACCOUNT_UNLOCK, "unlock"): "Unlock {person}",
-    (Action.MFA_RESET, "reset"): "Reset the MFA factors of {person}",
-    (Action.SESSIONS_CLEAR, "clear"): "Sign {person} out everywhere",
-    (Action.USER_SUSPEND, "suspend"): "Suspend {person}",
-    (Action.USER_SUSPEND, "unsuspend"): "Unsuspend {person}",
-    (Action.USER_LIFECYCLE, "activate"): "Activate {person}",
-    (Action.USER_LIFECYCLE, "reactivate"): "Reactivate {person}",
-    (Action.USER_LIFECYCLE, "deactivate"): "Deactivate {person}",
-    (Action.USER_LIFECYCLE, "delete"): "Delete {person}",
-    (Action.USER_UPDATE, "update"): "Update the profile of {person} ({fields})",
-    (Action.GROUP_MEMBERSHIP, "add"): "Add {person} to {group}",
-    (Action.GROUP_MEMBERSHIP, "remove"): "Remove {person} from {group}",
-    (Action.APP_ASSIGNMENT, "assign"): "Assign {app} to {person}",
-    (Action.APP_ASSIGNMENT, "unassign"): "Unassign {app} from {person}",
-    (Action.USER_CREATE, "create"): "Create user {new_person}",
-    (Action.GROUP_MANAGE, "create"): "Create group {name}",
-    (Action.GROUP_MANAGE, "update"): "Rename group {group} to {name}",
-    (Action.GROUP_MANAGE, "delete"): "Delete group {group}",
-}
-
-
-def _approval_title(action: str, variant: str, plan: Plan, target: OktaUser | None) -> str:
-    params: dict[str, Any] = plan.operations[0][1] if plan.operations else {}
-    profile = params.get("profile", {})
-    group_id, app_id = params.get("group_id"), params.get("app_id")
-    group = OktaGroup.objects.filter(pk=group_id).first() if group_id else None
-    app = OktaApp.objects.filter(pk=app_id).first() if app_id else None
-    full_name = f"{profile.get('firstName', '')} {profile.get('lastName', '')}".strip()
-    login = profile.get("login", "")
-    names = {
-        "person": str(target) if target else "",
-        "fields": ", ".join(profile),
-        "group": group.name if group else group_id or "",
-        "app": app.label if app else app_id or "",
-        "new_person": f"{full_name} ({login})" if full_name and login else full_name or login,
-        "name": params.get("name", ""),
-    }
-    pattern = _APPROVAL_TITLES.get((action, variant))
-    if pattern is None:
-        return f"{plan.summary} for {target}" if target else plan.summary
-    return pattern.format(**names)
 
 
 def approval_policy_for(policy: ActionPolicy, rels: set[str]) -> Policy | None:
@@ -597,7 +325,7 @@ def action_submit(
     if action not in VARIANTS or variant not in VARIANTS[action]:
         raise ActionRefused("Unknown action.")
     reason = reason.strip()
-    if len(reason) > REASON_MAX or _CONTROL.search(reason):
+    if len(reason) > REASON_MAX or CONTROL_CHARACTERS.search(reason):
         raise ActionRefused(
             f"The ticket or reason may have at most {REASON_MAX} plain characters.",
             field="reason",
@@ -656,7 +384,7 @@ def action_submit(
                     requester=actor,
                     kind=APPROVAL_KIND,
                     policy=approval,
-                    title=_approval_title(action, variant, plan, target),
+                    title=approval_title(action, variant, plan, target),
                     subject_id=target.pk if target else None,
                     subject_label=str(target) if target else "",
                     http_request=request,
@@ -791,7 +519,7 @@ def _recheck(req: ActionRequest) -> None:
     target = OktaUser.objects.filter(pk=req.target_user_id).first()
     if target is None:
         raise ActionRefused("The person is no longer in the directory: deny this action.")
-    problem = _status_problem(req.action, req.variant, target)
+    problem = status_problem(req.action, req.variant, target)
     if problem:
         raise ActionRefused(f"No longer possible: {problem} Deny this action.")
     if not policy.allow_privileged_targets and is_privileged(target.pk):
@@ -911,389 +639,7 @@ def action_policy_save(*, actor: User, policy: ActionPolicy, changes: Mapping[st
         )
 
 
-# --- bulk --------------------------------------------------------------------------------------
-
-# bulk action -> (policy action, variant)
-BULK_ACTIONS: dict[str, tuple[str, str, str]] = {
-    "suspend": (Action.USER_SUSPEND, "suspend", "Suspend"),
-    "unsuspend": (Action.USER_SUSPEND, "unsuspend", "Unsuspend"),
-    "deactivate": (Action.USER_LIFECYCLE, "deactivate", "Deactivate"),
-    "sessions_clear": (Action.SESSIONS_CLEAR, "clear", "Sign out everywhere"),
-    "group_add": (Action.GROUP_MEMBERSHIP, "add", "Add to group"),
-    "group_remove": (Action.GROUP_MEMBERSHIP, "remove", "Remove from group"),
-    "app_assign": (Action.APP_ASSIGNMENT, "assign", "Assign apps"),
-    "app_unassign": (Action.APP_ASSIGNMENT, "unassign", "Unassign apps"),
-}
-PREVIEW_ROWS = 500
-
-
-def selection_queryset(selection: Mapping[str, Any]) -> QuerySet[OktaUser]:
-    """People picked by a directory search or a group's members (or a list of logins)."""
-    qs = OktaUser.objects.all()
-    if selection.get("department"):
-        qs = qs.filter(department__iexact=selection["department"])
-    if selection.get("status"):
-        qs = qs.filter(status=selection["status"])
-    days = selection.get("inactive_days")
-    if days:
-        cutoff = timezone.now() - timedelta(days=int(days))
-        qs = qs.filter(Q(last_login__lt=cutoff) | Q(last_login__isnull=True))
-    if selection.get("group_id"):
-        qs = qs.filter(
-            Exists(
-                GroupMembership.objects.filter(
-                    group_id=selection["group_id"], user_id=OuterRef("pk")
-                )
-            )
-        )
-    logins = selection.get("logins") or []
-    if logins:
-        lowered = [x.lower() for x in logins]
-        qs = qs.filter(Q(login__in=lowered) | Q(email__in=lowered))
-    searched = any(selection.get(k) for k in ("department", "status", "inactive_days", "group_id"))
-    if not searched and not logins:
-        return qs.none()  # an empty search never selects the whole directory
-    return qs
-
-
-@dataclass
-class PreviewRow:
-    user_id: str
-    label: str
-    login: str
-    status: str
-    change: str
-    skip: str  # why this person is left out ("" = they change)
-    op: tuple[str, dict[str, Any]] | None = None
-
-
-@dataclass
-class Preview:
-    action: str
-    params: dict[str, Any]
-    selection: dict[str, Any]
-    rows: list[PreviewRow]
-    hash: str
-    changing: int
-    skipped: int
-    threshold: int
-    needs_approval: bool = False
-
-    @property
-    def needs_second_admin(self) -> bool:
-        """Above the policy's size, or for an action whose policy wants any approval (bulk
-        must not be a way around the two-person rule of a single suspend)."""
-        return self.changing > self.threshold or self.needs_approval
-
-    def shown(self) -> list[PreviewRow]:
-        return self.rows[:PREVIEW_ROWS]
-
-
-def _bulk_targets(
-    *, action: str, params: Mapping[str, Any], actor: User
-) -> tuple[str, str, ActionPolicy, list[tuple[str, str]]]:
-    """Check the bulk action itself; (policy action, variant, policy, [(target id, label)])."""
-    if action not in BULK_ACTIONS:
-        raise ActionRefused("Pick an action.", field="action")
-    policy_action, variant, _ = BULK_ACTIONS[action]
-    policy = policy_for(policy_action)
-    if not policy.enabled:
-        raise ActionRefused(f"{policy} is turned off by policy.")
-    if not is_admin(actor) or Requester.ADMIN not in policy.requesters:
-        raise ActionRefused("Only admins run bulk operations.")
-    targets: list[tuple[str, str]] = []
-    if action in ("group_add", "group_remove"):
-        group = _changeable_group(str(params.get("group_id", "")))
-        if group.name in _portal_role_groups():
-            raise ActionRefused("Gatehouse role groups are not changed in bulk.", field="group_id")
-        targets = [(group.pk, group.name)]
-    elif action in ("app_assign", "app_unassign"):
-        ids = [str(a) for a in params.get("app_ids", [])]
-        apps = list(OktaApp.objects.filter(pk__in=ids).order_by("label"))
-        if not ids or len(apps) != len(set(ids)):
-            raise ActionRefused("Pick one or more apps from the directory.", field="app_ids")
-        targets = [(a.pk, a.label) for a in apps]
-    return policy_action, variant, policy, targets
-
-
-def bulk_preview(
-    *, actor: User, action: str, params: Mapping[str, Any], selection: Mapping[str, Any]
-) -> Preview:
-    """Exactly who changes and how: one query for the people (with what matters about them
-    annotated) plus one for existing memberships or assignments."""
-    policy_action, variant, policy, targets = _bulk_targets(
-        action=action, params=params, actor=actor
-    )
-    kind, fixed, label = VARIANTS[policy_action][variant]
-    privileged = AdminRole.objects.filter(
-        user_id=OuterRef("pk"), type__in=AdminRole.PRIVILEGED_TYPES
-    )
-    people = (
-        selection_queryset(selection)
-        .annotate(privileged=Exists(privileged))
-        .order_by("last_name", "first_name", "id")
-        .values_list("id", "first_name", "last_name", "login", "status", "privileged")
-    )
-    existing: set[tuple[str, str]] = set()
-    if action in ("group_add", "group_remove"):
-        existing = set(
-            GroupMembership.objects.filter(
-                group_id=targets[0][0], user_id__in=selection_queryset(selection).values("pk")
-            ).values_list("group_id", "user_id")
-        )
-    elif action in ("app_assign", "app_unassign"):
-        existing = set(
-            AppAssignment.objects.filter(
-                app_id__in=[t[0] for t in targets],
-                scope="USER",
-                user_id__in=selection_queryset(selection).values("pk"),
-            ).values_list("app_id", "user_id")
-        )
-    rule = REQUIRED_STATUS.get((policy_action, variant))
-    rows: list[PreviewRow] = []
-    for user_id, first, last, login, status, is_priv in people.iterator(chunk_size=2000):
-        name = f"{first} {last}".strip() or login
-        skip = ""
-        if user_id == actor.okta_id:
-            skip = "you cannot act on your own account"
-        elif is_priv and not policy.allow_privileged_targets:
-            skip = "holds a privileged admin role"
-        elif rule and status not in rule[0]:
-            skip = f"is {status}"
-        if not targets:
-            rows.append(
-                PreviewRow(
-                    user_id,
-                    name,
-                    login,
-                    status,
-                    label,
-                    skip,
-                    None if skip else (kind, {"user_id": user_id, **fixed}),
-                )
-            )
-            continue
-        for target_id, target_label in targets:
-            reason = skip
-            has = (target_id, user_id) in existing
-            adding = action in ("group_add", "app_assign")
-            if not reason and adding and has:
-                reason = "already there"
-            elif not reason and not adding and not has:
-                reason = "not there"
-            key = "group_id" if action.startswith("group") else "app_id"
-            rows.append(
-                PreviewRow(
-                    user_id,
-                    name,
-                    login,
-                    status,
-                    f"{label}: {target_label}",
-                    reason,
-                    None if reason else (kind, {"user_id": user_id, key: target_id}),
-                )
-            )
-    digest = hashlib.sha256(
-        json.dumps(
-            [action, dict(params), [(r.user_id, r.change) for r in rows if not r.skip]],
-            sort_keys=True,
-        ).encode()
-    ).hexdigest()
-    changing = sum(1 for r in rows if not r.skip)
-    return Preview(
-        action=action,
-        params=dict(params),
-        selection=dict(selection),
-        rows=rows,
-        hash=digest,
-        changing=changing,
-        skipped=len(rows) - changing,
-        threshold=policy.bulk_confirm_threshold,
-        needs_approval=policy.approval_policy_id is not None,
-    )
-
-
-def bulk_confirm(
-    *,
-    actor: User,
-    action: str,
-    params: Mapping[str, Any],
-    selection: Mapping[str, Any],
-    preview_hash: str,
-) -> BulkRun:
-    """Start a bulk run exactly as previewed; a stale preview is refused. Above the policy's
-    threshold the run waits for a second admin."""
-    preview = bulk_preview(actor=actor, action=action, params=params, selection=selection)
-    if preview.hash != preview_hash:
-        raise ActionRefused(
-            "The directory changed since the preview: nothing was done. Preview again."
-        )
-    if not preview.changing:
-        raise ActionRefused("Nobody would change: nothing to do.")
-    with transaction.atomic():
-        run = BulkRun.objects.create(
-            action=action,
-            params=preview.params,
-            selection=preview.selection,
-            preview_hash=preview.hash,
-            total=preview.changing,
-            status=BulkStatus.AWAITING_CONFIRMATION
-            if preview.needs_second_admin
-            else BulkStatus.RUNNING,
-            requested_by=actor.username,
-            requested_by_okta_id=actor.okta_id or "",
-        )
-        audit_record(
-            action="identity.bulk.confirmed",
-            actor=actor,
-            target_type="bulk_run",
-            target_id=str(run.pk),
-            detail={
-                "bulk_run": run.pk,
-                "action": action,
-                "selection": preview.selection,
-                "changing": preview.changing,
-                "skipped": preview.skipped,
-                "preview_hash": preview.hash,
-                "needs_second_admin": preview.needs_second_admin,
-            },
-        )
-        if run.status == BulkStatus.RUNNING:
-            _bulk_dispatch(run, preview, actor)
-    return run
-
-
-def _bulk_dispatch(run: BulkRun, preview: Preview, actor: Any) -> None:
-    """One operation per change, then one item per change pointing at it (two bulk inserts)."""
-    rows = [r for r in preview.rows if not r.skip and r.op is not None]
-    ops = operations_enqueue(
-        items=[
-            {"kind": r.op[0], "params": r.op[1], "correlation": run.correlation}
-            for r in rows
-            if r.op
-        ],
-        actor=actor,
-    )
-    BulkItem.objects.bulk_create(
-        [
-            BulkItem(run=run, user_id=r.user_id, label=r.label, change=r.change, operation_id=op.pk)
-            for r, op in zip(rows, ops, strict=True)
-        ],
-        batch_size=1000,
-    )
-
-
-def bulk_run_preview(run: BulkRun) -> Preview:
-    """The run's selection as it stands now, seen by the admin who started it (what a second
-    admin confirms)."""
-    requester = User.objects.filter(username=run.requested_by).first()
-    if requester is None:
-        raise ActionRefused("The admin who started this run is gone: start again.")
-    return bulk_preview(
-        actor=requester, action=run.action, params=run.params, selection=run.selection
-    )
-
-
-def bulk_second_confirm(*, actor: User, run_id: int) -> BulkRun:
-    """A second admin confirms a large run; the selection must still match its preview."""
-    with transaction.atomic():
-        run = BulkRun.objects.select_for_update().filter(pk=run_id).first()
-        if run is None:
-            raise ActionRefused("No such bulk run.")
-        if run.status != BulkStatus.AWAITING_CONFIRMATION:
-            raise ActionRefused("This run is not waiting for a confirmation.")
-        if not is_admin(actor) or actor.username == run.requested_by:
-            raise ActionRefused("A second admin, not the one who started it, must confirm.")
-        preview = bulk_run_preview(run)
-        if preview.hash != run.preview_hash:
-            raise ActionRefused(
-                "The directory changed since the preview: nothing was done. Start again."
-            )
-        run.status = BulkStatus.RUNNING
-        run.confirmed_by = actor.username
-        run.save(update_fields=["status", "confirmed_by"])
-        audit_record(
-            action="identity.bulk.second_confirmed",
-            actor=actor,
-            target_type="bulk_run",
-            target_id=str(run.pk),
-            detail={"bulk_run": run.pk, "action": run.action, "changing": run.total},
-        )
-        _bulk_dispatch(run, preview, actor)
-    return run
-
-
-@dataclass
-class Progress:
-    total: int
-    succeeded: int
-    failed: int
-    pending: int
-    status: str = BulkStatus.RUNNING  # the run's own: waiting for a second admin, cancelled
-
-    @property
-    def done(self) -> int:
-        return self.succeeded + self.failed
-
-    @property
-    def percent(self) -> int:
-        return 100 if not self.total else int(100 * self.done / self.total)
-
-    @property
-    def finished(self) -> bool:
-        return self.done >= self.total
-
-    @property
-    def state(self) -> str:
-        """Where the run stands, for a person: the stored status says only whether its
-        changes were sent; whether Okta has carried them out is in their operations."""
-        if self.status != BulkStatus.RUNNING:
-            return BulkStatus(self.status).label
-        if not self.finished:
-            return f"Running: {self.done} of {self.total} done"
-        if self.failed:
-            return f"Finished with {self.failed} failure{'s' if self.failed != 1 else ''}"
-        return "Finished"
-
-
-def bulk_progress(run: BulkRun) -> Progress:
-    """One grouped count over the run's operations."""
-    return bulk_progress_of([run])[run.pk]
-
-
-def bulk_progress_of(runs: Iterable[BulkRun]) -> dict[int, Progress]:
-    """Each run's progress by its id, from one grouped count over all their operations."""
-    by_correlation = {run.correlation: run for run in runs}
-    counts: dict[str, dict[str, int]] = {c: {} for c in by_correlation}
-    rows = (
-        Operation.objects.filter(correlation__in=list(by_correlation))
-        .values_list("correlation", "status")
-        .annotate(n=Count("id"))
-        .values_list("correlation", "status", "n")
-    )
-    for correlation, status, n in rows:
-        counts[correlation][status] = n
-    out: dict[int, Progress] = {}
-    for correlation, run in by_correlation.items():
-        succeeded = counts[correlation].get(OperationStatus.SUCCEEDED, 0)
-        failed = counts[correlation].get(OperationStatus.FAILED, 0)
-        out[run.pk] = Progress(
-            run.total, succeeded, failed, run.total - succeeded - failed, status=run.status
-        )
-    return out
-
-
-def bulk_retry_failures(*, actor: User, run_id: int) -> int:
-    """Send only the run's failed operations to Okta again; returns how many."""
-    if not is_admin(actor):
-        raise ActionRefused("Only admins retry bulk runs.")
-    run = BulkRun.objects.filter(pk=run_id).first()
-    if run is None:
-        raise ActionRefused("No such bulk run.")
-    failed = Operation.objects.filter(
-        correlation=run.correlation, status=OperationStatus.FAILED
-    ).values_list("pk", flat=True)
-    return sum(operation_retry(operation_id=pk, actor=actor) for pk in list(failed))
+# --- reports ------------------------------------------------------------------------------------
 
 
 def admin_role_report(types: Iterable[str]) -> Iterator[tuple[OktaUser, list[str], list[str]]]:

@@ -22,6 +22,16 @@ from accounts.models import User
 from accounts.roles import Role, has_role
 from approvals.models import Policy, RequestApprover
 from identity import pickers, services
+from identity.actions import PROFILE_FIELDS, needs_confirmation
+from identity.bulk import (
+    bulk_confirm,
+    bulk_preview,
+    bulk_progress,
+    bulk_progress_of,
+    bulk_retry_failures,
+    bulk_run_preview,
+    bulk_second_confirm,
+)
 from identity.forms import (
     ActionForm,
     BulkForm,
@@ -34,8 +44,8 @@ from identity.forms import (
     ProfileForm,
     UserCreateForm,
 )
+from identity.guardrails import ActionRefused
 from identity.models import Action, ActionPolicy, ActionRequest, BulkItem, BulkRun, BulkStatus
-from identity.services import ActionRefused
 from identity.wording import action_story, confirm_question
 from okta.models import (
     AdminRole,
@@ -184,7 +194,7 @@ def _person_context(request: HttpRequest, person: OktaUser) -> dict[str, Any]:
         "group_form": PersonGroupForm(initial=request.GET.dict()) if editable else None,
         "app_form": PersonAppForm(initial=request.GET.dict()) if editable else None,
         "profile_form": ProfileForm(
-            fields=list(services.PROFILE_FIELDS), initial_profile=_profile_of(person)
+            fields=list(PROFILE_FIELDS), initial_profile=_profile_of(person)
         )
         if editable
         else None,
@@ -302,7 +312,7 @@ def person_confirm(request: HttpRequest, user_id: str) -> HttpResponse:
 def _offered_with_confirmation(user: User, target: OktaUser, action: str, variant: str) -> bool:
     """Whether the person page offers this action behind a confirmation step. An action not
     offered goes straight to the service, whose refusal says why."""
-    return services.needs_confirmation(user, action, variant, target) and any(
+    return needs_confirmation(user, action, variant, target) and any(
         (a, v) == (action, variant) for a, v, _ in services.allowed_variants(user, target)
     )
 
@@ -312,7 +322,7 @@ def _offered_with_confirmation(user: User, target: OktaUser, action: str, varian
 def person_profile(request: HttpRequest, user_id: str) -> HttpResponse:
     target = _get_person_for_actor(request, user_id)
     form = ProfileForm(
-        request.POST, fields=list(services.PROFILE_FIELDS), initial_profile=_profile_of(target)
+        request.POST, fields=list(PROFILE_FIELDS), initial_profile=_profile_of(target)
     )
     back = _back(request, reverse("identity:my_account"))
     if not form.is_valid():
@@ -683,7 +693,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             if request.POST.get("confirm") and form.cleaned_data["preview_hash"]:
-                run = services.bulk_confirm(
+                run = bulk_confirm(
                     actor=actor,
                     action=form.cleaned_data["action"],
                     params=form.action_params(),
@@ -691,7 +701,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
                     preview_hash=form.cleaned_data["preview_hash"],
                 )
                 return redirect("identity:bulk_run", pk=run.pk)
-            preview = services.bulk_preview(
+            preview = bulk_preview(
                 actor=actor,
                 action=form.cleaned_data["action"],
                 params=form.action_params(),
@@ -711,7 +721,7 @@ def _get_run_for_admin(request: HttpRequest, pk: int) -> BulkRun:
 @login_required
 def bulk_run(request: HttpRequest, pk: int) -> HttpResponse:
     run = _get_run_for_admin(request, pk)
-    progress = services.bulk_progress(run)
+    progress = bulk_progress(run)
     failed_only = request.GET.get("failed") == "1"
     items_qs = BulkItem.objects.filter(run=run)
     if failed_only:
@@ -726,7 +736,7 @@ def bulk_run(request: HttpRequest, pk: int) -> HttpResponse:
     preview = None
     if run.status == BulkStatus.AWAITING_CONFIRMATION:
         try:
-            preview = services.bulk_run_preview(run)
+            preview = bulk_run_preview(run)
         except ActionRefused as exc:
             messages.error(request, exc.message)
     return _render(
@@ -749,7 +759,7 @@ def bulk_run(request: HttpRequest, pk: int) -> HttpResponse:
 def bulk_run_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     run = _get_run_for_admin(request, pk)
     try:
-        services.bulk_second_confirm(actor=_user(request), run_id=run.pk)
+        bulk_second_confirm(actor=_user(request), run_id=run.pk)
     except ActionRefused as exc:
         messages.error(request, exc.message)
     return redirect("identity:bulk_run", pk=run.pk)
@@ -759,7 +769,7 @@ def bulk_run_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def bulk_run_retry(request: HttpRequest, pk: int) -> HttpResponse:
     run = _get_run_for_admin(request, pk)
-    count = services.bulk_retry_failures(actor=_user(request), run_id=run.pk)
+    count = bulk_retry_failures(actor=_user(request), run_id=run.pk)
     messages.info(request, f"{count} failed changes sent to Okta again.")
     return redirect("identity:bulk_run", pk=run.pk)
 
@@ -769,7 +779,7 @@ def bulk_run_retry(request: HttpRequest, pk: int) -> HttpResponse:
 def bulk_runs(request: HttpRequest) -> HttpResponse:
     _require_admin(request)
     runs = list(BulkRun.objects.all()[:100])
-    progress = services.bulk_progress_of(runs)
+    progress = bulk_progress_of(runs)
     rows = [(run, progress[run.pk]) for run in runs]
     return render(request, "identity/bulk_runs.html", {"rows": rows})
 

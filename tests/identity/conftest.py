@@ -19,7 +19,7 @@ from django.test import Client
 
 from accounts.models import User
 from approvals.models import AccessRequest
-from identity import services
+from identity import bulk, services
 from identity.models import ActionRequest, BulkRun
 from okta import operations
 from okta.client import OktaClient
@@ -76,11 +76,11 @@ def client_for(user: User) -> Client:
 
 def bulk_start(
     actor: User, action: str, selection: dict[str, Any], params: dict[str, Any] | None = None
-) -> tuple[services.Preview, BulkRun]:
+) -> tuple[bulk.Preview, BulkRun]:
     """Preview a bulk action and confirm it as previewed, as an admin on the bulk page does."""
     params = params or {}
-    preview = services.bulk_preview(actor=actor, action=action, params=params, selection=selection)
-    run = services.bulk_confirm(
+    preview = bulk.bulk_preview(actor=actor, action=action, params=params, selection=selection)
+    run = bulk.bulk_confirm(
         actor=actor,
         action=action,
         params=params,

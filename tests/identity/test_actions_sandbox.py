@@ -11,8 +11,8 @@ from approvals.models import AccessRequest, Decision, Policy, RequestStatus
 from approvals.services import ApprovalError
 from audit.models import AuditEvent
 from identity import services
+from identity.guardrails import ActionRefused
 from identity.models import Action, ActionPolicy, ActionRequest
-from identity.services import ActionRefused
 from okta.models import OktaGroup, OktaUser, Operation, OperationStatus
 from okta.sandbox.seed import acme_app_id, acme_group_id
 from tests.fixtures.mail import MailTasks

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from identity import services
+from identity import bulk
 from identity.models import Action, ActionPolicy, BulkRun
 from tests.identity.conftest import FINANCE_STALE, LOGINS, Acme, Run, bulk_start, client_for
 
@@ -70,7 +70,7 @@ def _queries(client: Any, url: str) -> list[Any]:
 
 
 def test_progress_state_reads_for_a_person() -> None:
-    assert services.Progress(3, 3, 0, 0).state == "Finished"
-    assert services.Progress(3, 1, 2, 0).state == "Finished with 2 failures"
-    assert services.Progress(3, 1, 0, 2).state == "Running: 1 of 3 done"
-    assert services.Progress(3, 0, 0, 3, status="CANCELLED").state == "Cancelled"
+    assert bulk.Progress(3, 3, 0, 0).state == "Finished"
+    assert bulk.Progress(3, 1, 2, 0).state == "Finished with 2 failures"
+    assert bulk.Progress(3, 1, 0, 2).state == "Running: 1 of 3 done"
+    assert bulk.Progress(3, 0, 0, 3, status="CANCELLED").state == "Cancelled"

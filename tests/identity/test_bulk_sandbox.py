@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from audit.models import AuditEvent
-from identity import services
+from identity import bulk, services
+from identity.guardrails import ActionRefused
 from identity.models import Action, ActionPolicy, BulkItem, BulkRun, BulkStatus
-from identity.services import ActionRefused
 from okta.models import OktaUser, Operation, OperationStatus
 from okta.sandbox.seed import acme_app_id, acme_group_id
 from tests.identity.conftest import FINANCE_STALE, Acme, Run, bulk_start
@@ -23,12 +23,12 @@ def test_bulk_suspend_finance_not_signed_in_for_60_days(acme: Acme, run_ops: Run
     ids = [r.user_id for r in preview.rows if not r.skip]
     assert run.status == BulkStatus.AWAITING_CONFIRMATION
     assert not Operation.objects.exists() and acme.state(ids[0])["status"] == "ACTIVE"
-    run = services.bulk_second_confirm(actor=acme.u["dana"], run_id=run.pk)
+    run = bulk.bulk_second_confirm(actor=acme.u["dana"], run_id=run.pk)
     assert run.status == BulkStatus.RUNNING
     ops = run_ops(run.correlation)
     assert len(ops) == 8 and all(o.status == OperationStatus.SUCCEEDED for o in ops)
     assert all(acme.state(i)["status"] == "SUSPENDED" for i in ids)
-    progress = services.bulk_progress(run)
+    progress = bulk.bulk_progress(run)
     assert progress.finished and progress.succeeded == 8 and progress.percent == 100
     assert AuditEvent.objects.filter(action="identity.bulk.confirmed", target_id=str(run.pk))
     # nobody else in Finance was touched
@@ -39,12 +39,12 @@ def test_bulk_suspend_finance_not_signed_in_for_60_days(acme: Acme, run_ops: Run
 def test_bulk_new_hires_get_slack_zoom_notion(acme: Acme, run_ops: Run) -> None:
     apps = [acme_app_id("Slack"), acme_app_id("Zoom"), acme_app_id("Notion")]
     selection = {"group_id": acme_group_id("New Hires - April")}
-    preview = services.bulk_preview(
+    preview = bulk.bulk_preview(
         actor=acme.u["sam"], action="app_assign", params={"app_ids": apps}, selection=selection
     )
     assert len(preview.rows) == 30  # ten people, three apps each
     ActionPolicy.objects.filter(action=Action.APP_ASSIGNMENT).update(bulk_confirm_threshold=100)
-    run = services.bulk_confirm(
+    run = bulk.bulk_confirm(
         actor=acme.u["sam"],
         action="app_assign",
         params={"app_ids": apps},
@@ -58,14 +58,14 @@ def test_bulk_new_hires_get_slack_zoom_notion(acme: Acme, run_ops: Run) -> None:
 
 
 def test_bulk_stale_preview_is_refused_and_changes_nothing(acme: Acme) -> None:
-    preview = services.bulk_preview(
+    preview = bulk.bulk_preview(
         actor=acme.u["sam"], action="suspend", params={}, selection=FINANCE_STALE
     )
     victim = next(r.user_id for r in preview.rows if not r.skip)
     OktaUser.objects.filter(pk=victim).update(department="Sales")  # the directory moved on
     before = acme.sandbox.counters()["writes"]
     with pytest.raises(ActionRefused, match="changed since the preview"):
-        services.bulk_confirm(
+        bulk.bulk_confirm(
             actor=acme.u["sam"],
             action="suspend",
             params={},
@@ -77,7 +77,7 @@ def test_bulk_stale_preview_is_refused_and_changes_nothing(acme: Acme) -> None:
 
 
 def test_bulk_above_threshold_needs_a_second_admin(acme: Acme, run_ops: Run) -> None:
-    small = services.bulk_preview(
+    small = bulk.bulk_preview(
         actor=acme.u["sam"], action="sessions_clear", params={}, selection=FINANCE_STALE
     )
     assert small.changing == 8 and not small.needs_second_admin  # no approval, under 50
@@ -87,22 +87,22 @@ def test_bulk_above_threshold_needs_a_second_admin(acme: Acme, run_ops: Run) -> 
     assert run.status == BulkStatus.AWAITING_CONFIRMATION
     assert not Operation.objects.filter(correlation=run.correlation).exists()
     with pytest.raises(ActionRefused, match="second admin"):
-        services.bulk_second_confirm(actor=acme.u["sam"], run_id=run.pk)
+        bulk.bulk_second_confirm(actor=acme.u["sam"], run_id=run.pk)
     with pytest.raises(ActionRefused, match="second admin"):
-        services.bulk_second_confirm(actor=acme.u["jordan"], run_id=run.pk)
-    services.bulk_second_confirm(actor=acme.u["dana"], run_id=run.pk)
+        bulk.bulk_second_confirm(actor=acme.u["jordan"], run_id=run.pk)
+    bulk.bulk_second_confirm(actor=acme.u["dana"], run_id=run.pk)
     ops = run_ops(run.correlation)
     assert len(ops) == 8 and all(o.status == OperationStatus.SUCCEEDED for o in ops)
 
 
 def test_bulk_skips_privileged_and_self(acme: Acme) -> None:
     selection = {"department": "IT", "status": "ACTIVE"}
-    preview = services.bulk_preview(
+    preview = bulk.bulk_preview(
         actor=acme.u["dana"], action="suspend", params={}, selection=selection
     )
     skipped = {r.user_id: r.skip for r in preview.rows if r.skip}
     assert "privileged" in skipped[acme.id["sam"]]
-    dana_preview = services.bulk_preview(
+    dana_preview = bulk.bulk_preview(
         actor=acme.u["sam"], action="suspend", params={}, selection=selection
     )
     assert "own account" in {r.user_id: r.skip for r in dana_preview.rows}[acme.id["sam"]]
@@ -128,14 +128,14 @@ def test_bulk_one_failure_does_not_stop_the_rest_and_retry_failures_only(
     assert by_user[acme.id["john"]].status == OperationStatus.SUCCEEDED
     assert by_user[acme.id["priya"]].status == OperationStatus.SUCCEEDED
     assert by_user[acme.id["maya"]].status == OperationStatus.FAILED
-    progress = services.bulk_progress(run)
+    progress = bulk.bulk_progress(run)
     assert progress.finished and progress.failed == 1
     acme.sandbox.clear_faults()
-    assert services.bulk_retry_failures(actor=acme.u["sam"], run_id=run.pk) == 1
+    assert bulk.bulk_retry_failures(actor=acme.u["sam"], run_id=run.pk) == 1
     ops = run_ops(run.correlation)
     assert all(o.status == OperationStatus.SUCCEEDED for o in ops)
     assert "VPN Users" in acme.state("maya")["groups"]
-    assert services.bulk_progress(run).succeeded == 3
+    assert bulk.bulk_progress(run).succeeded == 3
     assert BulkItem.objects.filter(run=run, operation_id__isnull=True).count() == 0
 
 
@@ -144,20 +144,20 @@ def test_bulk_refuses_non_okta_group_and_non_admins(acme: Acme) -> None:
 
     builtin = OktaGroup.objects.get(name="Everyone")
     with pytest.raises(ActionRefused, match="BUILT_IN"):
-        services.bulk_preview(
+        bulk.bulk_preview(
             actor=acme.u["sam"],
             action="group_add",
             params={"group_id": builtin.pk},
             selection={"department": "Finance"},
         )
     with pytest.raises(ActionRefused, match="Only admins"):
-        services.bulk_preview(
+        bulk.bulk_preview(
             actor=acme.u["jordan"], action="suspend", params={}, selection=FINANCE_STALE
         )
 
 
 def test_bulk_empty_search_selects_nobody(acme: Acme) -> None:
-    preview = services.bulk_preview(actor=acme.u["sam"], action="suspend", params={}, selection={})
+    preview = bulk.bulk_preview(actor=acme.u["sam"], action="suspend", params={}, selection={})
     assert preview.rows == []
 
 

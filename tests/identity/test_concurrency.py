@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from approvals.models import AccessRequest, Decision, RequestStatus
-from identity import services
+from identity import bulk, services
 from identity.models import Action, ActionPolicy, ActionRequest, BulkStatus
 from okta import operations as okta_operations
 from okta.client import OktaClient
@@ -69,7 +69,7 @@ def test_two_bulk_confirmations_at_once_start_one_run(
     ActionPolicy.objects.filter(action=Action.USER_SUSPEND).update(bulk_confirm_threshold=1)
     _, run = bulk_start(acme.u["sam"], "suspend", FINANCE_STALE)
     assert run.status == BulkStatus.AWAITING_CONFIRMATION
-    confirm = partial(services.bulk_second_confirm, run_id=run.pk)
+    confirm = partial(bulk.bulk_second_confirm, run_id=run.pk)
     outcomes = at_once([partial(confirm, actor=acme.u[name]) for name in ("dana", "tessa")])
     (loser,) = losers(outcomes)
     assert refused_cleanly(loser, "not waiting"), outcomes

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from approvals.models import Policy, RequestStatus
-from identity import services
+from identity import bulk, services
 from identity.forms import BulkForm
 from identity.models import Action, ActionPolicy, ActionRequest, BulkRun
 from okta.models import OktaApp, OktaGroup, OktaUser, Operation, OperationStatus
@@ -459,7 +459,7 @@ def test_bulk_preview_page_confirm_and_progress(acme: Acme, run_ops: Run) -> Non
     preview = sam.post(reverse("identity:bulk"), form)
     text = preview.content.decode()
     assert "8 changes" in text
-    preview_hash = services.bulk_preview(
+    preview_hash = bulk.bulk_preview(
         actor=acme.u["sam"],
         action="sessions_clear",
         params={},

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from identity import services
+from identity import actions, services
 from identity.models import Action, ActionRequest
 from identity.wording import action_story
 from okta.models import Operation, OperationStatus
@@ -249,8 +249,8 @@ def test_person_action_success_and_failure_read_as_sentences(
 
 def test_every_person_action_has_its_own_wording() -> None:
     covered = {(action, variant) for action, variant, _, _ in SUCCESS}
-    for action in services.USER_ACTIONS:
-        for variant in services.VARIANTS[action]:
+    for action in actions.USER_ACTIONS:
+        for variant in actions.VARIANTS[action]:
             assert (action, variant) in covered and (action, variant) in FAILURE
 
 

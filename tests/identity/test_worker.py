@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.db import transaction
 
-from identity import services
+from identity import bulk, services
 from identity.models import Action
 from okta.models import Operation, OperationStatus
 from okta.sandbox.seed import acme_app_id, acme_group_id
@@ -51,11 +51,11 @@ def test_bulk_suspend_through_a_real_worker(celery_worker: Any, okta_sandbox: An
     with transaction.atomic():
         preview, run = bulk_start(acme.u["sam"], "suspend", FINANCE_STALE)
     with transaction.atomic():  # suspend needs a second admin, in bulk too
-        services.bulk_second_confirm(actor=acme.u["dana"], run_id=run.pk)
+        bulk.bulk_second_confirm(actor=acme.u["dana"], run_id=run.pk)
     celery_worker.wait_for(
-        lambda: services.bulk_progress(run).finished, timeout=60, what="the bulk run"
+        lambda: bulk.bulk_progress(run).finished, timeout=60, what="the bulk run"
     )
-    assert services.bulk_progress(run).succeeded == 8
+    assert bulk.bulk_progress(run).succeeded == 8
     for row in preview.rows:
         if not row.skip:
             assert okta_sandbox.user_state(row.user_id)["status"] == "SUSPENDED"
