@@ -1,8 +1,9 @@
-"""A small mirror for review tests (no Okta needed; the sandbox tests cover Okta).
+"""A small mirror for review tests (no Okta needed; the sandbox tests cover Okta), on the one
+cast of tests/world.py.
 
 priya reviews her reports (maya, and ivy who is suspended) in "Engineering - Backend"; omar has
-no manager, so his membership falls to the admins (ada); ada's own membership too, which she
-must not review; stan is a stranger who must see nothing.
+no manager, so his membership falls to the admins (sam, dana); sam's own membership too, which
+he must not review; john owns the catalog item; stan is a stranger who must see nothing.
 """
 
 from __future__ import annotations
@@ -16,19 +17,21 @@ from django.utils import timezone
 from approvals.models import AccessRequest, CatalogItem, Grant, RequestStatus
 from reviews import services
 from reviews.models import ReviewItem
-from tests.approvals.conftest import People, item_make, join, person_make
+from tests.approvals.conftest import ensure_default_policies, item_make, join, person_make
+from tests.world import Cast
 
 
 class World:
-    def __init__(self, people: People) -> None:
+    def __init__(self, people: Cast) -> None:
+        ensure_default_policies()
         self.p = people
         self.ivy = person_make("ivy.stone@acme.com", manager=people.priya, status="SUSPENDED")
-        self.item: CatalogItem = item_make(owners=[people.otto.id])
+        self.item: CatalogItem = item_make(owners=[people.john.id])
         group = self.item.group
         assert group is not None
         people.maya.last_login = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
         people.maya.save(update_fields=["last_login"])
-        for person in (people.maya, self.ivy, people.omar, people.ada):
+        for person in (people.maya, self.ivy, people.omar, people.sam):
             join(person, group)
         request = AccessRequest.objects.create(
             item=self.item,
@@ -47,7 +50,7 @@ class World:
             expires_at=timezone.now() + timedelta(days=20),
         )
         self.campaign = services.campaign_create(
-            actor=people.u["ada"],
+            actor=people.u["sam"],
             name="Backend review",
             catalog_item_ids=[self.item.pk],
             reviewer_rule="manager",
@@ -59,5 +62,5 @@ class World:
 
 
 @pytest.fixture
-def world(db: None) -> World:
-    return World(People())
+def world(cast: Cast) -> World:
+    return World(cast)

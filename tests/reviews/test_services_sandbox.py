@@ -20,16 +20,15 @@ from audit.models import AuditEvent
 from okta import operations
 from okta.client import OktaClient
 from okta.models import GroupMembership, OktaGroup, OktaUser, Operation, OperationStatus
-from okta.sandbox.seed import acme_app_id, acme_group_id, acme_user_id
+from okta.sandbox.seed import acme_app_id, acme_group_id
 from okta.sync.runs import sync_run_execute, sync_run_start
 from reviews import services
 from reviews.models import Campaign, CampaignStatus, Decision, OktaOutcome, ReviewItem
 from reviews.services import ReviewError
 from tests.approvals.conftest import ensure_default_policies
+from tests.world import account, okta_id
 
-MAYA = acme_user_id("maya.chen@acme.com")
-PRIYA = acme_user_id("priya.patel@acme.com")
-SAM = acme_user_id("sam.rivera@acme.com")
+MAYA, PRIYA, SAM = okta_id("maya"), okta_id("priya"), okta_id("sam")
 FRONTEND = "Engineering - Frontend"
 
 
@@ -37,10 +36,6 @@ FRONTEND = "Engineering - Frontend"
 def _process_local_cache(settings: Any) -> None:
     """Sync fetches on threads (see tests/approvals/test_fulfilment_sandbox.py)."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-
-
-def account(login: str) -> User:
-    return User.objects.create(username=login, email=login, okta_id=acme_user_id(login))
 
 
 def mirror() -> None:
@@ -91,7 +86,7 @@ def test_manager_keeps_one_and_revokes_one_and_the_revoke_reaches_okta(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     mirror()
-    sam, priya = account("sam.rivera@acme.com"), account("priya.patel@acme.com")
+    sam, priya = account("sam"), account("priya")
     item = catalog_item(FRONTEND)
     review = campaign(sam, catalog_item_ids=[item.pk], app_names=["Notion"])
     assert review.status == CampaignStatus.ACTIVE
@@ -131,7 +126,7 @@ def test_okta_refusal_is_recorded_on_the_item(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     mirror()
-    sam, priya = account("sam.rivera@acme.com"), account("priya.patel@acme.com")
+    sam, priya = account("sam"), account("priya")
     review = campaign(sam, group_names=[FRONTEND])
     frontend = ReviewItem.objects.get(campaign=review, subject_id=MAYA)
     services.review_item_decide(actor=priya, item_id=frontend.pk, decision="revoke")
@@ -149,7 +144,7 @@ def test_okta_refusal_is_recorded_on_the_item(
 @pytest.mark.django_db
 def test_reviewer_cannot_review_their_own_access(okta_sandbox: Any, queued: list[int]) -> None:
     mirror()
-    sam = account("sam.rivera@acme.com")
+    sam = account("sam")
     # sam reviews IT by name; his own IT membership falls to the admins, and he is one.
     review = campaign(sam, group_names=["IT"], reviewer_rule="person", reviewer_okta_id=SAM)
     own = ReviewItem.objects.get(campaign=review, subject_id=SAM)
@@ -169,14 +164,14 @@ def test_reviewer_cannot_review_their_own_access(okta_sandbox: Any, queued: list
 @pytest.mark.django_db
 def test_app_group_membership_refuses_revocation(okta_sandbox: Any, queued: list[int]) -> None:
     mirror()
-    sam = account("sam.rivera@acme.com")
+    sam = account("sam")
     review = campaign(
         sam,
         group_names=["Salesforce - Sales Reps"],
         reviewer_rule="person",
         reviewer_okta_id=PRIYA,
     )
-    priya = account("priya.patel@acme.com")
+    priya = account("priya")
     item = ReviewItem.objects.filter(campaign=review).first()
     assert item is not None and item.group_type == "APP_GROUP"
     with pytest.raises(ReviewError, match="APP_GROUP"):
@@ -193,7 +188,7 @@ def test_undecided_items_follow_the_revoke_end_rule(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     mirror()
-    sam = account("sam.rivera@acme.com")
+    sam = account("sam")
     review = campaign(sam, app_names=["Notion"], end_rule="revoke")
     notion = ReviewItem.objects.get(campaign=review, subject_id=MAYA)
     others = ReviewItem.objects.filter(campaign=review).exclude(pk=notion.pk)
@@ -232,7 +227,7 @@ def test_undecided_items_are_kept_by_the_keep_end_rule(
     okta_sandbox: Any, queued: list[int]
 ) -> None:
     mirror()
-    sam = account("sam.rivera@acme.com")
+    sam = account("sam")
     review = campaign(sam, group_names=[FRONTEND], end_rule="keep")
     summary = services.campaign_end(actor=sam, campaign_id=review.pk)
     assert summary is not None and summary.kept == review.item_count > 0
@@ -240,7 +235,7 @@ def test_undecided_items_are_kept_by_the_keep_end_rule(
     assert queued == [] and not Operation.objects.exists()
     with pytest.raises(ReviewError, match="not in review"):
         services.review_item_decide(
-            actor=account("priya.patel@acme.com"),
+            actor=account("priya"),
             item_id=ReviewItem.objects.get(campaign=review, subject_id=MAYA).pk,
             decision="revoke",
         )
