@@ -29,6 +29,7 @@ NAMES = (
     "provision",
     "bulk_preview",
     "bulk",
+    "audit_stream",
 )
 # Benchmarks that only read the seeded data, so ``--reuse`` can run them again on it.
 REUSABLE = {"pages", "export"}
@@ -50,6 +51,7 @@ class Scale:
     worker_concurrency: int
     bulk_people: int
     bulk_per_minute: int
+    stream_events: int
 
 
 FULL = Scale(
@@ -67,6 +69,7 @@ FULL = Scale(
     worker_concurrency=8,
     bulk_people=5000,
     bulk_per_minute=1200,
+    stream_events=100_000,
 )
 QUICK = Scale(
     org="acme",
@@ -83,6 +86,7 @@ QUICK = Scale(
     worker_concurrency=2,
     bulk_people=50,
     bulk_per_minute=10_000,
+    stream_events=2_000,
 )
 
 
@@ -178,7 +182,7 @@ def run_all(
     sandbox = sandbox_mod.start(env, scale.org)
     django.setup()
 
-    from bench import bulk, hooks, pages, provision, seed, syncs
+    from bench import bulk, hooks, pages, provision, seed, streaming, syncs
 
     seed.portal_groups(sandbox)
     bulk_people: list[str] = []
@@ -261,6 +265,7 @@ def run_all(
             concurrency=scale.worker_concurrency,
         ),
     )
+    measure("audit_stream", lambda: streaming.run(env, scale.stream_events))
 
 
 def say(text: str) -> None:

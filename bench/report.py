@@ -84,6 +84,11 @@ TARGETS: dict[str, list[Check]] = {
         ),
         ("errors", lambda r: all(p["errors"] == 0 for p in r["pages"].values()), "0 errors"),
     ],
+    "audit_stream": [
+        ("seconds", lambda r: r["seconds"] < 120, "< 120 s"),
+        ("lost", lambda r: r["lost"] == 0, "0 lost"),
+        ("out_of_order", lambda r: r["out_of_order"] == 0, "in order"),
+    ],
     "export": [
         ("streaming", lambda r: r["streaming"], "streamed"),
         ("rows", lambda r: r["rows"] >= r["events"], "every event"),
@@ -258,6 +263,20 @@ def summary_lines(name: str, r: dict[str, Any]) -> list[tuple[str, str, str]]:
                 )
             )
         return rows
+    if name == "audit_stream":
+        return [
+            (
+                "catch-up seconds",
+                _fmt(r["seconds"]),
+                f"{_fmt(r['events'])} events after an outage, {target('seconds')}",
+            ),
+            ("events / s", _fmt(r["events_per_second"]), f"batches of {r['batch']}"),
+            (
+                "lost / out of order / twice",
+                f"{r['lost']} / {r['out_of_order']} / {r['duplicates']}",
+                "0 / 0 / 0",
+            ),
+        ]
     if name == "export":
         return [
             ("seconds", _fmt(r["seconds"]), f"{_fmt(r['rows'])} rows"),

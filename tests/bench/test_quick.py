@@ -32,6 +32,7 @@ PARTS = [
     "pages",
     "provision_single",
     "provision",
+    "audit_stream",
 ]
 
 
@@ -251,3 +252,18 @@ def test_quick_bench_hook_latency_sees_every_change_in_the_mirror(
     assert 1 <= hooks["seen"] == hooks["changes"] - hooks["missed"]
     assert 0 < hooks["p50_seconds"] <= hooks["p95_seconds"] <= hooks["max_seconds"]
     assert set(hooks["checks"]) == {"p95_seconds", "missed"}
+
+
+def test_quick_bench_audit_stream_delivers_the_whole_backlog_in_order(
+    quick_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, document, output = quick_run
+    stream = document["audit_stream"]
+    assert "error" not in stream, stream
+    assert stream["events"] == 2_000  # the quick scale's outage
+    assert stream["received"] == stream["events"] and stream["lost"] == 0
+    assert stream["out_of_order"] == 0 and stream["duplicates"] == 0
+    assert stream["bad_signatures"] == 0
+    assert stream["posts"] == -(-stream["events"] // stream["batch"])  # full batches
+    assert stream["checks"]["lost"]["pass"] is True
+    assert "audit_stream" in output
