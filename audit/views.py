@@ -26,6 +26,7 @@ from audit.chain import canonical_time, event_hash_matches, stream
 from audit.forms import ACTION_EXAMPLE, AuditFilterForm
 from audit.models import AuditEvent, AuditVerification
 from audit.services import EXPORT_PERMISSION, VIEW_PERMISSION, audit_record, verification_start
+from audit.streaming import stream_status
 from core.permissions import permission_required
 
 
@@ -116,6 +117,7 @@ def event_list(request: HtmxHttpRequest) -> HttpResponse:
         list_url = reverse("audit:list")
         return push_url(response, f"{list_url}?{query}" if query else list_url)
     context["verification"] = AuditVerification.objects.first()
+    context["streams"] = stream_status()
     return render(request, "audit/event_list.html", context)
 
 

@@ -424,3 +424,32 @@ def test_the_worker_streams_the_trail_to_the_webhook(
 
     assert [event["id"] for event in receiver.received] == ids
     assert AuditStreamCursor.objects.get(sink="webhook").position == ids[-1]
+
+
+def test_the_audit_page_says_where_each_sink_stands(
+    receiver: Receiver, client: Any, auditor: Any
+) -> None:
+    events_make(12)
+    receiver.down = True
+    stream_deliver(webhook())
+    client.force_login(auditor)
+
+    page = client.get("/audit/").content.decode()
+    assert 'data-sink="webhook"' in page
+    assert "Not delivering" in page and "waiting" in page and "HTTP 503" in page
+
+    receiver.down = False
+    AuditStreamCursor.objects.update(next_attempt_at=None)
+    stream_deliver(webhook())
+    page = client.get("/audit/").content.decode()
+    assert "Up to date" in page and "Not delivering" not in page
+
+
+def test_the_audit_page_shows_no_stream_when_none_is_configured(
+    settings: Any, client: Any, auditor: Any
+) -> None:
+    settings.AUDIT_STREAM_WEBHOOK_URL = ""
+    settings.AUDIT_STREAM_SYSLOG_URL = ""
+    client.force_login(auditor)
+    page = client.get("/audit/").content.decode()
+    assert "audit-stream" not in page and "Streaming to" not in page
