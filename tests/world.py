@@ -136,15 +136,16 @@ def cast(db: None) -> Cast:
 ClientFor = Callable[..., Client]
 
 
+def sign_in(who: str | None, **kwargs: Any) -> Client:
+    """A browser signed in as ``who`` of the cast (signed out for None); keyword arguments go
+    to Django's test ``Client``. Tests take it as the ``client_for`` fixture."""
+    client = Client(**kwargs)
+    if who is not None:
+        client.force_login(account(who))
+    return client
+
+
 @pytest.fixture
 def client_for(db: None) -> ClientFor:
-    """``client_for("priya")``: a browser signed in as one of the cast; ``client_for(None)``
-    signed out. Keyword arguments go to Django's test ``Client``."""
-
-    def signed_in(who: str | None, **kwargs: Any) -> Client:
-        client = Client(**kwargs)
-        if who is not None:
-            client.force_login(account(who))
-        return client
-
-    return signed_in
+    """``client_for("priya")``: a browser signed in as one of the cast."""
+    return sign_in

@@ -1,10 +1,10 @@
-"""A small world for the security suites: one person per portal role, and one object of each
-kind the URLconf can address, all belonging to maya (the employee) so that "another employee"
-(stan) must see none of them.
+"""A small world for the security suites, on the one cast of tests/world.py: one person per
+portal role, and one object of each kind the URLconf can address, all belonging to maya (the
+employee) so that "another employee" (stan, the stranger) must see none of them.
 
-Roles: anonymous, employee (maya), other (stan, another employee), manager (priya, maya's
-manager), approver (omar, in the item's approver group), helpdesk (hal), admin (ada),
-auditor (tess). Everything lives in the directory mirror; no Okta is needed.
+Roles: anonymous, employee (maya), other (stan), manager (priya, maya's manager), approver
+(john, in the item's approver group), helpdesk (jordan), admin (sam), auditor (tessa); omar owns
+the items. Everything lives in the directory mirror; no Okta is needed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
@@ -25,23 +24,24 @@ from audit.models import AuditEvent, AuditVerification
 from identity.models import ActionRequest, BulkRun, BulkStatus
 from okta.models import Operation, SyncRun
 from reviews.models import Campaign, ReviewItem
-from tests.approvals.conftest import People, account_for, group_make, item_make, join, person_make
+from tests.approvals.conftest import ensure_default_policies, group_make, item_make, join
+from tests.world import Cast, sign_in
 
 ROLES = ("anonymous", "employee", "other", "manager", "approver", "helpdesk", "admin", "auditor")
 ROLE_PEOPLE = {
     "employee": "maya",
     "other": "stan",
     "manager": "priya",
-    "approver": "omar",
-    "helpdesk": "hal",
-    "admin": "ada",
-    "auditor": "tess",
+    "approver": "john",
+    "helpdesk": "jordan",
+    "admin": "sam",
+    "auditor": "tessa",
 }
 
 
 @dataclass
 class World:
-    people: People
+    people: Cast
     users: dict[str, User]
     item: CatalogItem
     app_item: CatalogItem
@@ -59,24 +59,18 @@ class World:
     ids: dict[str, Any] = field(default_factory=dict)
 
     def client(self, role: str, **kwargs: Any) -> Client:
-        client = Client(**kwargs)
-        if role != "anonymous":
-            client.force_login(self.users[role])
-        return client
+        return sign_in(ROLE_PEOPLE.get(role), **kwargs)
 
 
 def world_make() -> World:
-    people = People()
-    hal = person_make("hal.desk@acme.com", department="IT")
-    join(hal, group_make(settings.GATEHOUSE_HELPDESK_GROUP))
-    tess = person_make("tess.audit@acme.com", department="Finance")
-    join(tess, group_make(settings.GATEHOUSE_AUDITOR_GROUP))
-    people.u["hal"] = account_for(hal)
-    people.u["tess"] = account_for(tess)
+    ensure_default_policies()
+    people = Cast()
+    approvers = group_make("Backend Approvers")
+    join(people.john, approvers)
     users = {role: people.u[name] for role, name in ROLE_PEOPLE.items()}
 
-    item = item_make(owners=[people.otto.id], approver_group=people.approvers)
-    app_item = item_make("Figma", kind="APP", approver_group=people.approvers)
+    item = item_make(owners=[people.omar.id], approver_group=approvers)
+    app_item = item_make("Figma", kind="APP", approver_group=approvers)
     request = approvals_services.access_request_submit(
         requester=people.u["maya"], item=item, reason="on-call", duration_days=30
     )
@@ -91,7 +85,7 @@ def world_make() -> World:
         expires_at=timezone.now() + timedelta(days=3),
     )
     sync_run = SyncRun.objects.create(
-        kind="full", status="succeeded", triggered_by="ada", started_at=timezone.now()
+        kind="full", status="succeeded", triggered_by="sam", started_at=timezone.now()
     )
     verification = AuditVerification.objects.create()
     action = ActionRequest.objects.create(
@@ -111,8 +105,8 @@ def world_make() -> World:
         action="suspend",
         preview_hash="0" * 64,
         status=BulkStatus.AWAITING_CONFIRMATION,
-        requested_by=people.u["ada"].username,
-        requested_by_okta_id=people.ada.id,
+        requested_by=people.u["sam"].username,
+        requested_by_okta_id=people.sam.id,
     )
     # An access review of maya's app grant, for her manager priya to decide.
     campaign = Campaign.objects.create(
@@ -121,7 +115,7 @@ def world_make() -> World:
         reviewer_rule="manager",
         starts_at=timezone.now(),
         due_at=timezone.now() + timedelta(days=14),
-        created_by=people.u["ada"].username,
+        created_by=people.u["sam"].username,
         item_count=1,
     )
     review_item = ReviewItem.objects.create(

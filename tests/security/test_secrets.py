@@ -17,14 +17,13 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import User
 from audit.models import AuditEvent
 from okta.models import OktaConnection, Operation, OperationKind, OperationStatus, SyncRun
 from okta.operations import operation_enqueue, operation_execute
 from okta.sync.runs import sync_run_execute, sync_run_start
-from tests.accounts.conftest import group_join, person_make
 from tests.fixtures.sandbox import SandboxServer
 from tests.security.test_authorization_matrix import EXPECTED
+from tests.world import Cast, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -82,12 +81,8 @@ def sandbox_unconfigured(okta_sandbox: SandboxServer, settings: Any) -> SandboxS
 
 
 def admin_client() -> Client:
-    sam = person_make("sam.rivera@acme.com", id="00usecretsadmin000")
-    group_join(sam, "Gatehouse Admins")
-    user = User.objects.create_user(sam.login, okta_id=sam.id)
-    client = Client()
-    client.force_login(user)
-    return client
+    Cast()  # sam is in "Gatehouse Admins"
+    return sign_in("sam")
 
 
 def secret_fragments(secret: str) -> list[str]:
