@@ -99,6 +99,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "okta.retry_operation",
             "approvals.manage_catalog",
             "approvals.manage_policies",
+            "approvals.view_all_requests",
+            "approvals.manage_grants",
+            "approvals.retry_fulfilment",
         }
     ),
 }

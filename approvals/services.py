@@ -23,7 +23,6 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import Role, has_role
 from approvals import notifications
 from approvals.fulfilment import OperationSpec, fulfilment_for
 from approvals.models import (
@@ -88,18 +87,14 @@ class ApprovalError(ServiceError):
 
 
 # --- who may do what ----------------------------------------------------------------------
-
-
-def is_admin(user: User) -> bool:
-    return bool(user.is_superuser or has_role(user, Role.ADMIN))
-
-
-def can_manage_catalog(user: User) -> bool:
-    return is_admin(user) or user.has_perm("approvals.manage_catalog")
-
-
-def can_manage_policies(user: User) -> bool:
-    return is_admin(user) or user.has_perm("approvals.manage_policies")
+# Asked as ``user.has_perm(...)``: admins hold these (accounts/roles.py ROLE_PERMISSIONS) and
+# superusers every permission, as Django gives them. Employees and managers hold none: what they
+# may do is decided per request (the model's can_be_decided_by, can_be_cancelled_by, is_party).
+#   approvals.manage_catalog     publish and edit catalog items
+#   approvals.manage_policies    edit approval policies
+#   approvals.view_all_requests  open anyone's request (its page, the subject's access)
+#   approvals.manage_grants      list everyone's active grants, end one
+#   approvals.retry_fulfilment   the operation queue; send a failed request or removal again
 
 
 def subjects_for(user: User) -> list[OktaUser]:
@@ -240,7 +235,7 @@ def catalog_item_save(
     http_request: HttpRequest | None = None,
 ) -> CatalogItem:
     """Create or update a catalog item the caller has filled in (not yet saved)."""
-    if not can_manage_catalog(actor):
+    if not actor.has_perm("approvals.manage_catalog"):
         raise ApprovalError("Only catalog admins can change the catalog.")
     _check_item(item)
     if item.kind == ItemKind.GROUP and item.group_id and not item.name:
@@ -277,7 +272,7 @@ def _jsonable(value: Any) -> Any:
 def catalog_item_publish(
     *, actor: User, item_id: int, published: bool, http_request: HttpRequest | None = None
 ) -> CatalogItem:
-    if not can_manage_catalog(actor):
+    if not actor.has_perm("approvals.manage_catalog"):
         raise ApprovalError("Only catalog admins can publish items.")
     with transaction.atomic():
         item = (
@@ -311,7 +306,7 @@ def policy_save(
     http_request: HttpRequest | None = None,
 ) -> Policy:
     """Create or update a policy and replace its stages (1-3 of them)."""
-    if not can_manage_policies(actor):
+    if not actor.has_perm("approvals.manage_policies"):
         raise ApprovalError("Only admins can change policies.")
     if not 1 <= len(stages) <= 3:
         raise ApprovalError("A policy has one to three stages.", field="stages")
@@ -1218,7 +1213,7 @@ def access_request_retry(
     *, actor: User, request_id: int, http_request: HttpRequest | None = None
 ) -> AccessRequest:
     """Admins: send a failed request's failed operations to Okta again."""
-    if not is_admin(actor):
+    if not actor.has_perm("approvals.retry_fulfilment"):
         raise Http404("No such request")
     with transaction.atomic():
         req = _load_for_decision(request_id)
@@ -1318,7 +1313,7 @@ def grant_end(
 ) -> Grant:
     """Admins: end someone's grant now, through the same removal as expiry. The holder is told
     by email, with the reason, once Okta has removed the access."""
-    if not is_admin(actor):
+    if not actor.has_perm("approvals.manage_grants"):
         raise Http404("No such grant")
     reason = reason.strip()
     if not reason:
@@ -1404,7 +1399,7 @@ def grant_revoke_retry(
     *, actor: User, grant_id: int, http_request: HttpRequest | None = None
 ) -> Grant:
     """Admins: send a failed removal to Okta again."""
-    if not is_admin(actor):
+    if not actor.has_perm("approvals.retry_fulfilment"):
         raise Http404("No such grant")
     with transaction.atomic():
         grant = _lock_grant(grant_id)

@@ -333,7 +333,7 @@ def _get_request_for_viewer(request: HttpRequest, pk: int) -> AccessRequest:
     """Requester, subject, anyone routed to decide it, and admins; everyone else gets 404."""
     user = _user(request)
     qs = AccessRequest.objects.select_related("item", "requester", "subject", "item__policy")
-    if not services.is_admin(user):
+    if not user.has_perm("approvals.view_all_requests"):
         qs = qs.visible_to(user)
     return get_object_or_404(qs, pk=pk)
 
@@ -362,8 +362,8 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_cancel": req.can_be_cancelled_by(user),
         # Someone else's request is reached from the inbox: the nav and breadcrumb say so.
         "nav_section": "approvals:my_requests" if req.is_party(user) else "approvals:inbox",
-        "can_retry": services.is_admin(user) and req.status == RequestStatus.FAILED,
-        "is_admin": services.is_admin(user),
+        "can_retry": user.has_perm("approvals.retry_fulfilment")
+        and req.status == RequestStatus.FAILED,
         "decision_form": DecisionForm(),
         "polling": req.status in (RequestStatus.APPROVED, RequestStatus.FULFILLING),
         "action_link": fulfilment_for(req.kind).link(req) if req.kind else "",
@@ -401,7 +401,7 @@ def request_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def request_retry(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    if not services.is_admin(user):
+    if not user.has_perm("approvals.retry_fulfilment"):
         raise Http404("No such request")
     req = get_object_or_404(AccessRequest, pk=pk)
     try:
@@ -417,7 +417,7 @@ def request_retry(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def grant_retry(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    if not services.is_admin(user):
+    if not user.has_perm("approvals.retry_fulfilment"):
         raise Http404("No such grant")
     try:
         services.grant_revoke_retry(actor=user, grant_id=pk, http_request=request)
@@ -539,7 +539,7 @@ def _get_request_for_approver(request: HttpRequest, pk: int) -> AccessRequest:
     """A request this person was ever asked to decide (or an admin); others get 404."""
     user = _user(request)
     qs = AccessRequest.objects.all()
-    if not services.is_admin(user):
+    if not user.has_perm("approvals.view_all_requests"):
         qs = qs.filter(approvers__okta_id=user.okta_id or "-").distinct()
     return get_object_or_404(qs, pk=pk)
 
@@ -720,7 +720,7 @@ def _require(check: bool) -> None:
 @login_required
 def admin_catalog(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    _require(services.can_manage_catalog(user))
+    _require(user.has_perm("approvals.manage_catalog"))
     q = (request.GET.get("q") or "").strip()[:100]
     items = list(CatalogItem.objects.select_related("group", "app", "policy"))
     groups: list[OktaGroup] = []
@@ -752,7 +752,7 @@ def admin_catalog(request: HttpRequest) -> HttpResponse:
 @login_required
 def admin_item_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     user = _user(request)
-    _require(services.can_manage_catalog(user))
+    _require(user.has_perm("approvals.manage_catalog"))
     if pk is not None:
         item = get_object_or_404(CatalogItem.objects.select_related("group", "app"), pk=pk)
     else:
@@ -791,7 +791,7 @@ def admin_item_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse
 @login_required
 def admin_item_publish(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    _require(services.can_manage_catalog(user))
+    _require(user.has_perm("approvals.manage_catalog"))
     item = get_object_or_404(CatalogItem, pk=pk)
     publish = request.POST.get("published") == "1"
     try:
@@ -811,7 +811,7 @@ def admin_item_publish(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @login_required
 def admin_policies(request: HttpRequest) -> HttpResponse:
-    _require(services.can_manage_policies(_user(request)))
+    _require(_user(request).has_perm("approvals.manage_policies"))
     policies = Policy.objects.prefetch_related("stages")
     return render(request, "approvals/admin_policies.html", {"policies": policies})
 
@@ -820,7 +820,7 @@ def admin_policies(request: HttpRequest) -> HttpResponse:
 @login_required
 def admin_policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     user = _user(request)
-    _require(services.can_manage_policies(user))
+    _require(user.has_perm("approvals.manage_policies"))
     policy = get_object_or_404(Policy, pk=pk) if pk is not None else Policy()
     form = PolicyForm(request.POST or None, instance=policy)
     if request.method == "POST" and form.is_valid():
@@ -845,7 +845,7 @@ def admin_policy_edit(request: HttpRequest, pk: int | None = None) -> HttpRespon
 @login_required
 def operations(request: HttpRequest) -> HttpResponse:
     """The Okta operations Gatehouse made for requests and grants, newest first."""
-    _require(services.is_admin(_user(request)))
+    _require(_user(request).has_perm("approvals.retry_fulfilment"))
     status = request.GET.get("status", "")
     qs = Operation.objects.filter(
         Q(correlation__startswith="request:")
@@ -907,7 +907,7 @@ ENDING_SOON = timedelta(days=7)
 
 def _get_grant_for_admin(request: HttpRequest, pk: int) -> Grant:
     """Any grant, for admins; everyone else gets 404, as for every /manage/ page."""
-    _require(services.is_admin(_user(request)))
+    _require(_user(request).has_perm("approvals.manage_grants"))
     return get_object_or_404(
         Grant.objects.select_related("item", "request").only(*_GRANT_FIELDS), pk=pk
     )
@@ -927,7 +927,7 @@ def _grant_rows(grants: list[Grant]) -> list[Grant]:
 def admin_grants(request: HttpRequest) -> HttpResponse:
     """Everyone's active grants, newest first: keyset pages (``before`` = the last row's id), so
     a page costs the same few queries at any depth of 100,000 grants."""
-    _require(services.is_admin(_user(request)))
+    _require(_user(request).has_perm("approvals.manage_grants"))
     form = GrantFilterForm(request.GET)
     form.is_valid()
     data = form.cleaned_data  # the fields that are valid: a bad one is ignored, not the rest

@@ -18,6 +18,9 @@ ADMIN_ONLY = [
     "okta.retry_operation",
     "approvals.manage_catalog",
     "approvals.manage_policies",
+    "approvals.view_all_requests",
+    "approvals.manage_grants",
+    "approvals.retry_fulfilment",
     "reviews.manage_campaign",
 ]
 AUDITOR = ["audit.view_auditevent", "audit.export_auditevent", "reviews.view_campaign"]
