@@ -1,8 +1,10 @@
-"""Audit test people and helpers.
+"""Audit test people and helpers: tessa (the auditor) and stan (the stranger) of the one cast
+(tests/world.py), and vic, who may read the trail but not export it.
 
 The audit pages authorise with ``user.has_perm("audit.view_auditevent")`` and
 ``"audit.export_auditevent"``; these tests grant those through Django's ModelBackend and real
-Permission rows, so they do not depend on how the portal maps roles to permissions.
+Permission rows, so they do not depend on how the portal maps roles to permissions
+(tests/audit/test_roles.py checks that mapping with the portal's backend).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+
+from tests.world import account
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -38,7 +42,7 @@ def _model_backend(settings: Any) -> None:
 
 @pytest.fixture
 def auditor(db: None) -> Any:
-    return person("tessa.nguyen", "00uauditor0001", "view_auditevent", "export_auditevent")
+    return grant(account("tessa"), "view_auditevent", "export_auditevent")
 
 
 @pytest.fixture
@@ -49,4 +53,4 @@ def viewer(db: None) -> Any:
 
 @pytest.fixture
 def stranger(db: None) -> Any:
-    return person("sam.stranger", "00ustranger001")
+    return account("stan")

@@ -20,8 +20,9 @@ from audit.models import AuditEvent, AuditVerification
 from audit.services import audit_record, audit_record_many, verification_run
 from audit.views import PAGE_SIZE, csv_safe
 from okta.models import OktaGroup
-from tests.approvals.conftest import People, item_make, submit
+from tests.approvals.conftest import ensure_default_policies, item_make, submit
 from tests.fixtures.dispatch import TasksSent
+from tests.world import Cast
 
 pytestmark = pytest.mark.django_db
 
@@ -222,9 +223,10 @@ def test_event_list_query_count_is_constant(
 def _access_request_approved() -> AccessRequest:
     """maya asks for Engineering - Backend and priya approves it, through the services that
     write the trail in the portal (real action names, an Okta operation queued)."""
-    people = People()
-    item = item_make(owners=[people.otto.id], approver_group=people.approvers)
-    req = submit(people, item)
+    ensure_default_policies()
+    people = Cast()
+    item = item_make(owners=[people.omar.id])
+    req = submit(people, item)  # type: ignore[arg-type]
     services.access_request_decide(actor=people.u["priya"], request_id=req.pk, outcome="APPROVE")
     return req
 
@@ -396,7 +398,7 @@ def test_event_export_jsonl_lines_parse(client: Client, auditor: Any) -> None:
 def test_event_export_is_itself_audited(client: Client, auditor: Any) -> None:
     _login(client, auditor).get(reverse("audit:export", args=["jsonl"]), {"outcome": "failure"})
     event = AuditEvent.objects.get(action="audit.exported")
-    assert event.actor == "tessa.nguyen"
+    assert event.actor == "tessa.nguyen@acme.com"
     assert event.detail == {"format": "jsonl", "filters": {"outcome": "failure"}}
 
 
@@ -430,7 +432,7 @@ def test_verify_htmx_shows_an_intact_chain(client: Client, auditor: Any) -> None
     assert body.lstrip().startswith('<div id="audit-verification"')
     assert 'data-status="passed"' in body and "3 events verified" in body
     event = AuditEvent.objects.get(action="audit.verified")
-    assert event.actor == "tessa.nguyen" and event.outcome == "success"
+    assert event.actor == "tessa.nguyen@acme.com" and event.outcome == "success"
 
 
 def test_verify_broken_chain_points_at_the_event(client: Client, auditor: Any) -> None:

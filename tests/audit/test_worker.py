@@ -32,4 +32,4 @@ def test_verify_large_trail_is_finished_by_the_worker(
     assert verification.status == "passed"
     assert verification.checked == 25
     event = AuditEvent.objects.get(action="audit.verified")
-    assert event.actor == "tessa.nguyen" and event.outcome == "success"
+    assert event.actor == "tessa.nguyen@acme.com" and event.outcome == "success"
