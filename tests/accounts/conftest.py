@@ -1,4 +1,5 @@
-"""Named directory people for the portal tests (a small mirror, no Okta needed)."""
+"""The accounts tests' people: the one cast of tests/world.py (a small mirror, no Okta
+needed), and a factory for anyone else a test needs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import pytest
 
 from okta.models import GroupMembership, GroupType, OktaGroup, OktaUser
+from tests.world import Cast
 
 
 def person_make(login: str, *, status: str = "ACTIVE", **fields: Any) -> OktaUser:
@@ -36,8 +38,9 @@ def group_join(person: OktaUser, group_name: str) -> None:
 
 
 @pytest.fixture
-def maya(db: None) -> OktaUser:
-    return person_make("maya.chen@acme.com", title="Software Engineer", department="Engineering")
+def maya(cast: Cast) -> OktaUser:
+    """maya of the one cast (tests/world.py), with everyone else of it in the mirror."""
+    return cast.maya
 
 
 @pytest.fixture

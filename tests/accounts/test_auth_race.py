@@ -10,14 +10,14 @@ import pytest
 
 from accounts.auth import signin_complete
 from accounts.models import User
-from tests.accounts.conftest import person_make
 from tests.fixtures.concurrency import at_once, sqlite_table_locked
+from tests.world import Cast
 
 
 @pytest.mark.django_db(transaction=True)
 def test_signin_complete_concurrent_first_signins_make_one_account(settings: Any) -> None:
     settings.OKTA_ORG_URL = ""
-    maya = person_make("maya.chen@acme.com")
+    maya = Cast().maya
 
     def sign_in() -> int:
         return signin_complete(claims={"sub": maya.id}, request=None).pk

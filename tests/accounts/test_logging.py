@@ -8,10 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 from celery.app.trace import LOG_FAILURE, LOG_RECEIVED, LOG_SUCCESS
-from django.test import Client
 from kombu import Connection
 
-from tests.approvals.conftest import account_for, person_make
+from tests.world import Cast, sign_in
 
 
 class Recorder(logging.Handler):
@@ -72,8 +71,8 @@ def test_kombu_no_hostname_warning_is_not_logged(caplog: pytest.LogCaptureFixtur
 def test_a_refused_page_is_one_warning_line_without_traceback(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    client = Client()
-    client.force_login(account_for(person_make("maya.chen@acme.com")))
+    Cast()
+    client = sign_in("maya")
     with caplog.at_level(logging.INFO):
         response = client.get("/audit/")
     assert response.status_code == 403

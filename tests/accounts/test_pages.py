@@ -38,15 +38,15 @@ def test_login_page_without_demo_people_lists_nobody(client: Client, settings: A
 def test_login_page_in_demo_says_which_id_to_pick(
     client: Client, settings: Any, maya: OktaUser
 ) -> None:
-    settings.DEMO_PEOPLE = ["maya.chen@acme.com", "priya.patel@acme.com"]
+    settings.DEMO_PEOPLE = ["maya.chen@acme.com", "luna.ibrahim@acme.com"]
     response = client.get("/login/")
     content = response.content.decode()
     assert "Demo: who to sign in as" in content
     assert "Maya Chen" in content
     assert "Software Engineer" in content
     assert maya.id in content
-    assert "priya.patel@acme.com" in content
-    assert "(not synced yet)" in content  # Priya is not in this mirror
+    assert "luna.ibrahim@acme.com" in content
+    assert "(not synced yet)" in content  # Luna is not in this mirror
 
 
 def test_login_page_signed_in_redirects_home(client: Client, maya: OktaUser) -> None:

@@ -9,29 +9,21 @@ from accounts.models import User
 from accounts.queries import account_with_roles
 from accounts.roles import Role, load_account, roles_for
 from tests.accounts.conftest import group_join, person_make
+from tests.world import CAST, Cast
 
 pytestmark = pytest.mark.django_db
 
 
 def _accounts() -> list[User]:
-    """One account per role, one with every role, one without an Okta person, one whose Okta
-    person is not in the mirror."""
-    people = {
-        "sam": ["Gatehouse Admins"],
-        "jordan": ["Gatehouse Helpdesk"],
-        "tessa": ["Gatehouse Auditors"],
-        "root": ["Gatehouse Admins", "Gatehouse Helpdesk", "Gatehouse Auditors", "Engineering"],
-        "maya": ["Engineering"],
-        "priya": [],
-    }
-    accounts = []
-    for name, groups in people.items():
-        person = person_make(f"{name}.person@acme.com")
-        for group in groups:
-            group_join(person, group)
-        accounts.append(User.objects.create_user(person.login, okta_id=person.id))
-    person_make("reports.to.priya@acme.com", manager_id=accounts[-1].okta_id)
-    person_make("reports.to.root@acme.com", manager_id=accounts[3].okta_id)
+    """The cast (admins, helpdesk, auditor, managers, employees, the stranger), one account with
+    every role, one without an Okta person, one whose Okta person is not in the mirror."""
+    cast = Cast()
+    accounts = [cast.u[who] for who in CAST]
+    root = person_make("root.person@acme.com")
+    for group in ("Gatehouse Admins", "Gatehouse Helpdesk", "Gatehouse Auditors", "Engineering"):
+        group_join(root, group)
+    person_make("reports.to.root@acme.com", manager_id=root.id)
+    accounts.append(User.objects.create_user(root.login, okta_id=root.id))
     accounts.append(User.objects.create_user("no.okta@acme.com"))
     accounts.append(User.objects.create_user("gone@acme.com", okta_id="00ugone0000000001"))
     return accounts
@@ -53,7 +45,7 @@ def test_account_with_roles_matches_the_orm() -> None:
 
 
 def test_account_with_roles_names_its_groups() -> None:
-    account = _accounts()[0]  # in "Gatehouse Admins" only
+    account = _accounts()[list(CAST).index("sam")]  # in "Gatehouse Admins" only
     loaded = account_with_roles(account.pk, [("Gatehouse Admins", "boss"), ("IT", "it")])
     assert loaded is not None
     assert (loaded.role_is_boss, loaded.role_is_it, loaded.role_is_manager) == (  # type: ignore[attr-defined]
