@@ -136,7 +136,7 @@ def cast(db: None) -> Cast:
 ClientFor = Callable[..., Client]
 
 
-def sign_in(who: str | None, **kwargs: Any) -> Client:
+def client_as(who: str | None, **kwargs: Any) -> Client:
     """A browser signed in as ``who`` of the cast (signed out for None); keyword arguments go
     to Django's test ``Client``. Tests take it as the ``client_for`` fixture."""
     client = Client(**kwargs)
@@ -148,4 +148,4 @@ def sign_in(who: str | None, **kwargs: Any) -> Client:
 @pytest.fixture
 def client_for(db: None) -> ClientFor:
     """``client_for("priya")``: a browser signed in as one of the cast."""
-    return sign_in
+    return client_as

@@ -10,7 +10,7 @@ import pytest
 from celery.app.trace import LOG_FAILURE, LOG_RECEIVED, LOG_SUCCESS
 from kombu import Connection
 
-from tests.world import Cast, sign_in
+from tests.world import Cast, client_as
 
 
 class Recorder(logging.Handler):
@@ -72,7 +72,7 @@ def test_a_refused_page_is_one_warning_line_without_traceback(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     Cast()
-    client = sign_in("maya")
+    client = client_as("maya")
     with caplog.at_level(logging.INFO):
         response = client.get("/audit/")
     assert response.status_code == 403

@@ -25,7 +25,7 @@ from identity.models import ActionRequest, BulkRun, BulkStatus
 from okta.models import Operation, SyncRun
 from reviews.models import Campaign, ReviewItem
 from tests.approvals.conftest import ensure_default_policies, group_make, item_make, join
-from tests.world import Cast, sign_in
+from tests.world import Cast, client_as
 
 ROLES = ("anonymous", "employee", "other", "manager", "approver", "helpdesk", "admin", "auditor")
 ROLE_PEOPLE = {
@@ -59,7 +59,7 @@ class World:
     ids: dict[str, Any] = field(default_factory=dict)
 
     def client(self, role: str, **kwargs: Any) -> Client:
-        return sign_in(ROLE_PEOPLE.get(role), **kwargs)
+        return client_as(ROLE_PEOPLE.get(role), **kwargs)
 
 
 def world_make() -> World:

@@ -23,7 +23,7 @@ from okta.operations import operation_enqueue, operation_execute
 from okta.sync.runs import sync_run_execute, sync_run_start
 from tests.fixtures.sandbox import SandboxServer
 from tests.security.test_authorization_matrix import EXPECTED
-from tests.world import Cast, sign_in
+from tests.world import Cast, client_as
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +82,7 @@ def sandbox_unconfigured(okta_sandbox: SandboxServer, settings: Any) -> SandboxS
 
 def admin_client() -> Client:
     Cast()  # sam is in "Gatehouse Admins"
-    return sign_in("sam")
+    return client_as("sam")
 
 
 def secret_fragments(secret: str) -> list[str]:
