@@ -37,6 +37,9 @@ HASHED_FIELDS = (
     "detail",
 )
 
+# Every column of an event, in the order the exports and the stream carry them.
+EVENT_COLUMNS = ("id", *HASHED_FIELDS, "prev_hash", "hash")
+
 
 # One encoder for every event: json.dumps would build a new one per call.
 _canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
@@ -97,7 +100,7 @@ def chain_walk(*, chunk_size: int = 5000) -> Iterator[ChainReport]:
     Yields a progress report every ``chunk_size`` events (``ok`` so far) and one final report:
     either the whole chain is intact, or the first broken link with its id and what is wrong.
     """
-    columns = ("id", *HASHED_FIELDS, "prev_hash", "hash")
+    columns = EVENT_COLUMNS
     rows = stream(AuditEvent.objects.order_by("id").values_list(*columns), chunk_size=chunk_size)
     expected_prev = GENESIS_HASH
     previous_id: int | None = None

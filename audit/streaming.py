@@ -39,29 +39,14 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import F
 from django.utils import timezone
 
-from audit.chain import canonical_time
+from audit.chain import EVENT_COLUMNS, canonical_time
 from audit.models import AuditEvent, AuditStreamCursor
 
 log = logging.getLogger(__name__)
 
 # What each streamed event carries: the JSON Lines export's columns (the same shape an auditor
 # downloads), with the chain's hashes so a receiver can verify the order it got.
-STREAM_COLUMNS = (
-    "id",
-    "occurred_at",
-    "action",
-    "actor",
-    "actor_okta_id",
-    "target_type",
-    "target_id",
-    "target_label",
-    "outcome",
-    "ip",
-    "user_agent",
-    "detail",
-    "prev_hash",
-    "hash",
-)
+STREAM_COLUMNS = EVENT_COLUMNS
 LEASE_SECONDS = 120
 
 

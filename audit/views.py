@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 from django_htmx.middleware import HtmxDetails
 
-from audit.chain import canonical_time, event_hash_matches, stream
+from audit.chain import EVENT_COLUMNS, canonical_time, event_hash_matches, stream
 from audit.forms import ACTION_EXAMPLE, AuditFilterForm
 from audit.models import AuditEvent, AuditVerification
 from audit.services import EXPORT_PERMISSION, VIEW_PERMISSION, audit_record, verification_start
@@ -35,22 +35,7 @@ class HtmxHttpRequest(HttpRequest):
 
 
 PAGE_SIZE = 50
-EXPORT_COLUMNS = (
-    "id",
-    "occurred_at",
-    "action",
-    "actor",
-    "actor_okta_id",
-    "target_type",
-    "target_id",
-    "target_label",
-    "outcome",
-    "ip",
-    "user_agent",
-    "detail",
-    "prev_hash",
-    "hash",
-)
+EXPORT_COLUMNS = EVENT_COLUMNS
 
 
 @dataclass
