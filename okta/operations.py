@@ -713,18 +713,13 @@ def _clear_sessions(client: OktaClient, p: Mapping[str, Any]) -> Outcome:
 
 def _mirror_user(user: Any) -> Callable[[], None]:
     def apply() -> None:
-        from okta.sync.rows import user_from_typed
+        from okta.sync.rows import USER_ROWS, user_from_typed
 
-        row = user_from_typed(user)
         OktaUser.objects.bulk_create(
-            [row],
+            [user_from_typed(user)],
             update_conflicts=True,
             unique_fields=["id"],
-            update_fields=[
-                f.name
-                for f in OktaUser._meta.concrete_fields
-                if not f.primary_key and f.name != "synced_at" and not f.generated
-            ],
+            update_fields=list(USER_ROWS.columns[1:]),
         )
 
     return apply

@@ -20,6 +20,7 @@ from django.db import DatabaseError, IntegrityError, connection, models, transac
 
 from okta.models import AdminRole, AppAssignment, GroupMembership, OktaApp, OktaGroup, OktaUser
 from okta.signals import statuses_changed_send
+from okta.sync.rows import APP_ROWS, GROUP_ROWS, USER_ROWS
 
 log = logging.getLogger(__name__)
 
@@ -27,21 +28,10 @@ WRITE_BATCH = 5000
 COPY_MIN_ROWS = 200  # below this, one INSERT ... ON CONFLICT is cheaper than a COPY round
 
 
-_USER_FIELDS = [
-    f.name
-    for f in OktaUser._meta.concrete_fields
-    if f.name not in ("id", "synced_at") and not f.generated
-] + ["synced_at"]
-_GROUP_FIELDS = [
-    f.name
-    for f in OktaGroup._meta.concrete_fields
-    if f.name not in ("id", "synced_at") and not f.generated
-] + ["synced_at"]
-_APP_FIELDS = [
-    f.name
-    for f in OktaApp._meta.concrete_fields
-    if f.name not in ("id", "synced_at") and not f.generated
-] + ["synced_at"]
+# What an upsert refreshes: the columns the field tables mirror, and the row's synced_at.
+_USER_FIELDS = [*USER_ROWS.columns[1:], "synced_at"]
+_GROUP_FIELDS = [*GROUP_ROWS.columns[1:], "synced_at"]
+_APP_FIELDS = [*APP_ROWS.columns[1:], "synced_at"]
 
 
 def upsert_users(users: Sequence[OktaUser]) -> None:
@@ -107,27 +97,7 @@ ASSIGNMENTS = LinkTable(
 )
 USERS = LinkTable(
     OktaUser,
-    (
-        "id",
-        "status",
-        "login",
-        "email",
-        "first_name",
-        "last_name",
-        "display_name",
-        "department",
-        "title",
-        "manager_id",
-        "employee_number",
-        "profile",
-        "created",
-        "activated",
-        "status_changed",
-        "last_login",
-        "last_updated",
-        "password_changed",
-        "synced_at",
-    ),
+    (*USER_ROWS.columns, "synced_at"),  # rows.user_row writes them from Okta's JSON
     ("id",),
     also_unique=("login",),
 )

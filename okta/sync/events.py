@@ -23,7 +23,7 @@ from okta.sync.bulk import (
     upsert_links,
     upsert_users,
 )
-from okta.sync.rows import user_from_typed
+from okta.sync.rows import group_from_typed, user_from_typed
 from okta.sync.scope import Scope
 
 if TYPE_CHECKING:
@@ -178,15 +178,7 @@ def mirror_refresh(*, client: OktaClient, refresh: Refresh, scope: Scope | None 
                 gone_groups.append(group_id)
                 continue
             raise
-        group = OktaGroup(
-            id=typed.id,
-            type=typed.type[:20],
-            name=typed.name[:255],
-            description=typed.description,
-            created=typed.created,
-            last_updated=typed.last_updated,
-            last_membership_updated=typed.last_membership_updated,
-        )
+        group = group_from_typed(typed)
         if scope.wants_group(group):
             groups.append(group)
         else:

@@ -1,16 +1,90 @@
-"""Okta's JSON as mirror rows."""
+"""Okta's JSON as mirror rows, driven by one field table per mirrored object.
+
+``USER_FIELDS`` is the one place that says where an ``OktaUser`` column comes from in Okta's
+user JSON, and so for groups and apps. Every conversion into the mirror derives from it: full
+sync (model instances, or raw rows for COPY on PostgreSQL), incremental sync and event hooks
+re-reading a user, sign-in mirroring a new joiner, and the create-user operation. To mirror
+another profile attribute, add its column to the model (and a migration) and one line here.
+
+How a value is converted follows from the column it lands in: text is cut to the column's
+``max_length``, timestamps are parsed (or, for COPY, passed on as Okta's ISO text, which
+PostgreSQL parses), JSON is kept whole.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
+from django.db import models
 
 from okta.models import OktaApp, OktaGroup, OktaUser
 
-if TYPE_CHECKING:
-    from okta.client import User
+Json = dict[str, Any]
+Convert = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class OktaField:
+    """One mirror column and where Okta has its value: a top-level attribute (``status``) or
+    one of the profile's (``profile.firstName``)."""
+
+    column: str
+    path: str
+    # Text columns without a max_length (TextField) say how much they keep.
+    limit: int | None = None
+    # An empty value is replaced by the object's id (a login is required and unique).
+    else_id: bool = False
+
+    @property
+    def in_profile(self) -> bool:
+        return self.path.startswith("profile.")
+
+    @property
+    def key(self) -> str:
+        return self.path.removeprefix("profile.")
+
+
+USER_FIELDS: tuple[OktaField, ...] = (
+    OktaField("status", "status"),
+    OktaField("login", "profile.login", else_id=True),
+    OktaField("email", "profile.email"),
+    OktaField("first_name", "profile.firstName"),
+    OktaField("last_name", "profile.lastName"),
+    OktaField("display_name", "profile.displayName"),
+    OktaField("department", "profile.department"),
+    OktaField("title", "profile.title"),
+    OktaField("manager_id", "profile.managerId"),
+    OktaField("employee_number", "profile.employeeNumber"),
+    OktaField("profile", "profile"),
+    OktaField("created", "created"),
+    OktaField("activated", "activated"),
+    OktaField("status_changed", "statusChanged"),
+    OktaField("last_login", "lastLogin"),
+    OktaField("last_updated", "lastUpdated"),
+    OktaField("password_changed", "passwordChanged"),
+)
+
+GROUP_FIELDS: tuple[OktaField, ...] = (
+    OktaField("type", "type"),
+    OktaField("name", "profile.name"),
+    OktaField("description", "profile.description", limit=10_000),
+    OktaField("created", "created"),
+    OktaField("last_updated", "lastUpdated"),
+    OktaField("last_membership_updated", "lastMembershipUpdated"),
+)
+
+APP_FIELDS: tuple[OktaField, ...] = (
+    OktaField("name", "name"),
+    OktaField("label", "label"),
+    OktaField("status", "status"),
+    OktaField("sign_on_mode", "signOnMode"),
+    OktaField("created", "created"),
+    OktaField("last_updated", "lastUpdated"),
+)
 
 
 def _dt(value: Any) -> datetime | None:
@@ -26,103 +100,145 @@ def _s(value: Any, limit: int) -> str:
     return "" if value is None else str(value)[:limit]
 
 
-def user_from_okta(data: dict[str, Any]) -> OktaUser:
-    profile = data.get("profile") or {}
-    first = _s(profile.get("firstName"), 100)
-    last = _s(profile.get("lastName"), 100)
-    return OktaUser(
-        id=data["id"],
-        status=_s(data.get("status"), 20),
-        login=_s(profile.get("login"), 255) or data["id"],
-        email=_s(profile.get("email"), 255),
-        first_name=first,
-        last_name=last,
-        display_name=_s(profile.get("displayName"), 255),
-        department=_s(profile.get("department"), 100),
-        title=_s(profile.get("title"), 150),
-        manager_id=_s(profile.get("managerId"), 32),
-        employee_number=_s(profile.get("employeeNumber"), 50),
-        profile=profile,
-        created=_dt(data.get("created")),
-        activated=_dt(data.get("activated")),
-        status_changed=_dt(data.get("statusChanged")),
-        last_login=_dt(data.get("lastLogin")),
-        last_updated=_dt(data.get("lastUpdated")),
-        password_changed=_dt(data.get("passwordChanged")),
+def _text(limit: int) -> Callable[[Any], str]:
+    return lambda value: "" if value is None else str(value)[:limit]
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _json(value: Any) -> Json:
+    return value or {}
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value or {}).decode()
+
+
+def _time_text(value: Any) -> Any:
+    return value or None
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One field of a table, compiled: where to read and how to convert for each target."""
+
+    column: str
+    in_profile: bool
+    key: str
+    else_id: bool
+    to_value: Convert  # Okta JSON -> model attribute
+    to_copy: Convert  # Okta JSON -> COPY value
+    from_typed: Convert  # okta.client's typed attribute -> model attribute
+
+
+def _compile(model: type[models.Model], spec: OktaField) -> _Step:
+    column = model._meta.get_field(spec.column)
+    to_value: Convert
+    to_copy: Convert
+    from_typed: Convert
+    if isinstance(column, models.DateTimeField):
+        to_value, to_copy, from_typed = _dt, _time_text, _as_is
+    elif isinstance(column, models.JSONField):
+        to_value, to_copy, from_typed = _json, _json_text, _json
+    elif isinstance(column, models.CharField | models.TextField):
+        limit = spec.limit or column.max_length
+        if limit is None:
+            raise ValueError(f"{model.__name__}.{spec.column}: a text column needs a limit")
+        to_value = to_copy = from_typed = _text(limit)
+    else:
+        raise TypeError(f"{model.__name__}.{spec.column}: no conversion for {type(column)}")
+    return _Step(
+        spec.column, spec.in_profile, spec.key, spec.else_id, to_value, to_copy, from_typed
     )
 
 
-def user_from_typed(user: User) -> OktaUser:
-    return OktaUser(
-        id=user.id,
-        status=user.status[:20],
-        login=user.login[:255] or user.id,
-        email=user.email[:255],
-        first_name=user.first_name[:100],
-        last_name=user.last_name[:100],
-        display_name=user.display_name[:255],
-        department=user.department[:100],
-        title=user.title[:150],
-        manager_id=user.manager_id[:32],
-        employee_number=user.employee_number[:50],
-        profile=user.profile,
-        created=user.created,
-        activated=user.activated,
-        status_changed=user.status_changed,
-        last_login=user.last_login,
-        last_updated=user.last_updated,
-        password_changed=user.password_changed,
-    )
+@dataclass(frozen=True)
+class MirrorTable:
+    """A model and its field table: every conversion from Okta into that model."""
+
+    model: type[models.Model]
+    fields: tuple[OktaField, ...]
+    _steps: tuple[_Step, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_steps", tuple(_compile(self.model, f) for f in self.fields))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns written, the id first (``synced_at`` is not among them)."""
+        return ("id", *(f.column for f in self.fields))
+
+    def values(self, data: Json) -> Json:
+        """Column -> value from Okta's JSON."""
+        profile = data.get("profile") or {}
+        oid = data["id"]
+        found: Json = {"id": oid}
+        for step in self._steps:
+            value = step.to_value((profile if step.in_profile else data).get(step.key))
+            found[step.column] = value if value or not step.else_id else oid
+        return found
+
+    def row(self, data: Json) -> tuple[Any, ...]:
+        """The values of ``columns`` from Okta's JSON, for COPY: no model instance, timestamps
+        as Okta's text."""
+        profile = data.get("profile") or {}
+        oid = data["id"]
+        row = [oid]
+        for step in self._steps:
+            value = step.to_copy((profile if step.in_profile else data).get(step.key))
+            row.append(value if value or not step.else_id else oid)
+        return tuple(row)
+
+    def typed_values(self, typed: Any) -> Json:
+        """Column -> value from okta.client's typed object (``User``, ``Group``). Profile
+        attributes are read from its ``profile`` (the whole of Okta's profile) when it has one,
+        so a profile field added to the table needs nothing in the client; anything else from
+        the attribute named like the column."""
+        profile = getattr(typed, "profile", None)
+        oid = typed.id
+        found: Json = {"id": oid}
+        for step in self._steps:
+            if step.in_profile and isinstance(profile, dict):
+                raw = profile.get(step.key)
+            else:
+                raw = getattr(typed, step.column)
+            value = step.from_typed(raw)
+            found[step.column] = value if value or not step.else_id else oid
+        return found
 
 
-def group_from_okta(data: dict[str, Any]) -> OktaGroup:
-    profile = data.get("profile") or {}
-    return OktaGroup(
-        id=data["id"],
-        type=_s(data.get("type"), 20),
-        name=_s(profile.get("name"), 255),
-        description=_s(profile.get("description"), 10_000),
-        created=_dt(data.get("created")),
-        last_updated=_dt(data.get("lastUpdated")),
-        last_membership_updated=_dt(data.get("lastMembershipUpdated")),
-    )
+USER_ROWS = MirrorTable(OktaUser, USER_FIELDS)
+GROUP_ROWS = MirrorTable(OktaGroup, GROUP_FIELDS)
+APP_ROWS = MirrorTable(OktaApp, APP_FIELDS)
 
 
-def app_from_okta(data: dict[str, Any]) -> OktaApp:
-    return OktaApp(
-        id=data["id"],
-        name=_s(data.get("name"), 255),
-        label=_s(data.get("label"), 255),
-        status=_s(data.get("status"), 20),
-        sign_on_mode=_s(data.get("signOnMode"), 50),
-        created=_dt(data.get("created")),
-        last_updated=_dt(data.get("lastUpdated")),
-    )
+def user_from_okta(data: Json) -> OktaUser:
+    return OktaUser(**USER_ROWS.values(data))
 
 
-def user_row(data: dict[str, Any]) -> tuple[Any, ...]:
-    """A USERS row from Okta's JSON, for COPY: no model instance, timestamps as Okta's text."""
-    profile = data.get("profile") or {}
-    return (
-        data["id"],
-        _s(data.get("status"), 20),
-        _s(profile.get("login"), 255) or data["id"],
-        _s(profile.get("email"), 255),
-        _s(profile.get("firstName"), 100),
-        _s(profile.get("lastName"), 100),
-        _s(profile.get("displayName"), 255),
-        _s(profile.get("department"), 100),
-        _s(profile.get("title"), 150),
-        _s(profile.get("managerId"), 32),
-        _s(profile.get("employeeNumber"), 50),
-        orjson.dumps(profile).decode(),
-        data.get("created") or None,
-        data.get("activated") or None,
-        data.get("statusChanged") or None,
-        data.get("lastLogin") or None,
-        data.get("lastUpdated") or None,
-        data.get("passwordChanged") or None,
-    )
+def user_row(data: Json) -> tuple[Any, ...]:
+    """A row of bulk.USERS (its columns are ``USER_ROWS.columns``) for COPY."""
+    return USER_ROWS.row(data)
+
+
+def user_from_typed(user: Any) -> OktaUser:
+    """The mirror row of an ``okta.client.User`` (what find_user and create_user answer)."""
+    return OktaUser(**USER_ROWS.typed_values(user))
+
+
+def group_from_okta(data: Json) -> OktaGroup:
+    return OktaGroup(**GROUP_ROWS.values(data))
+
+
+def group_from_typed(group: Any) -> OktaGroup:
+    """The mirror row of an ``okta.client.Group`` (what get_group answers)."""
+    return OktaGroup(**GROUP_ROWS.typed_values(group))
+
+
+def app_from_okta(data: Json) -> OktaApp:
+    return OktaApp(**APP_ROWS.values(data))
 
 
 def okta_time(value: datetime) -> str:
@@ -130,14 +246,9 @@ def okta_time(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def membership_row(group_id: str, data: dict[str, Any]) -> tuple[str, str]:
+def membership_row(group_id: str, data: Json) -> tuple[str, str]:
     return (group_id, data["id"])
 
 
-def assignment_row(app_id: str, data: dict[str, Any]) -> tuple[str, str, str, str]:
-    return (
-        app_id,
-        data["id"],
-        _s(data.get("scope") or "USER", 10),
-        _s(data.get("status"), 30),
-    )
+def assignment_row(app_id: str, data: Json) -> tuple[str, str, str, str]:
+    return (app_id, data["id"], _s(data.get("scope") or "USER", 10), _s(data.get("status"), 30))
