@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "approvals",
     "identity",
     "reviews",
+    "assistant",
     "gatehouse",
 ]
 

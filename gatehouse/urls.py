@@ -17,4 +17,5 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("identity/", include("identity.urls")),
     path("reviews/", include("reviews.urls")),
+    path("ask/", include("assistant.urls")),
 ]

@@ -124,6 +124,11 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "reviews:campaign_detail": ("GET", "login 404 404 404 404 404 ok ok"),
     "reviews:campaign_end": ("POST", "login 404 404 404 404 404 ok 404"),
     "reviews:campaign_export": ("GET", "login 404 404 404 404 404 ok ok"),
+    # assistant: everyone signed in may ask; what is asked is checked by the services it calls
+    # (tests/assistant). A confirmation without a sentence is refused as bad input.
+    "assistant:ask": ("GET", "login ok ok ok ok ok ok ok"),
+    "assistant:confirm": ("POST", "login bad bad bad bad bad bad bad"),
+    "assistant:report_csv": ("GET", "login ok ok ok ok ok ok ok"),
 }
 
 # Query strings a page needs to address an object (the catalog's "new item" form takes the
@@ -132,6 +137,7 @@ QUERY: dict[str, str] = {
     "approvals:admin_item_new": "?group={group_id}",
     "identity:pick": "?name=group_id&id=id_group_id&group_id_q=a",
     "identity:person_confirm": "?action=password_reset&variant=email",
+    "assistant:report_csv": "?q=show+me+every+app+I+have+access+to",
 }
 
 

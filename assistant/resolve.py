@@ -1,0 +1,199 @@
+"""Names in a sentence resolved against the directory mirror: people by email, login or name;
+groups, apps, catalog items and departments by name, forgiving typos.
+
+Every lookup is an indexed query that returns a small candidate set (exact match first, then
+names sharing a prefix), and only the candidates are scored with RapidFuzz: the mirror may hold
+100,000 people and 10,000 groups, and nothing here reads all of them (docs/ask.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from rapidfuzz import fuzz, process
+
+from approvals.models import CatalogItem
+from okta.models import SEARCH_SEPARATOR, OktaApp, OktaGroup, OktaUser
+
+# Candidates scored per lookup, and how many choices an ambiguity offers.
+CANDIDATES = 200
+CHOICES = 8
+# A fuzzy match is taken when it scores at least SURE and beats the next one by MARGIN;
+# names scoring at least CLOSE are offered as suggestions.
+SURE = 80
+MARGIN = 6
+CLOSE = 60
+
+
+@dataclass
+class Found:
+    """What a name resolved to: exactly one thing, several (an ambiguity), or nothing (with
+    suggestions). ``read_as`` is set when a typo was forgiven."""
+
+    said: str
+    match: Any = None
+    several: list[Any] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+    read_as: str = ""
+
+
+def _score(a: str, b: str, **_: Any) -> float:
+    return max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b))
+
+
+def _pick(said: str, candidates: list[tuple[Any, str]]) -> Found:
+    """The one candidate ``said`` names: an exact name, else a clearly best fuzzy one."""
+    wanted = said.casefold().strip()
+    exact = [obj for obj, name in candidates if name.casefold() == wanted]
+    if len(exact) == 1:
+        return Found(said, match=exact[0])
+    if len(exact) > 1:
+        return Found(said, several=exact[:CHOICES])
+    names = [name.casefold() for _, name in candidates]
+    scored = process.extract(wanted, names, scorer=_score, limit=CHOICES, score_cutoff=CLOSE)
+    if not scored:
+        return Found(said)
+    _best_name, best, index = scored[0]
+    runner_up = scored[1][1] if len(scored) > 1 else 0.0
+    if best >= SURE and best - runner_up >= MARGIN:
+        obj, name = candidates[index]
+        return Found(said, match=obj, read_as=name)
+    close = [candidates[i] for _, score, i in scored if score >= best - MARGIN]
+    if best >= SURE and len(close) > 1:
+        return Found(said, several=[obj for obj, _ in close])
+    return Found(said, suggestions=[candidates[i][1] for _, _, i in scored[:3]])
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in re.split(r"[\s\-_.,/]+", text.casefold()) if w]
+
+
+def _prefix_q(field_name: str, words: list[str]) -> Q:
+    q = Q()
+    for w in words:
+        if len(w) >= 2:
+            q |= Q(**{f"{field_name}__icontains": w[:3]})
+    return q
+
+
+# --- people --------------------------------------------------------------------------------------
+
+
+def person_by_email(address: str) -> OktaUser | None:
+    address = address.casefold()
+    return (
+        OktaUser.objects.filter(login=address).first()
+        or OktaUser.objects.filter(Q(login__iexact=address) | Q(email=address)).first()
+    )
+
+
+def _name_query(words: list[str]) -> QuerySet[OktaUser]:
+    qs = OktaUser.objects.all()
+    for w in words:
+        qs = qs.filter(search__contains=f"{SEARCH_SEPARATOR}{w}")
+    return qs
+
+
+def person_by_name(said: str) -> Found:
+    """People whose first, last or display name (or login) starts with each word said;
+    failing that, people whose names share the words' first letters, scored for typos."""
+    words = _words(said)
+    if not words:
+        return Found(said)
+    people = list(_name_query(words).order_by("last_name", "first_name", "id")[: CHOICES + 1])
+    if len(people) == 1:
+        return Found(said, match=people[0])
+    if people:
+        full = [p for p in people if p.full_name.casefold() == " ".join(words)]
+        if len(full) == 1:
+            return Found(said, match=full[0])
+        return Found(said, several=people[:CHOICES])
+    # A typo: candidates whose first and last names begin as the words do.
+    q = Q()
+    if len(words) >= 2:
+        q = Q(first_name__istartswith=words[0][:2], last_name__istartswith=words[-1][:2])
+        q |= Q(first_name__istartswith=words[0][:1], last_name__istartswith=words[-1][:3])
+    else:
+        q = Q(first_name__istartswith=words[0][:2]) | Q(last_name__istartswith=words[0][:2])
+    candidates = [
+        (p, p.full_name)
+        for p in OktaUser.objects.filter(q).order_by("last_name", "first_name", "id")[:CANDIDATES]
+    ]
+    return _pick(said, candidates)
+
+
+# --- groups, apps, catalog items, departments ----------------------------------------------------
+
+
+def group_by_name(said: str) -> Found:
+    said = said.strip()
+    exact = list(OktaGroup.objects.filter(name__iexact=said)[:CHOICES])
+    if len(exact) == 1:
+        return Found(said, match=exact[0])
+    if exact:
+        return Found(said, several=exact)
+    q = _prefix_q("name", _words(said))
+    if not q:
+        return Found(said)
+    groups = OktaGroup.objects.filter(q).order_by("name", "id")[:CANDIDATES]
+    return _pick(said, [(g, g.name) for g in groups])
+
+
+def app_by_name(said: str) -> Found:
+    said = said.strip()
+    exact = list(OktaApp.objects.filter(Q(label__iexact=said) | Q(name__iexact=said))[:CHOICES])
+    if len(exact) == 1:
+        return Found(said, match=exact[0])
+    q = _prefix_q("label", _words(said))
+    if not q:
+        return Found(said)
+    apps = OktaApp.objects.filter(q).order_by("label", "id")[:CANDIDATES]
+    return _pick(said, [(a, a.label) for a in apps])
+
+
+def catalog_item_by_name(said: str) -> Found:
+    """A published catalog item named ``said`` (its name, or its group's or app's)."""
+    said = said.strip()
+    published = CatalogItem.objects.published().select_related("group", "app", "policy")
+    exact = list(
+        published.filter(
+            Q(name__iexact=said) | Q(group__name__iexact=said) | Q(app__label__iexact=said)
+        )[:CHOICES]
+    )
+    if len(exact) == 1:
+        return Found(said, match=exact[0])
+    q = _prefix_q("name", _words(said))
+    if not q:
+        return Found(said)
+    items = published.filter(q).order_by("name", "id")[:CANDIDATES]
+    return _pick(said, [(i, i.name) for i in items])
+
+
+def department_by_name(said: str) -> Found:
+    """A department people are in: an exact (case-blind) name, else a close one among the
+    departments whose names share a prefix with a word said."""
+    said = said.strip()
+    # The spellings a department is usually stored in first (an index answers them).
+    spellings = {said, said.title(), said.upper(), said.casefold()}
+    exact = OktaUser.objects.filter(department__in=spellings).values_list("department", flat=True)[
+        :1
+    ]
+    for name in exact:
+        return Found(said, match=name)
+    q = Q()
+    for w in _words(said):
+        if len(w) >= 2:
+            q |= Q(department__istartswith=w[:2])
+    if not q:
+        return Found(said)
+    names = (
+        OktaUser.objects.filter(q)
+        .exclude(department="")
+        .order_by("department")
+        .values_list("department", flat=True)
+        .distinct()[:CANDIDATES]
+    )
+    return _pick(said, [(n, n) for n in names])
