@@ -38,6 +38,7 @@ class StatementCounter:
 def run_sync(kind: str) -> dict[str, Any]:
     from django.db import connection
 
+    from okta.actors import SystemActor
     from okta.models import SyncRun
     from okta.sync.runs import sync_run_execute, sync_run_start
 
@@ -55,7 +56,7 @@ def run_sync(kind: str) -> dict[str, Any]:
 
     began = time.perf_counter()
     with connection.execute_wrapper(counter):
-        run = sync_run_start(actor="bench", kind=kind)
+        run = sync_run_start(actor=SystemActor("bench"), kind=kind)
         run = sync_run_execute(run_id=run.pk, on_progress=on_progress)
     seconds = time.perf_counter() - began
     on_progress(SyncRun(phase="(end)"))

@@ -23,6 +23,7 @@ POLL_SECONDS = 0.02
 
 
 def run(env: BenchEnv, sandbox: Sandbox, changes: int, *, timeout: float = 120.0) -> dict[str, Any]:
+    from okta.actors import SystemActor
     from okta.connection import event_hook_register
     from okta.models import GroupMembership, OktaConnection, OktaUser
 
@@ -36,7 +37,9 @@ def run(env: BenchEnv, sandbox: Sandbox, changes: int, *, timeout: float = 120.0
     changed: dict[str, float] = {}
     seen: dict[str, float] = {}
     with Gunicorn(env) as web, Worker(env, concurrency=2):
-        status = event_hook_register(actor="bench", site_url=f"http://127.0.0.1:{web.port}")
+        status = event_hook_register(
+            actor=SystemActor("bench"), site_url=f"http://127.0.0.1:{web.port}"
+        )
         hook_id = OktaConnection.objects.get(pk=1).event_hook_id
         try:
 

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.services import audit_record
+from okta.actors import MANAGE_CONNECTION, actor_require
 from okta.client import OktaClient, OktaError, get_client
 from okta.crypto import decrypt, encrypt
 from okta.models import AdminRole, AuthMethod, OktaConnection, OktaGroup
@@ -212,7 +213,9 @@ def connection_save(
     transport: Any = None,
 ) -> OktaConnection:
     """Validate, then store the connection (secrets encrypted) and audit it; nothing is stored
-    when validation fails. A blank secret keeps the stored one (forms never echo secrets)."""
+    when validation fails. A blank secret keeps the stored one (forms never echo secrets).
+    PermissionDenied unless ``actor`` may manage the connection."""
+    actor_require(actor, MANAGE_CONNECTION)
     if env_configured():
         raise ConnectionSetupError(
             "Okta credentials come from the environment (OKTA_*); change them there."
@@ -278,7 +281,9 @@ def event_hook_register(
 
     The secret Okta will send in ``Authorization`` is generated here (unless the environment
     sets OKTA_EVENT_HOOK_SECRET) and stored encrypted before Okta calls back to verify.
+    PermissionDenied unless ``actor`` may manage the connection.
     """
+    actor_require(actor, MANAGE_CONNECTION)
     url = (site_url or settings.SITE_URL).rstrip("/") + reverse("okta:event_hook")
     secret = settings.OKTA_EVENT_HOOK_SECRET or secrets.token_urlsafe(32)
     with transaction.atomic():

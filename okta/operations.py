@@ -33,6 +33,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from core.dispatch import task_send
 from okta import crypto
+from okta.actors import RETRY_OPERATION, actor_require
 from okta.client import OktaClient, OktaError
 from okta.models import (
     AppAssignment,
@@ -495,7 +496,9 @@ def operation_reveal_secret(*, operation_id: int, actor: Any) -> dict[str, str]:
 
 
 def operation_retry(*, operation_id: int, actor: Any) -> bool:
-    """Admins: send a FAILED operation to Okta again. False when it was not FAILED."""
+    """Admins: send a FAILED operation to Okta again. False when it was not FAILED;
+    PermissionDenied unless ``actor`` may retry operations."""
+    actor_require(actor, RETRY_OPERATION)
     with transaction.atomic():
         updated = Operation.objects.filter(pk=operation_id, status=OperationStatus.FAILED).update(
             status=OperationStatus.PENDING,

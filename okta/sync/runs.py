@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
+from okta.actors import MANAGE_CONNECTION, SystemActor, actor_require
 from okta.client import OktaError
 from okta.models import SyncKind, SyncRun, SyncStatus
 
@@ -55,7 +56,9 @@ def _reap_stale_runs() -> None:
 
 
 def sync_run_start(*, actor: Any, kind: str) -> SyncRun:
-    """Record a RUNNING sync, or raise SyncAlreadyRunningError if one is running."""
+    """Record a RUNNING sync, or raise SyncAlreadyRunningError if one is running.
+    PermissionDenied unless ``actor`` may manage the connection (or is a SystemActor)."""
+    actor_require(actor, MANAGE_CONNECTION)
     _reap_stale_runs()
     now = timezone.now()
     try:
@@ -186,7 +189,7 @@ def sync_run_execute(
 def sync_scheduled(*, kind: str) -> int | None:
     """What beat runs: start a sync of ``kind`` unless one is running; returns the run id."""
     try:
-        run = sync_run_start(actor="schedule", kind=kind)
+        run = sync_run_start(actor=SystemActor("schedule"), kind=kind)
     except SyncAlreadyRunningError:
         log.info("scheduled %s sync skipped: a sync is already running", kind)
         return None

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 
 from audit.services import audit_record
+from okta.actors import MANAGE_CONNECTION, actor_require
 from okta.models import OktaGroup, OktaUser, SyncScope
 from okta.sync.runs import actor_label
 
@@ -56,6 +57,9 @@ def sync_scope_update(
     group_name_patterns: list[str],
     user_statuses: list[str],
 ) -> SyncScope:
+    """Store what the mirror holds; PermissionDenied unless ``actor`` may manage the
+    connection."""
+    actor_require(actor, MANAGE_CONNECTION)
     with transaction.atomic():
         scope, _ = SyncScope.objects.select_for_update().get_or_create(pk=1)
         scope.group_types = sorted(set(group_types))

@@ -15,6 +15,7 @@ from accounts.auth import signin_complete
 from accounts.models import User
 from accounts.services import accounts_sessions_end
 from audit.models import AuditEvent
+from okta.actors import SystemActor
 from okta.client import OktaClient
 from okta.hooks import hook_events_store
 from okta.models import OktaUser, SyncRun, SyncStatus
@@ -35,7 +36,7 @@ def _process_local_cache(settings: Any) -> None:
 
 
 def run_sync(kind: str) -> SyncRun:
-    run = sync_run_start(actor="test", kind=kind)
+    run = sync_run_start(actor=SystemActor("test"), kind=kind)
     run = sync_run_execute(run_id=run.pk)
     assert run.status == SyncStatus.SUCCEEDED, run.errors
     return run

@@ -31,6 +31,7 @@ from approvals.models import (
 )
 from audit.models import AuditEvent
 from okta import operations
+from okta.actors import SystemActor
 from okta.client import OktaClient
 from okta.models import GroupMembership, OktaGroup, Operation, OperationStatus
 from okta.sandbox.seed import acme_group_id, acme_user_id
@@ -49,7 +50,7 @@ def account(login: str) -> User:
 
 def mirror_and_catalog(group_name: str = BACKEND) -> CatalogItem:
     ensure_default_policies()
-    run = sync_run_start(actor="test", kind="full")
+    run = sync_run_start(actor=SystemActor("test"), kind="full")
     sync_run_execute(run_id=run.pk)
     group = OktaGroup.objects.get(pk=acme_group_id(group_name))
     return CatalogItem.objects.create(

@@ -31,6 +31,7 @@ from approvals.models import (
     RequestStatus,
 )
 from audit.models import AuditEvent
+from okta.actors import SystemActor
 from okta.models import OktaGroup
 from okta.sandbox.seed import acme_group_id, acme_user_id
 from okta.sync.runs import sync_run_execute, sync_run_start
@@ -57,7 +58,7 @@ def test_request_approve_fulfil_expire_journey(
     maya_id, backend_id = acme_user_id("maya.chen@acme.com"), acme_group_id(BACKEND)
     assert BACKEND not in gatehouse.okta.user_state(maya_id)["groups"]
     ensure_default_policies()
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
     assert demo_catalog_publish() >= 1
 
     sign_in(page, "maya.chen@acme.com")
@@ -127,7 +128,7 @@ def test_admin_ends_a_grant_inline_with_a_reason(
     """The row becomes the form with focus in it; an empty reason is refused in place (focus on
     the field); a reason ends it and the row says so, as a status."""
     ensure_default_policies()
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
     demo_catalog_publish()
     maya_id = acme_user_id("maya.chen@acme.com")
     maya = User.objects.create(username="maya.chen@acme.com", okta_id=maya_id)
@@ -177,7 +178,7 @@ def test_approver_selects_every_request_shown_and_decides_them_together(
     from approvals import services
 
     ensure_default_policies()
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
     demo_catalog_publish()
     maya_id = acme_user_id("maya.chen@acme.com")
     maya = User.objects.create(username="maya.chen@acme.com", okta_id=maya_id)
@@ -216,7 +217,7 @@ def test_admin_adds_an_item_choosing_its_policy_and_the_approver_group_it_needs(
     """The form starts with no owners and no policy chosen; a policy that needs an approver
     group is refused on that field until one is given; nothing is saved until then."""
     ensure_default_policies()
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
 
     sign_in(page, "sam.rivera@acme.com")
     page.goto(f"{gatehouse.url}/manage/catalog/")
@@ -246,7 +247,7 @@ def test_manager_approving_stage_one_reads_who_decides_next(
     page: Page, gatehouse: Gatehouse, sign_in: Callable[[Page, str], None]
 ) -> None:
     ensure_default_policies()
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
     policy = Policy.objects.create(name="Manager then approvers")
     for position, kind in enumerate((ApproverKind.MANAGER, ApproverKind.APPROVER_GROUP), 1):
         PolicyStage.objects.create(policy=policy, position=position, approvers=kind)

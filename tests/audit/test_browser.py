@@ -16,6 +16,7 @@ from approvals.demo import demo_catalog_publish
 from approvals.models import CatalogItem
 from audit.models import AuditEvent
 from audit.services import audit_record
+from okta.actors import SystemActor
 from okta.sandbox.seed import acme_group_id, acme_user_id
 from okta.sync.runs import sync_run_execute, sync_run_start
 from tests.approvals.conftest import ensure_default_policies
@@ -34,7 +35,9 @@ def test_auditor_filters_the_trail_and_verifies_it(
     gatehouse: Gatehouse,
     sign_in: Callable[[Page, str], None],
 ) -> None:
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)  # mirrors her groups
+    sync_run_execute(
+        run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk
+    )  # mirrors her groups
     audit_record(
         action="request.submitted",
         actor="maya.chen@acme.com",
@@ -78,7 +81,7 @@ def test_auditor_reads_okta_targets_by_name_and_uses_the_action_hint(
     """The trail of a real request: the Okta operation it queued names the group and the person
     (not their Okta ids), and the example the Action filter shows finds the request's events."""
     ensure_default_policies()
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
     demo_catalog_publish()
     maya, priya = (
         User.objects.create(username=login, okta_id=acme_user_id(login))

@@ -32,6 +32,7 @@ from approvals.models import (
     RequestStatus,
 )
 from audit.models import AuditEvent
+from okta.actors import SystemActor
 from okta.models import GroupMembership, OktaApp, OktaGroup, Operation, OperationStatus
 from okta.sandbox.seed import acme_app_id, acme_group_id, acme_user_id
 from okta.sync.runs import sync_run_execute, sync_run_start
@@ -62,7 +63,7 @@ def catalog(
     are ``stages``: by default two (manager, then a member of the "Journey approvers" group,
     which omar is in)."""
     ensure_default_policies()
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
     policy, _ = Policy.objects.get_or_create(name=policy_name)
     for position, kind in enumerate(stages, start=1):
         PolicyStage.objects.get_or_create(policy=policy, position=position, approvers=kind)

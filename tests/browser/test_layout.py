@@ -12,6 +12,7 @@ from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from approvals.demo import demo_catalog_publish
+from okta.actors import SystemActor
 from okta.sync.runs import sync_run_execute, sync_run_start
 from tests.approvals.conftest import ensure_default_policies
 from tests.browser.plugin import Gatehouse
@@ -29,7 +30,7 @@ def _process_local_cache(settings: Any) -> None:
 @pytest.fixture
 def synced(gatehouse: Gatehouse) -> Gatehouse:
     ensure_default_policies()
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
     demo_catalog_publish()
     return gatehouse
 

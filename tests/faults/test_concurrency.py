@@ -17,6 +17,7 @@ from django.urls import reverse
 from accounts.models import User
 from approvals import services
 from approvals.models import AccessRequest, CatalogItem, Decision, ItemKind, Policy, RequestStatus
+from okta.actors import SystemActor
 from okta.models import GroupMembership, OktaGroup, OktaUser, Operation, SyncRun, SyncStatus
 from okta.sandbox.seed import acme_group_id, acme_user_id
 from okta.sync.runs import sync_run_execute, sync_run_start
@@ -58,7 +59,7 @@ def test_many_approvers_same_stage_at_once_one_decision_one_okta_change(
 ) -> None:
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     ensure_default_policies()
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
     approvers_group = OktaGroup.objects.create(id="00graceapprovers000", name="Race approvers")
     logins = [login for login in APPROVERS if OktaUser.objects.filter(login=login).exists()]
     assert len(logins) >= 6
@@ -123,7 +124,7 @@ def test_many_admins_press_sync_now_at_once_one_sync(
 ) -> None:
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     ensure_default_policies()
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
     admin = account("sam.rivera@acme.com")
     assert OktaUser.objects.filter(pk=admin.okta_id).exists()
     before = set(SyncRun.objects.values_list("pk", flat=True))

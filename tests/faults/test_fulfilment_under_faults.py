@@ -35,6 +35,7 @@ from approvals import services
 from approvals.models import AccessRequest, CatalogItem, ItemKind, Policy, RequestStatus
 from gatehouse.celery import app as celery_app
 from okta import operations
+from okta.actors import SystemActor
 from okta.models import GroupMembership, GroupType, OktaGroup, OktaUser, Operation
 from okta.sync.runs import sync_run_execute, sync_run_start
 from tests.approvals.conftest import ensure_default_policies
@@ -186,7 +187,7 @@ def world_make() -> tuple[list[AccessRequest], User, list[tuple[str, str]]]:
     """Mirror the acme org, publish 20 Okta groups under an approver-group policy, and have 50
     people ask for them: 1,000 pending requests, each for a membership not yet held."""
     ensure_default_policies()
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
     groups = list(
         OktaGroup.objects.filter(type=GroupType.OKTA_GROUP)
         .exclude(name__startswith="Gatehouse")

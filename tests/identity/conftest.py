@@ -22,6 +22,7 @@ from approvals.models import AccessRequest
 from identity import bulk, services
 from identity.models import ActionRequest, BulkRun
 from okta import operations
+from okta.actors import SystemActor
 from okta.client import OktaClient
 from okta.models import Operation, OperationStatus
 from okta.sandbox.seed import acme_group_id, acme_user_id
@@ -111,7 +112,7 @@ class Acme:
         admins = acme_group_id("Gatehouse Admins")
         assert sandbox.api("PUT", f"/api/v1/groups/{admins}/users/{dana}").status == 204
         ensure_default_policies()
-        sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+        sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
         self.u = {name: account(login) for name, login in LOGINS.items()}
         self.id = {name: acme_user_id(login) for name, login in LOGINS.items()}
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from okta.actors import SystemActor
 from okta.sync.runs import sync_run_execute, sync_run_start
 from tests.browser.plugin import Gatehouse
 from tests.identity.conftest import ensure_default_policies
@@ -27,7 +28,7 @@ def test_bulk_form_shows_one_group_picker_and_no_action_until_chosen(
     page: Page, gatehouse: Gatehouse, sign_in: Callable[[Page, str], None]
 ) -> None:
     ensure_default_policies()
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
     sign_in(page, "sam.rivera@acme.com")
     page.goto(f"{gatehouse.url}/identity/admin/bulk/")
     members = page.get_by_test_id("picker-group_id")

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from identity.models import BulkRun
+from okta.actors import SystemActor
 from okta.models import OktaGroup, OktaUser
 from okta.sandbox.seed import acme_group_id, acme_user_id
 from okta.sync.runs import sync_run_execute, sync_run_start
@@ -39,7 +40,7 @@ def test_admin_seed_prompts_in_the_browser(
     admins, jordan = acme_group_id("Gatehouse Admins"), acme_user_id("jordan.lee@acme.com")
     assert gatehouse.okta.api("PUT", f"/api/v1/groups/{admins}/users/{jordan}").status == 204
     ensure_default_policies()
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
     sign_in(page, "sam.rivera@acme.com")
 
     # 1. Suspend every Finance user who hasn't signed in for 60 days.
@@ -119,7 +120,7 @@ def test_second_admin_approves_a_suspend_in_the_inbox(
     john = acme_user_id("john.doe@acme.com")
     assert gatehouse.okta.api("PUT", f"/api/v1/groups/{admins}/users/{jordan}").status == 204
     ensure_default_policies()
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
 
     sign_in(page, "sam.rivera@acme.com")
     page.goto(f"{gatehouse.url}/identity/people/{john}/")
@@ -157,7 +158,7 @@ def test_admin_picks_a_group_by_typing_and_with_the_keyboard(
     """The person page's group picker: typing part of a name lists the matching OKTA_GROUPs
     (not the app group), the keyboard chooses one, and the worker adds the person in Okta."""
     ensure_default_policies()
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
     john = acme_user_id("john.doe@acme.com")
     sign_in(page, "sam.rivera@acme.com")
     page.goto(f"{gatehouse.url}/identity/people/{john}/")

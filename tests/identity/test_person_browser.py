@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from audit.models import AuditEvent
+from okta.actors import SystemActor
 from okta.sandbox.seed import acme_user_id
 from okta.sync.runs import sync_run_execute, sync_run_start
 from tests.browser.plugin import Gatehouse
@@ -36,7 +37,7 @@ def test_helpdesk_unlocks_from_the_directory_and_confirms_an_mfa_reset(
     maya = acme_user_id("maya.chen@acme.com")
     gatehouse.okta.lock_user(maya)
     ensure_default_policies()
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
     sign_in(page, "jordan.lee@acme.com")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Directory").click()
@@ -86,7 +87,7 @@ def test_employee_mid_password_reset_keeps_gatehouse(
     her in RECOVERY she keeps her session and can sign in again with her Okta session."""
     maya = acme_user_id("maya.chen@acme.com")
     ensure_default_policies()
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
     sign_in(page, "maya.chen@acme.com")
 
     page.get_by_test_id("signed-in-as").click()

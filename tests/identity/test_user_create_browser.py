@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from identity.models import ActionRequest
+from okta.actors import SystemActor
 from okta.models import Operation, OperationStatus
 from okta.sync.runs import sync_run_execute, sync_run_start
 from tests.browser.plugin import Gatehouse
@@ -38,7 +39,7 @@ def test_admin_creates_a_user_in_a_directory_group_and_sees_okta_answer(
 
     ensure_default_policies()
     approvals_policies()
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
     assert demo_catalog_publish() >= 1  # the catalog has items, Design is not one of them
     sign_in(page, "sam.rivera@acme.com")
     page.get_by_role("button", name="Identity admin", exact=True).click()

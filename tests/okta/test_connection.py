@@ -14,6 +14,7 @@ from django.test import Client
 
 from accounts.models import User
 from audit.models import AuditEvent
+from okta.actors import SystemActor
 from okta.connection import active_client
 from okta.crypto import SecretUnreadableError, decrypt, encrypt
 from okta.models import AdminRole, OktaConnection
@@ -283,7 +284,7 @@ def test_connection_page_discovery_lists_admin_role_holders(
     client: Client, okta_sandbox: SandboxServer, settings: Any
 ) -> None:
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    run = sync_run_start(actor="test", kind="full")
+    run = sync_run_start(actor=SystemActor("test"), kind="full")
     sync_run_execute(run_id=run.pk)
     sam = User.objects.create_user(
         "sam.rivera@acme.com", okta_id=okta_sandbox.user_id("sam.rivera@acme.com")

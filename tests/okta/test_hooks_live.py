@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import User
+from okta.actors import SystemActor
 from okta.models import GroupMembership, HookEvent, OktaConnection, OktaGroup
 from okta.sync.runs import sync_run_execute, sync_run_start
 from tests.fixtures.sandbox import SandboxServer
@@ -28,7 +29,7 @@ def test_event_hook_registered_in_one_click_then_okta_changes_reach_the_mirror(
 ) -> None:
     settings.SITE_URL = live_server.url
     settings.OKTA_EVENT_HOOK_SECRET = ""
-    run = sync_run_start(actor="test", kind="full")
+    run = sync_run_start(actor=SystemActor("test"), kind="full")
     assert sync_run_execute(run_id=run.pk).status == "succeeded"
     sam = User.objects.create_user(
         "sam.rivera@acme.com", okta_id=okta_sandbox.user_id("sam.rivera@acme.com")

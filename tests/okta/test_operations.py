@@ -9,6 +9,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from audit.models import AuditEvent
 from okta import crypto, operations
 from okta.models import Operation, OperationKind, OperationStatus
@@ -240,8 +241,14 @@ def test_operations_reap_leaves_a_backlog_the_workers_are_still_draining(
     assert sorted(pk for pk, _ in queued) == [op.pk for op in backlog]
 
 
+@pytest.fixture
+def admin() -> User:
+    """An admin's account (a superuser: has_perm answers yes to everything)."""
+    return User.objects.create_user("admin@acme.test", is_superuser=True)
+
+
 def test_operation_retry_failed_goes_back_to_pending(
-    django_capture_on_commit_callbacks: Any, queued: list[Any]
+    django_capture_on_commit_callbacks: Any, queued: list[Any], admin: User
 ) -> None:
     op = Operation.objects.create(
         kind=ADD,
@@ -252,7 +259,7 @@ def test_operation_retry_failed_goes_back_to_pending(
         finished_at=timezone.now(),
     )
     with django_capture_on_commit_callbacks(execute=True):
-        assert operation_retry(operation_id=op.pk, actor="admin@acme.test") is True
+        assert operation_retry(operation_id=op.pk, actor=admin) is True
     op.refresh_from_db()
     assert (op.status, op.attempts, op.finished_at) == (OperationStatus.PENDING, 0, None)
     assert queued == [(op.pk, None)]
@@ -261,9 +268,9 @@ def test_operation_retry_failed_goes_back_to_pending(
     assert event.detail["previous_error"] == "Okta was down"
 
 
-def test_operation_retry_refuses_non_failed(queued: list[Any]) -> None:
+def test_operation_retry_refuses_non_failed(queued: list[Any], admin: User) -> None:
     op = Operation.objects.create(kind=ADD, params=PARAMS, status=OperationStatus.SUCCEEDED)
-    assert operation_retry(operation_id=op.pk, actor="admin") is False
+    assert operation_retry(operation_id=op.pk, actor=admin) is False
     assert queued == [] and not AuditEvent.objects.filter(action="okta.operation.retried").exists()
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from accounts.auth import person_find
+from okta.actors import SystemActor
 from okta.client import OktaClient, User
 from okta.hooks import hook_events_apply, hook_events_store
 from okta.models import OktaGroup, OktaUser
@@ -116,11 +117,11 @@ def test_a_profile_field_in_the_table_reaches_the_mirror_by_sync_hook_and_sign_i
     maya = okta_sandbox.user_id("maya.chen@acme.com")
     okta.update_user(maya, {"costCenter": "CC-100"})
 
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
     assert OktaUser.objects.get(pk=maya).department == "CC-100"
 
     okta.update_user(maya, {"costCenter": "CC-150"})
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="incremental").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="incremental").pk)
     assert OktaUser.objects.get(pk=maya).department == "CC-150"
 
     okta.update_user(maya, {"costCenter": "CC-200"})

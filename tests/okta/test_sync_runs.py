@@ -13,6 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
+from okta.actors import SystemActor
 from okta.models import GroupType, OktaGroup, OktaUser, SyncRun, SyncScope, SyncStatus
 from okta.sync.runs import SyncAlreadyRunningError, sync_run_start
 from okta.sync.scope import Scope, sync_scope_update
@@ -38,7 +39,7 @@ def admin_client(client: Client, sam: User, settings: Any) -> Client:
 def test_sync_run_start_second_while_running_is_refused(sam: User) -> None:
     first = sync_run_start(actor=sam, kind="full")
     with pytest.raises(SyncAlreadyRunningError) as refused:
-        sync_run_start(actor="schedule", kind="incremental")
+        sync_run_start(actor=SystemActor("schedule"), kind="incremental")
     assert refused.value.run == first
     assert SyncRun.objects.filter(status=SyncStatus.RUNNING).count() == 1
     assert first.triggered_by == "sam.rivera@acme.com"
@@ -51,7 +52,7 @@ def test_sync_run_start_concurrent_threads_only_one_wins() -> None:
         # instead of waiting like a file database or PostgreSQL: try again then.
         for _ in range(200):
             try:
-                sync_run_start(actor="thread", kind="full")
+                sync_run_start(actor=SystemActor("thread"), kind="full")
                 return "started"
             except SyncAlreadyRunningError:
                 return "refused"
@@ -65,9 +66,9 @@ def test_sync_run_start_concurrent_threads_only_one_wins() -> None:
 
 
 def test_sync_run_start_reaps_run_without_heartbeat() -> None:
-    stale = sync_run_start(actor="cli", kind="full")
+    stale = sync_run_start(actor=SystemActor("cli"), kind="full")
     SyncRun.objects.filter(pk=stale.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
-    fresh = sync_run_start(actor="cli", kind="full")
+    fresh = sync_run_start(actor=SystemActor("cli"), kind="full")
     stale.refresh_from_db()
     assert stale.status == SyncStatus.FAILED
     assert "Abandoned" in stale.message
@@ -96,7 +97,7 @@ def test_sync_start_button_records_run_and_queues_task(
 def test_sync_start_button_while_running_says_so(
     admin_client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
-    sync_run_start(actor="schedule", kind="incremental")
+    sync_run_start(actor=SystemActor("schedule"), kind="incremental")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = admin_client.post(
             "/admin/okta/sync/start/", {"kind": "full"}, headers={"HX-Request": "true"}
@@ -108,7 +109,7 @@ def test_sync_start_button_while_running_says_so(
 
 
 def test_sync_run_fragment_stops_polling_when_finished(admin_client: Client) -> None:
-    run = sync_run_start(actor="cli", kind="full")
+    run = sync_run_start(actor=SystemActor("cli"), kind="full")
     SyncRun.objects.filter(pk=run.pk).update(
         status=SyncStatus.SUCCEEDED, finished_at=timezone.now(), counts={"users": 7}
     )
@@ -155,7 +156,7 @@ def test_sync_scope_update_empty_means_everything(sam: User) -> None:
 
 
 def test_sync_page_admin_sees_runs_and_sync_button(admin_client: Client) -> None:
-    run = sync_run_start(actor="cli", kind="full")
+    run = sync_run_start(actor=SystemActor("cli"), kind="full")
     response = admin_client.get("/admin/okta/sync/")
     assert response.status_code == 200
     content = response.content.decode()

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from okta.actors import SystemActor
 from okta.models import (
     AdminRole,
     AppAssignment,
@@ -37,7 +38,7 @@ def _shared_cache_in_memory(settings: Any) -> None:
 
 
 def run_sync(kind: str = "full") -> SyncRun:
-    run = sync_run_start(actor="test", kind=kind)
+    run = sync_run_start(actor=SystemActor("test"), kind=kind)
     return sync_run_execute(run_id=run.pk)
 
 
@@ -130,7 +131,7 @@ def test_full_sync_scope_limits_what_is_mirrored(okta_sandbox: SandboxServer) ->
     from okta.sync.scope import sync_scope_update
 
     sync_scope_update(
-        actor="test",
+        actor=SystemActor("test"),
         group_types=["OKTA_GROUP"],
         group_name_patterns=["Gatehouse *"],
         user_statuses=["ACTIVE"],

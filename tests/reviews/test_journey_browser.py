@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from audit.chain import chain_verify
+from okta.actors import SystemActor
 from okta.sandbox.seed import acme_user_id
 from okta.sync.runs import sync_run_execute, sync_run_start
 from reviews.models import Campaign, Decision, OktaOutcome, ReviewItem
@@ -40,7 +41,7 @@ def test_admin_starts_manager_reviews_in_bulk_auditor_downloads_evidence(
     maya_id, priya_id = acme_user_id("maya.chen@acme.com"), acme_user_id("priya.patel@acme.com")
     assert FRONTEND in gatehouse.okta.user_state(maya_id)["groups"]
     ensure_default_policies()
-    sync_run_execute(run_id=sync_run_start(actor="test", kind="full").pk)
+    sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
 
     sign_in(page, "sam.rivera@acme.com")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Reviews").click()

@@ -18,6 +18,7 @@ from accounts.models import User
 from approvals.models import CatalogItem, ItemKind, Policy
 from audit.models import AuditEvent
 from okta import operations
+from okta.actors import SystemActor
 from okta.client import OktaClient
 from okta.models import GroupMembership, OktaGroup, OktaUser, Operation, OperationStatus
 from okta.sandbox.seed import acme_app_id, acme_group_id
@@ -40,7 +41,7 @@ def _process_local_cache(settings: Any) -> None:
 
 def mirror() -> None:
     ensure_default_policies()
-    run = sync_run_start(actor="test", kind="full")
+    run = sync_run_start(actor=SystemActor("test"), kind="full")
     sync_run_execute(run_id=run.pk)
 
 

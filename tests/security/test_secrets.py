@@ -18,6 +18,7 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditEvent
+from okta.actors import SystemActor
 from okta.models import OktaConnection, Operation, OperationKind, OperationStatus, SyncRun
 from okta.operations import operation_enqueue, operation_execute
 from okta.sync.runs import sync_run_execute, sync_run_start
@@ -124,7 +125,7 @@ def test_okta_token_never_in_responses_logs_or_audit(
     )
     assert saved.status_code == 200 and OktaConnection.objects.exists()
     pages.append(saved.content.decode())
-    run = sync_run_start(actor="test", kind="full")
+    run = sync_run_start(actor=SystemActor("test"), kind="full")
     sync_run_execute(run_id=run.pk)
     assert SyncRun.objects.get(pk=run.pk).status == "succeeded"
     for name in PARAMETERLESS_ADMIN_PAGES:
@@ -170,7 +171,7 @@ def test_private_key_never_in_responses_logs_or_audit(
     )
     assert response.status_code == 200
     assert OktaConnection.objects.get().auth_method == "oauth"
-    run = sync_run_start(actor="test", kind="full")
+    run = sync_run_start(actor=SystemActor("test"), kind="full")
     sync_run_execute(run_id=run.pk)
     pages = [response.content.decode(), client.get(reverse("okta:connection")).content.decode()]
     pages.append(client.get(reverse("okta:sync_run", args=[run.pk])).content.decode())

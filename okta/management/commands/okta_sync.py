@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from okta.actors import SystemActor
 from okta.models import SyncKind, SyncRun, SyncStatus
 from okta.sync.runs import SyncAlreadyRunningError, sync_run_execute, sync_run_start
 
@@ -22,7 +23,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         kind = SyncKind.FULL if options["full"] else SyncKind.INCREMENTAL
         try:
-            run = sync_run_start(actor="manage.py okta_sync", kind=kind)
+            run = sync_run_start(actor=SystemActor("manage.py okta_sync"), kind=kind)
         except SyncAlreadyRunningError as exc:
             raise CommandError(str(exc)) from exc
         bar = tqdm(
