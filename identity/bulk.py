@@ -20,11 +20,16 @@ from django.utils import timezone
 from accounts.models import User
 from audit.services import audit_record
 from identity.actions import BULK_ACTIONS, VARIANTS
-from identity.guardrails import REQUIRED_STATUS, ActionRefused, changeable_group, portal_role_groups
+from identity.guardrails import (
+    REQUIRED_STATUS,
+    ActionRefused,
+    changeable_group,
+    portal_role_groups,
+    privileged_targets_refused,
+)
 from identity.models import ActionPolicy, BulkItem, BulkRun, BulkStatus, Requester
 from identity.services import is_admin, policy_for
 from okta.models import (
-    AdminRole,
     AppAssignment,
     GroupMembership,
     OktaApp,
@@ -129,20 +134,20 @@ def _bulk_targets(
 def bulk_preview(
     *, actor: User, action: str, params: Mapping[str, Any], selection: Mapping[str, Any]
 ) -> Preview:
-    """Exactly who changes and how: one query for the people (with what matters about them
-    annotated) plus one for existing memberships or assignments."""
+    """Exactly who changes and how: one query for the people, one for those the
+    privileged-target refusal protects (``identity.guardrails``), plus one for existing
+    memberships or assignments, whatever the selection's size."""
     policy_action, variant, policy, targets = _bulk_targets(
         action=action, params=params, actor=actor
     )
     kind, fixed, label = VARIANTS[policy_action][variant]
-    privileged = AdminRole.objects.filter(
-        user_id=OuterRef("pk"), type__in=AdminRole.PRIVILEGED_TYPES
-    )
     people = (
         selection_queryset(selection)
-        .annotate(privileged=Exists(privileged))
         .order_by("last_name", "first_name", "id")
-        .values_list("id", "first_name", "last_name", "login", "status", "privileged")
+        .values_list("id", "first_name", "last_name", "login", "status")
+    )
+    protected = privileged_targets_refused(
+        actor.okta_id, selection_queryset(selection).values("pk"), policy
     )
     existing: set[tuple[str, str]] = set()
     if action in ("group_add", "group_remove"):
@@ -161,12 +166,12 @@ def bulk_preview(
         )
     rule = REQUIRED_STATUS.get((policy_action, variant))
     rows: list[PreviewRow] = []
-    for user_id, first, last, login, status, is_priv in people.iterator(chunk_size=2000):
+    for user_id, first, last, login, status in people.iterator(chunk_size=2000):
         name = f"{first} {last}".strip() or login
         skip = ""
         if user_id == actor.okta_id:
             skip = "you cannot act on your own account"
-        elif is_priv and not policy.allow_privileged_targets:
+        elif user_id in protected:
             skip = "holds a privileged admin role"
         elif rule and status not in rule[0]:
             skip = f"is {status}"

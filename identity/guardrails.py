@@ -1,11 +1,14 @@
 """Guardrails: the rules that refuse an action to protect the person it is done to, and the
 values an action may carry.
 
-What a person may do to their own account (``SELF_SERVICE``), the state a person must be in for
-a variant (``status_problem``), who counts as a privileged admin (``is_privileged``), which groups
-may be changed (``changeable_group``, never Gatehouse's own role groups behind one's back), and
-the values a profile may take (``clean_profile``). A refusal raises ``ActionRefused`` with a
-sentence for the person who acted; nothing has changed when it is raised.
+The privileged-target refusal (``privileged_target_refusal``, and ``privileged_targets_refused``
+for a bulk selection) is what stops helpdesk suspending a super admin; the action menu, submit,
+the re-check at approval and bulk runs all ask it. The others: what a person may do to their
+own account (``self_target_refusal``), the state a person must be in for a variant
+(``status_problem``), which groups may be changed (``changeable_group``; Gatehouse's own role
+groups are ``portal_role_groups``), and the values a profile may take (``clean_profile``). A
+refusal raises ``ActionRefused`` with a sentence for the person who acted; nothing has changed
+when it is raised.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db.models import QuerySet
 
 from core.errors import ServiceError
 from identity.actions import PROFILE_FIELDS
-from identity.models import Action
+from identity.models import Action, ActionPolicy
 from okta.models import AdminRole, GroupType, OktaGroup, OktaUser, UserStatus
 
 
@@ -85,8 +89,74 @@ def status_problem(action: str, variant: str, target: OktaUser) -> str:
     return ""
 
 
+def self_target_refusal(action: str, variant: str) -> str | None:
+    """Why nobody may run this variant on their own account, or None when self-service allows
+    it (``SELF_SERVICE``)."""
+    if variant in SELF_SERVICE.get(action, set()):
+        return None
+    return "Nobody may run this action on their own account: ask a colleague."
+
+
+# --- the privileged-target refusal --------------------------------------------------------------
+#
+# What stops helpdesk (or an admin, or a manager) suspending a super admin: nobody acts on a
+# person holding a privileged Okta admin role (SUPER_ADMIN or ORG_ADMIN) unless the action's
+# policy allows privileged targets, or the person is themselves. The action menu, action_submit,
+# the re-check when an approved action is fulfilled and bulk runs all ask the two functions
+# below, which share ``_privileged_roles`` (who is privileged) and ``_may_protect`` (when it
+# matters).
+
+
+def _privileged_roles() -> QuerySet[AdminRole]:
+    return AdminRole.objects.filter(type__in=AdminRole.PRIVILEGED_TYPES)
+
+
+def _may_protect(actor_okta_id: str | None, target_id: str, policy: ActionPolicy) -> bool:
+    """Whether being privileged would protect ``target_id`` from this actor under ``policy``."""
+    is_self = bool(actor_okta_id) and target_id == actor_okta_id
+    return not is_self and not policy.allow_privileged_targets
+
+
 def is_privileged(user_id: str) -> bool:
-    return AdminRole.objects.filter(user_id=user_id, type__in=AdminRole.PRIVILEGED_TYPES).exists()
+    """Whether the person holds a privileged Okta admin role (SUPER_ADMIN / ORG_ADMIN)."""
+    return _privileged_roles().filter(user_id=user_id).exists()
+
+
+def privileged_target_refusal(
+    actor_okta_id: str | None,
+    target: OktaUser,
+    policy: ActionPolicy,
+    *,
+    privileged: bool | None = None,
+) -> str | None:
+    """Why ``policy`` does not let the actor (their Okta id) act on ``target``, who holds a
+    privileged admin role; None when it does. ``privileged`` is whether ``target`` is, when the
+    caller has asked already (the menu asks once for all of the person's actions)."""
+    if not _may_protect(actor_okta_id, target.pk, policy):
+        return None
+    if privileged is None:
+        privileged = is_privileged(target.pk)
+    if not privileged:
+        return None
+    return (
+        f"{target} holds a privileged Okta admin role (SUPER_ADMIN / ORG_ADMIN); this "
+        "policy does not allow acting on privileged admins."
+    )
+
+
+def privileged_targets_refused(
+    actor_okta_id: str | None, target_ids: Iterable[str] | QuerySet[Any], policy: ActionPolicy
+) -> set[str]:
+    """The same refusal for many people at once: which of ``target_ids`` (ids, or a query of
+    them) ``privileged_target_refusal`` would refuse, in one query."""
+    if policy.allow_privileged_targets:
+        return set()
+    privileged = _privileged_roles().filter(user_id__in=target_ids)
+    return {
+        user_id
+        for user_id in privileged.values_list("user_id", flat=True)
+        if _may_protect(actor_okta_id, user_id, policy)
+    }
 
 
 def portal_role_groups() -> list[str]:

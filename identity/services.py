@@ -37,12 +37,13 @@ from identity.actions import (
 )
 from identity.guardrails import (
     CONTROL_CHARACTERS,
-    SELF_SERVICE,
     ActionRefused,
     changeable_group,
     clean_profile,
     is_privileged,
     portal_role_groups,
+    privileged_target_refusal,
+    self_target_refusal,
     status_problem,
 )
 from identity.models import Action, ActionPolicy, ActionRequest, Requester
@@ -131,19 +132,18 @@ def allowed_variants(actor: User, target: OktaUser) -> list[tuple[str, str, str]
     """(action, variant, label) the actor may ask for on this person, as policy allows."""
     mine = relations(actor, target)
     is_self = Requester.SELF in mine
+    # Asked once for all of the person's actions (the refusal never protects one from oneself).
     privileged = not is_self and is_privileged(target.pk)
     out = []
     for policy in _enabled_policies():
         if policy.action not in USER_ACTIONS or not set(policy.requesters) & mine:
             continue
-        if privileged and not policy.allow_privileged_targets:
+        if privileged_target_refusal(actor.okta_id, target, policy, privileged=privileged):
             continue
-        if is_self:
-            variants = SELF_SERVICE.get(policy.action, set())
-        else:
-            variants = set(VARIANTS[policy.action])
         for variant, (_, _, label) in VARIANTS[policy.action].items():
-            if variant in variants and not status_problem(policy.action, variant, target):
+            if is_self and self_target_refusal(policy.action, variant):
+                continue
+            if not status_problem(policy.action, variant, target):
                 out.append((policy.action, variant, label))
     return out
 
@@ -173,16 +173,15 @@ def _plan(
     kind, fixed, label = VARIANTS[action][variant]
     is_self = Requester.SELF in rels
     if target is not None:
-        if is_self and variant not in SELF_SERVICE.get(action, set()):
-            raise ActionRefused("Nobody may run this action on their own account: ask a colleague.")
+        refusal = self_target_refusal(action, variant) if is_self else None
+        if refusal:
+            raise ActionRefused(refusal)
         problem = status_problem(action, variant, target)
         if problem:
             raise ActionRefused(problem)
-        if not is_self and not policy.allow_privileged_targets and is_privileged(target.pk):
-            raise ActionRefused(
-                f"{target} holds a privileged Okta admin role (SUPER_ADMIN / ORG_ADMIN); this "
-                "policy does not allow acting on privileged admins."
-            )
+        refusal = privileged_target_refusal(actor.okta_id, target, policy)
+        if refusal:
+            raise ActionRefused(refusal)
     base = {"user_id": target.pk} if target is not None else {}
     if action == Action.USER_UPDATE:
         assert target is not None
@@ -477,7 +476,7 @@ def approved_operations(approval: AccessRequest, actor: Any) -> list[OperationSp
     locked): re-check what may have changed while it waited, then give its operations."""
     req = ActionRequest.objects.get(approval_request=approval)
     try:
-        _recheck(req)
+        action_recheck(req)
     except ActionRefused as exc:
         raise ApprovalError(exc.message) from exc
     audit_record(
@@ -509,8 +508,10 @@ def approval_link(approval: AccessRequest) -> str:
     return reverse("identity:action_detail", args=[pk.get()])
 
 
-def _recheck(req: ActionRequest) -> None:
-    """What may have changed while the action waited: the policy, the person's state."""
+def action_recheck(req: ActionRequest) -> None:
+    """Refuse an action that waited for approval if what allowed it has changed since: its
+    policy, the person (still there, in the state the variant needs, not protected as a
+    privileged admin from the person who asked)."""
     policy = policy_for(req.action)
     if not policy.enabled:
         raise ActionRefused(f"{policy} has been turned off since it was asked for.")
@@ -522,10 +523,9 @@ def _recheck(req: ActionRequest) -> None:
     problem = status_problem(req.action, req.variant, target)
     if problem:
         raise ActionRefused(f"No longer possible: {problem} Deny this action.")
-    if not policy.allow_privileged_targets and is_privileged(target.pk):
-        raise ActionRefused(
-            f"{target} now holds a privileged admin role; policy protects them. Deny this action."
-        )
+    refusal = privileged_target_refusal(req.requested_by_okta_id, target, policy)
+    if refusal:
+        raise ActionRefused(f"No longer possible: {refusal} Deny this action.")
 
 
 def _create_followups(req: ActionRequest, op: Operation) -> list[OperationSpec]:
