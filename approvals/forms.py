@@ -1,4 +1,4 @@
-"""Forms parse input only; the rules live in approvals.services."""
+"""Forms parse input only; the rules live in approvals/services/."""
 
 from __future__ import annotations
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from approvals import notifications, services
+from approvals import notifications
+from approvals.services import grants, outcomes, requests
 from core.notes import retry_delay
 
 logger = logging.getLogger(__name__)
@@ -16,28 +17,28 @@ logger = logging.getLogger(__name__)
 @shared_task(name="approvals.operation_finished")
 def operation_finished(operation_id: int) -> None:
     """Called by okta's operation runner once an operation is final."""
-    services.operation_finished(operation_id=operation_id)
+    outcomes.operation_finished(operation_id=operation_id)
 
 
 @shared_task(name="approvals.expire_pending")
 def expire_pending() -> int:
-    return services.access_requests_expire()
+    return requests.access_requests_expire()
 
 
 @shared_task(name="approvals.revoke_due_grants")
 def revoke_due_grants() -> int:
-    return services.grants_revoke_due()
+    return grants.grants_revoke_due()
 
 
 @shared_task(name="approvals.remind_expiring")
 def remind_expiring() -> int:
-    return services.grants_remind_expiring()
+    return grants.grants_remind_expiring()
 
 
 @shared_task(name="approvals.reconcile_fulfilment")
 def reconcile_fulfilment() -> int:
     """Beat: finish requests and grant removals whose operation callback was lost."""
-    return services.access_requests_reconcile()
+    return outcomes.access_requests_reconcile()
 
 
 @shared_task(name="approvals.send_notifications", bind=True, max_retries=8)

@@ -20,7 +20,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
-from approvals import services
 from approvals.forms import (
     BulkDecisionForm,
     CatalogFilterForm,
@@ -44,6 +43,17 @@ from approvals.models import (
     RequestStatus,
     not_requestable_reason,
 )
+from approvals.services.catalog import catalog_item_publish, catalog_item_save, policy_save
+from approvals.services.common import ApprovalError
+from approvals.services.decisions import access_request_decide, access_requests_decide_bulk
+from approvals.services.grants import (
+    GRANT_NOT_ACTIVE,
+    access_relinquish,
+    grant_end,
+    grant_revoke_retry,
+)
+from approvals.services.outcomes import access_request_retry
+from approvals.services.requests import access_request_cancel, access_request_submit, subjects_for
 from core.links import row_urls
 from okta.models import (
     SEARCH_SEPARATOR,
@@ -277,7 +287,7 @@ def _get_published_item(item_id: int) -> CatalogItem:
 def request_new(request: HttpRequest, item_id: int) -> HttpResponse:
     user = _user(request)
     item = _get_published_item(item_id)
-    subjects = services.subjects_for(user)
+    subjects = subjects_for(user)
     extends: Grant | None = None
     extend_id = request.GET.get("extend") or request.POST.get("extend")
     if extend_id:
@@ -298,7 +308,7 @@ def request_new(request: HttpRequest, item_id: int) -> HttpResponse:
         form.add_error(None, "Your account is not linked to an Okta user, so you cannot ask.")
     elif request.method == "POST" and form.is_valid():
         try:
-            req = services.access_request_submit(
+            req = access_request_submit(
                 requester=user,
                 item=item,
                 subject_id=form.cleaned_data["subject"],
@@ -307,7 +317,7 @@ def request_new(request: HttpRequest, item_id: int) -> HttpResponse:
                 extends_grant=extends,
                 http_request=request,
             )
-        except services.ApprovalError as exc:
+        except ApprovalError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             if req.auto_approved_reason:
@@ -389,8 +399,8 @@ def request_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     req = _get_request_for_viewer(request, pk)
     try:
-        services.access_request_cancel(actor=user, request_id=req.pk, http_request=request)
-    except services.ApprovalError as exc:
+        access_request_cancel(actor=user, request_id=req.pk, http_request=request)
+    except ApprovalError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Request #{req.pk} cancelled.")
@@ -405,8 +415,8 @@ def request_retry(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such request")
     req = get_object_or_404(AccessRequest, pk=pk)
     try:
-        services.access_request_retry(actor=user, request_id=req.pk, http_request=request)
-    except services.ApprovalError as exc:
+        access_request_retry(actor=user, request_id=req.pk, http_request=request)
+    except ApprovalError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Request #{req.pk} sent to Okta again.")
@@ -420,8 +430,8 @@ def grant_retry(request: HttpRequest, pk: int) -> HttpResponse:
     if not user.has_perm("approvals.retry_fulfilment"):
         raise Http404("No such grant")
     try:
-        services.grant_revoke_retry(actor=user, grant_id=pk, http_request=request)
-    except services.ApprovalError as exc:
+        grant_revoke_retry(actor=user, grant_id=pk, http_request=request)
+    except ApprovalError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, "Removal sent to Okta again.")
@@ -556,14 +566,14 @@ def request_decide(request: HttpRequest, pk: int) -> HttpResponse:
         error = "Choose approve or deny."
     else:
         try:
-            req = services.access_request_decide(
+            req = access_request_decide(
                 actor=user,
                 request_id=req.pk,
                 outcome=form.cleaned_data["outcome"],
                 comment=form.cleaned_data["comment"],
                 http_request=request,
             )
-        except services.ApprovalError as exc:
+        except ApprovalError as exc:
             error = exc.message
     if _htmx(request):
         # The decided row, and the inbox's count and the nav badge in the same answer.
@@ -603,7 +613,7 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
     if len(form.cleaned_data["ids"]) > BULK_LIMIT:
         messages.error(request, f"Decide at most {BULK_LIMIT} requests at once.")
         return redirect("approvals:inbox")
-    result = services.access_requests_decide_bulk(
+    result = access_requests_decide_bulk(
         actor=user,
         request_ids=form.cleaned_data["ids"],
         outcome=form.cleaned_data["outcome"],
@@ -681,10 +691,8 @@ def relinquish(request: HttpRequest) -> HttpResponse:
     if kind not in ItemKind.values or not resource_id:
         raise Http404("No such access")
     try:
-        services.access_relinquish(
-            actor=user, kind=kind, resource_id=resource_id, http_request=request
-        )
-    except services.ApprovalError as exc:
+        access_relinquish(actor=user, kind=kind, resource_id=resource_id, http_request=request)
+    except ApprovalError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(
@@ -700,7 +708,7 @@ def grant_extend(request: HttpRequest, pk: int) -> HttpResponse:
     grant = get_object_or_404(
         Grant,
         pk=pk,
-        subject_id__in=[s.pk for s in services.subjects_for(user)] or ["-"],
+        subject_id__in=[s.pk for s in subjects_for(user)] or ["-"],
     )
     if grant.status != GrantStatus.ACTIVE:
         messages.info(request, "That access has ended; ask for it again.")
@@ -771,10 +779,8 @@ def admin_item_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse
     form = CatalogItemForm(request.POST or None, instance=item)
     if request.method == "POST" and form.is_valid():
         try:
-            item = services.catalog_item_save(
-                actor=user, item=form.save(commit=False), http_request=request
-            )
-        except services.ApprovalError as exc:
+            item = catalog_item_save(actor=user, item=form.save(commit=False), http_request=request)
+        except ApprovalError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             messages.success(request, f"Saved {item.name}.")
@@ -795,10 +801,8 @@ def admin_item_publish(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(CatalogItem, pk=pk)
     publish = request.POST.get("published") == "1"
     try:
-        services.catalog_item_publish(
-            actor=user, item_id=item.pk, published=publish, http_request=request
-        )
-    except services.ApprovalError as exc:
+        catalog_item_publish(actor=user, item_id=item.pk, published=publish, http_request=request)
+    except ApprovalError as exc:
         messages.error(
             request,
             f"{item.name} was not {'published' if publish else 'unpublished'}. {exc.message}",
@@ -825,10 +829,10 @@ def admin_policy_edit(request: HttpRequest, pk: int | None = None) -> HttpRespon
     form = PolicyForm(request.POST or None, instance=policy)
     if request.method == "POST" and form.is_valid():
         try:
-            policy = services.policy_save(
+            policy = policy_save(
                 actor=user, policy=form.save(), stages=form.stages(), http_request=request
             )
-        except services.ApprovalError as exc:
+        except ApprovalError as exc:
             form.add_error(None, exc.message)
         else:
             messages.success(request, f"Saved policy {policy.name}.")
@@ -977,13 +981,13 @@ def admin_grant_end(request: HttpRequest, pk: int) -> HttpResponse:
     context: dict[str, Any] = {"g": grant, "end_form": form}
     if request.method == "POST" and form.is_valid():
         try:
-            grant = services.grant_end(
+            grant = grant_end(
                 actor=_user(request),
                 grant_id=grant.pk,
                 reason=form.cleaned_data["reason"],
                 http_request=request,
             )
-        except services.ApprovalError as exc:
+        except ApprovalError as exc:
             if not _htmx(request):
                 messages.error(request, exc.message)
                 return redirect("approvals:admin_grants")
@@ -998,7 +1002,7 @@ def admin_grant_end(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("approvals:admin_grants")
             context |= {"end_form": None, "done": done}
     elif request.method == "GET" and grant.status != GrantStatus.ACTIVE:
-        message = services.GRANT_NOT_ACTIVE[GrantStatus(grant.status)]
+        message = GRANT_NOT_ACTIVE[GrantStatus(grant.status)]
         if not _htmx(request):
             messages.error(request, message)
             return redirect("approvals:admin_grants")

@@ -12,7 +12,7 @@ from typing import Any
 
 @dataclass
 class CatalogRequest:
-    """``approvals.services.access_request_submit`` for a catalog item."""
+    """``approvals.services.requests.access_request_submit`` for a catalog item."""
 
     item_id: int
     item_name: str

@@ -22,7 +22,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from approvals.models import CatalogItem
-from approvals.services import access_request_submit
+from approvals.services.requests import access_request_submit
 from assistant.interpret import interpret
 from assistant.plan import (
     BulkAction,

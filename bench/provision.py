@@ -100,7 +100,7 @@ def _subjects(count: int, offset: int) -> list[str]:
 
 def _submit(subject_ids: list[str]) -> list[int]:
     from accounts.models import User
-    from approvals.services import access_request_submit
+    from approvals.services.requests import access_request_submit
 
     users = portal_users(subject_ids)
     item = _item()
@@ -201,7 +201,7 @@ def okta_now() -> str:
 
 
 def single(env: BenchEnv, sandbox: Sandbox, worker: Worker) -> dict[str, Any]:
-    from approvals.services import access_request_decide
+    from approvals.services.decisions import access_request_decide
 
     approver = _approver()
     since = okta_now()
@@ -240,7 +240,7 @@ def many(
 ) -> dict[str, Any]:
     """Approve ``count`` requests while no worker runs, then start one: the operations are all
     queued at once (however long the approvals took), and drain against the allowance."""
-    from approvals.services import access_requests_decide_bulk
+    from approvals.services.decisions import access_requests_decide_bulk
 
     subjects = _subjects(count, offset=100)
     began_submit = time.monotonic()

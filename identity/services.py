@@ -24,7 +24,8 @@ from accounts.models import User
 from accounts.roles import Role, has_role
 from approvals.fulfilment import OperationSpec
 from approvals.models import OPEN_STATUSES, AccessRequest, Policy, RequestStatus
-from approvals.services import ApprovalError, approval_request_open
+from approvals.services.common import ApprovalError
+from approvals.services.requests import approval_request_open
 from audit.services import audit_record
 from identity.actions import (
     PROFILE_FIELDS,

@@ -19,8 +19,9 @@ from django.conf import settings
 from django.test import Client
 
 from accounts.models import User
-from approvals import notifications, services, tasks
+from approvals import notifications, tasks
 from approvals.models import AccessRequest, CatalogItem, ItemKind, Policy, RiskLevel
+from approvals.services.requests import access_request_submit
 from okta.models import GroupMembership, GroupType, OktaApp, OktaGroup, OktaUser
 
 
@@ -122,7 +123,7 @@ def client_for(people: People, who: str) -> Client:
 
 def submit(people: People, item: CatalogItem, who: str = "maya") -> AccessRequest:
     """A request for ``item`` by ``who`` (maya unless told), for 30 days."""
-    return services.access_request_submit(
+    return access_request_submit(
         requester=people.u[who], item=item, reason="on-call", duration_days=30
     )
 

@@ -16,8 +16,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals import services
 from approvals.models import AccessRequest, CatalogItem, Grant, GrantStatus, RequestStatus
+from approvals.services.grants import grant_end
+from approvals.services.outcomes import operation_finished
 from audit.models import AuditEvent
 from okta.models import OktaUser, Operation, OperationStatus
 from tests.approvals.conftest import HTMX, People, client_for, item_make, person_make
@@ -153,7 +154,7 @@ def test_admin_grants_refuses_everyone_but_admins(people: People, backend: Catal
     assert grant.status == GrantStatus.ACTIVE
     assert not Operation.objects.exists()
     with pytest.raises(Http404):
-        services.grant_end(actor=people.u["priya"], grant_id=grant.pk, reason="x")
+        grant_end(actor=people.u["priya"], grant_id=grant.pk, reason="x")
 
 
 # --- ending a grant --------------------------------------------------------------------------
@@ -194,7 +195,7 @@ def test_end_now_removes_through_an_operation_audits_and_emails_the_reason(
     op.status, op.finished_at = OperationStatus.SUCCEEDED, timezone.now()
     op.save()
     with django_capture_on_commit_callbacks(execute=True):
-        services.operation_finished(operation_id=op.pk)
+        operation_finished(operation_id=op.pk)
     mail_tasks.run()
     (message,) = mail.outbox
     assert message.to == [people.maya.email] and "has ended" in message.subject

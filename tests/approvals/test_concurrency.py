@@ -11,8 +11,9 @@ from functools import partial
 
 import pytest
 
-from approvals import services
 from approvals.models import AccessRequest, Decision, Policy, RequestStatus
+from approvals.services.decisions import access_request_decide, access_requests_decide_bulk
+from approvals.services.requests import access_request_submit
 from okta.models import Operation
 from tests.approvals.conftest import People, item_make
 from tests.fixtures.concurrency import at_once, losers, refused_cleanly
@@ -24,10 +25,10 @@ def test_two_approvers_at_once_give_one_decision_and_one_operation(queued: list[
     people = People()
     item = item_make(approver_group=people.approvers, policy="Approver group")
     assert Policy.objects.get(name="Approver group").stages.get().rule == "ANY"
-    req = services.access_request_submit(
+    req = access_request_submit(
         requester=people.u["maya"], item=item, reason="on-call", duration_days=30
     )
-    approve = partial(services.access_request_decide, request_id=req.pk, outcome="APPROVE")
+    approve = partial(access_request_decide, request_id=req.pk, outcome="APPROVE")
     outcomes = at_once([partial(approve, actor=people.u[who]) for who in ("omar", "olive")])
 
     (loser,) = losers(outcomes)
@@ -45,7 +46,7 @@ def test_bulk_and_single_decision_on_the_same_request_give_one_decision(
 ) -> None:
     people = People()
     ids = [
-        services.access_request_submit(
+        access_request_submit(
             requester=people.u["maya"],
             item=item_make(f"Team {i}", approver_group=people.approvers, policy="Approver group"),
             reason="on-call",
@@ -57,13 +58,13 @@ def test_bulk_and_single_decision_on_the_same_request_give_one_decision(
     bulk, single = at_once(
         [
             partial(
-                services.access_requests_decide_bulk,
+                access_requests_decide_bulk,
                 actor=people.u["omar"],
                 request_ids=ids,
                 outcome="APPROVE",
             ),
             partial(
-                services.access_request_decide,
+                access_request_decide,
                 actor=people.u["olive"],
                 request_id=contested,
                 outcome="APPROVE",
@@ -91,7 +92,7 @@ def test_two_submissions_at_once_give_one_request(queued: list[int]) -> None:
     people = People()
     item = item_make()
     ask = partial(
-        services.access_request_submit,
+        access_request_submit,
         requester=people.u["maya"],
         item=item,
         reason="x",

@@ -19,7 +19,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from approvals import services
 from approvals.models import (
     AccessRequest,
     CatalogItem,
@@ -29,6 +28,10 @@ from approvals.models import (
     Policy,
     RequestStatus,
 )
+from approvals.services.decisions import access_request_decide
+from approvals.services.grants import grants_revoke_due
+from approvals.services.outcomes import access_requests_reconcile, operation_finished
+from approvals.services.requests import access_request_submit
 from audit.models import AuditEvent
 from okta import operations
 from okta.actors import SystemActor
@@ -75,8 +78,8 @@ def _process_local_cache(settings: Any) -> None:
 def approved(item: CatalogItem, reason: str = "x") -> tuple[AccessRequest, User]:
     """Maya asks for ``item`` and her manager priya approves: its operation is queued."""
     maya, priya = account("maya.chen@acme.com"), account("priya.patel@acme.com")
-    req = services.access_request_submit(requester=maya, item=item, reason=reason, duration_days=7)
-    services.access_request_decide(actor=priya, request_id=req.pk, outcome="APPROVE")
+    req = access_request_submit(requester=maya, item=item, reason=reason, duration_days=7)
+    access_request_decide(actor=priya, request_id=req.pk, outcome="APPROVE")
     return req, maya
 
 
@@ -84,7 +87,7 @@ def expired(req: AccessRequest) -> Grant:
     """The request's grant runs out and its removal starts."""
     grant = Grant.objects.get(request=req)
     Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert services.grants_revoke_due() == 1
+    assert grants_revoke_due() == 1
     return grant
 
 
@@ -95,7 +98,7 @@ def run_operation(correlation: str, okta: OktaClient, capture: Any) -> Operation
     with capture(execute=True):
         operations.operation_execute(op.pk, client=okta)
     op.refresh_from_db()
-    services.operation_finished(operation_id=op.pk)
+    operation_finished(operation_id=op.pk)
     return op
 
 
@@ -157,17 +160,17 @@ def test_reconcile_finishes_grant_removal_whose_callback_was_lost(
     assert BACKEND not in groups_in_okta(okta, MAYA)
     grant.refresh_from_db()
     assert grant.status == GrantStatus.REVOKING
-    assert services.access_requests_reconcile() == 0  # within the grace: it may still come
+    assert access_requests_reconcile() == 0  # within the grace: it may still come
 
     Operation.objects.filter(pk=op.pk).update(finished_at=timezone.now() - timedelta(minutes=10))
-    assert services.access_requests_reconcile() == 1
+    assert access_requests_reconcile() == 1
     grant.refresh_from_db()
     assert grant.status == GrantStatus.REVOKED and grant.revoked_at is not None
     assert AuditEvent.objects.filter(
         action="grant.revoked", target_id=str(grant.pk), outcome="success"
     ).exists()
     assert req.events.filter(kind="revoked").count() == 1
-    assert services.access_requests_reconcile() == 0  # once
+    assert access_requests_reconcile() == 0  # once
 
 
 @pytest.mark.django_db
@@ -319,7 +322,7 @@ def test_run_due_at_a_later_time_removes_due_grants_in_okta_and_leaves_the_rest(
     grant = Grant.objects.get(request=req)
     reminded = completed_grant(item, "john.doe@acme.com", days=10)
     later = completed_grant(item, "omar.haddad@acme.com", days=60)
-    undecided = services.access_request_submit(
+    undecided = access_request_submit(
         requester=account("jordan.lee@acme.com"), item=item, reason="x", duration_days=7
     )
 

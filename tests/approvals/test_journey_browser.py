@@ -17,7 +17,6 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts.models import User
-from approvals import services
 from approvals.demo import demo_catalog_publish
 from approvals.models import (
     AccessRequest,
@@ -30,6 +29,7 @@ from approvals.models import (
     PolicyStage,
     RequestStatus,
 )
+from approvals.services.requests import access_request_submit
 from audit.models import AuditEvent
 from okta.actors import SystemActor
 from okta.models import OktaGroup
@@ -175,7 +175,6 @@ def test_approver_selects_every_request_shown_and_decides_them_together(
 ) -> None:
     """ "Select every request shown" ticks each row, says how many are ticked, turns mixed when
     one is unticked, and the bulk approval decides exactly the ticked ones."""
-    from approvals import services
 
     ensure_default_policies()
     sync_run_execute(run_id=sync_run_start(actor=SystemActor("test"), kind="full").pk)
@@ -184,7 +183,7 @@ def test_approver_selects_every_request_shown_and_decides_them_together(
     maya = User.objects.create(username="maya.chen@acme.com", okta_id=maya_id)
     names = ["Engineering - Backend", "Data Warehouse Readers", "AWS Production"]
     requests = [
-        services.access_request_submit(
+        access_request_submit(
             requester=maya, item=CatalogItem.objects.get(name=name), reason="Q1", duration_days=1
         )
         for name in names
@@ -265,9 +264,7 @@ def test_manager_approving_stage_one_reads_who_decides_next(
     maya = User.objects.create(
         username="maya.chen@acme.com", okta_id=acme_user_id("maya.chen@acme.com")
     )
-    req = services.access_request_submit(
-        requester=maya, item=item, reason="on-call", duration_days=30
-    )
+    req = access_request_submit(requester=maya, item=item, reason="on-call", duration_days=30)
 
     sign_in(page, "priya.patel@acme.com")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Inbox").click()

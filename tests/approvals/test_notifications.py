@@ -14,8 +14,10 @@ from django.core.mail import EmailMessage
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.db import transaction
 
-from approvals import notifications, services, tasks
+from approvals import notifications, tasks
 from approvals.models import AccessRequest, CatalogItem, RequestStatus
+from approvals.services.decisions import access_request_decide, access_requests_decide_bulk
+from approvals.services.requests import access_request_submit
 from core.notes import retry_delay
 from okta import operations
 from tests.approvals.conftest import People, item_make
@@ -47,7 +49,7 @@ def refusing_mail_server(settings: Any) -> None:
 
 def pending(people: People, count: int) -> list[AccessRequest]:
     return [
-        services.access_request_submit(
+        access_request_submit(
             requester=people.u["maya"],
             item=item_make(f"Mail {i}"),
             reason="on-call",
@@ -60,7 +62,7 @@ def pending(people: People, count: int) -> list[AccessRequest]:
 @pytest.mark.django_db
 def test_send_notifications_sends_each_note(people: People, backend: CatalogItem) -> None:
     (req,) = pending(people, 1)
-    services.access_request_decide(actor=people.u["priya"], request_id=req.pk, outcome="DENY")
+    access_request_decide(actor=people.u["priya"], request_id=req.pk, outcome="DENY")
     notes = [
         notifications.to_requester(req.pk, "decided"),
         notifications.to_stage_approvers(req.pk, 1),
@@ -83,7 +85,7 @@ def test_note_about_a_request_gone_is_dropped_not_retried(monkeypatch: pytest.Mo
 def test_mail_server_failure_retries_only_the_refused_notes_with_backoff(
     people: People, refusing_mail_server: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    req = services.access_request_submit(
+    req = access_request_submit(
         requester=people.u["maya"], item=item_make("Mail"), reason="x", duration_days=30
     )
     notes = [
@@ -133,9 +135,7 @@ def test_broker_down_after_commit_does_not_fail_the_decision(
     # Every message the email task would publish (by name, core.dispatch) fails.
     monkeypatch.setattr(current_app._get_current_object(), "send_task", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
-        services.access_request_decide(
-            actor=people.u["priya"], request_id=req.pk, outcome="APPROVE"
-        )
+        access_request_decide(actor=people.u["priya"], request_id=req.pk, outcome="APPROVE")
     req.refresh_from_db()
     assert req.status == RequestStatus.FULFILLING
 
@@ -149,7 +149,7 @@ def test_a_real_worker_sends_the_bulk_decision_emails(
     people = People()
     requests = pending(people, 2)
     with transaction.atomic():
-        result = services.access_requests_decide_bulk(
+        result = access_requests_decide_bulk(
             actor=people.u["priya"], request_ids=[r.pk for r in requests], outcome="DENY"
         )
         assert result.decided == [r.pk for r in requests]

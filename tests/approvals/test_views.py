@@ -12,7 +12,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import User
-from approvals import services
 from approvals.models import (
     AccessRequest,
     CatalogItem,
@@ -21,6 +20,10 @@ from approvals.models import (
     Policy,
     RequestStatus,
 )
+from approvals.services.decisions import access_request_decide
+from approvals.services.grants import access_relinquish
+from approvals.services.outcomes import operation_finished
+from approvals.services.requests import access_request_cancel
 from okta.models import AppAssignment, GroupType, Operation
 from tests.approvals.conftest import HTMX, People, client_for, group_make, item_make, join, submit
 
@@ -272,13 +275,13 @@ def test_request_detail_htmx_returns_status_fragment(people: People, backend: Ca
 
 
 def test_request_detail_shows_okta_failure_message(people: People, backend: CatalogItem) -> None:
-    req = services.access_request_decide(
+    req = access_request_decide(
         actor=people.u["priya"], request_id=submit(people, backend).pk, outcome="APPROVE"
     )
     Operation.objects.filter(correlation=req.correlation).update(
         status="FAILED", error_code="E0000006", error_summary="Forbidden by Okta", okta_status=403
     )
-    services.operation_finished(operation_id=Operation.objects.get().pk)
+    operation_finished(operation_id=Operation.objects.get().pk)
     page = client_for(people, "maya").get(req.get_absolute_url()).content.decode()
     assert "Forbidden by Okta" in page and "Retry in Okta" not in page
     admin_page = client_for(people, "ada").get(req.get_absolute_url()).content.decode()
@@ -325,10 +328,8 @@ def test_waiting_count_is_the_inbox_queue_and_stops_at_its_limit(people: People)
         for n in range(4)
     ]
     submit(people, item_make("Other", policy="Approver group", approver_group=people.approvers))
-    services.access_request_decide(
-        actor=people.u["priya"], request_id=two_stage[0].pk, outcome="APPROVE"
-    )
-    services.access_request_cancel(actor=people.u["maya"], request_id=two_stage[1].pk)
+    access_request_decide(actor=people.u["priya"], request_id=two_stage[0].pk, outcome="APPROVE")
+    access_request_cancel(actor=people.u["maya"], request_id=two_stage[1].pk)
     # priya: the two still at her stage; otto: the one priya passed on; omar: the group's one.
     for who, expected in (("priya", 2), ("otto", 1), ("omar", 1), ("stan", 0)):
         assert waiting_count(people.u[who]) == expected, who
@@ -680,7 +681,7 @@ def test_admin_policy_edit(people: People) -> None:
 
 
 def test_operations_queue_lists_request_operations(people: People, backend: CatalogItem) -> None:
-    req = services.access_request_decide(
+    req = access_request_decide(
         actor=people.u["priya"], request_id=submit(people, backend).pk, outcome="APPROVE"
     )
     client = client_for(people, "ada")
@@ -694,7 +695,7 @@ def test_operations_queue_lists_request_operations(people: People, backend: Cata
 def test_operations_queue_refreshes_itself_only_while_okta_is_being_asked(
     people: People, backend: CatalogItem
 ) -> None:
-    req = services.access_request_decide(
+    req = access_request_decide(
         actor=people.u["priya"], request_id=submit(people, backend).pk, outcome="APPROVE"
     )
     op = Operation.objects.get(correlation=req.correlation)
@@ -746,19 +747,17 @@ def test_decide_ignores_offsite_next(people: People, backend: CatalogItem) -> No
 
 
 def test_operations_queue_retries_failed_removal(people: People, backend: CatalogItem) -> None:
-    req = services.access_request_decide(
+    req = access_request_decide(
         actor=people.u["priya"], request_id=submit(people, backend).pk, outcome="APPROVE"
     )
     op = Operation.objects.get()
     Operation.objects.filter(pk=op.pk).update(status="SUCCEEDED")
-    services.operation_finished(operation_id=op.pk)
+    operation_finished(operation_id=op.pk)
     grant = req.grant
-    services.access_relinquish(
-        actor=people.u["maya"], kind="GROUP", resource_id=str(backend.group_id)
-    )
+    access_relinquish(actor=people.u["maya"], kind="GROUP", resource_id=str(backend.group_id))
     removal = Operation.objects.get(correlation=f"grant:{grant.pk}")
     Operation.objects.filter(pk=removal.pk).update(status="FAILED", error_summary="Nope")
-    services.operation_finished(operation_id=removal.pk)
+    operation_finished(operation_id=removal.pk)
     client = client_for(people, "ada")
     page = client.get(reverse("approvals:operations")).content.decode()
     assert "Retry removal" in page and "Nope" in page
@@ -775,11 +774,11 @@ def test_operations_queue_retries_failed_removal(people: People, backend: Catalo
 
 
 def test_extend_prefills_a_new_request(people: People, backend: CatalogItem) -> None:
-    req = services.access_request_decide(
+    req = access_request_decide(
         actor=people.u["priya"], request_id=submit(people, backend).pk, outcome="APPROVE"
     )
     Operation.objects.filter(correlation=req.correlation).update(status="SUCCEEDED")
-    services.operation_finished(operation_id=Operation.objects.get().pk)
+    operation_finished(operation_id=Operation.objects.get().pk)
     join(people.maya, backend.group)  # type: ignore[arg-type]
     grant = req.grant
     client = client_for(people, "maya")

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from approvals.models import AccessRequest, CatalogItem, Policy, RequestStatus
-from approvals.services import access_request_decide
+from approvals.services.decisions import access_request_decide
 from audit.models import AuditEvent
 from identity import bulk
 from identity.models import ActionRequest, BulkRun, BulkStatus

@@ -11,9 +11,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.models import User
-from approvals import services
 from approvals.demo import demo_catalog_publish
 from approvals.models import CatalogItem
+from approvals.services.decisions import access_request_decide
+from approvals.services.requests import access_request_submit
 from audit.models import AuditEvent
 from audit.services import audit_record
 from okta.actors import SystemActor
@@ -87,13 +88,13 @@ def test_auditor_reads_okta_targets_by_name_and_uses_the_action_hint(
         User.objects.create(username=login, okta_id=acme_user_id(login))
         for login in ("maya.chen@acme.com", "priya.patel@acme.com")
     )
-    req = services.access_request_submit(
+    req = access_request_submit(
         requester=maya,
         item=CatalogItem.objects.get(name="Engineering - Backend"),
         reason="on-call",
         duration_days=30,
     )
-    services.access_request_decide(actor=priya, request_id=req.pk, outcome="APPROVE")
+    access_request_decide(actor=priya, request_id=req.pk, outcome="APPROVE")
     queued = AuditEvent.objects.get(action="okta.operation.queued")
 
     sign_in(page, "tessa.nguyen@acme.com")

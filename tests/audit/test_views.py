@@ -13,8 +13,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from approvals import services
 from approvals.models import AccessRequest
+from approvals.services.decisions import access_request_decide
 from audit import guards
 from audit.models import AuditEvent, AuditVerification
 from audit.services import audit_record, audit_record_many, verification_run
@@ -227,7 +227,7 @@ def _access_request_approved() -> AccessRequest:
     people = Cast()
     item = item_make(owners=[people.omar.id])
     req = submit(people, item)  # type: ignore[arg-type]
-    services.access_request_decide(actor=people.u["priya"], request_id=req.pk, outcome="APPROVE")
+    access_request_decide(actor=people.u["priya"], request_id=req.pk, outcome="APPROVE")
     return req
 
 

@@ -15,8 +15,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from approvals import services
 from approvals.models import AccessRequest, CatalogItem, Decision, ItemKind, Policy, RequestStatus
+from approvals.services.requests import access_request_submit
 from okta.actors import SystemActor
 from okta.models import GroupMembership, OktaGroup, OktaUser, Operation, SyncRun, SyncStatus
 from okta.sandbox.seed import acme_group_id, acme_user_id
@@ -77,9 +77,7 @@ def test_many_approvers_same_stage_at_once_one_decision_one_okta_change(
         published=True,
     )
     maya = account("maya.chen@acme.com")
-    req = services.access_request_submit(
-        requester=maya, item=item, reason="race drill", duration_days=7
-    )
+    req = access_request_submit(requester=maya, item=item, reason="race drill", duration_days=7)
     clients = [signed_in(account(login)) for login in logins]
     url = reverse("approvals:request_decide", args=[req.pk])
     results = at_once(

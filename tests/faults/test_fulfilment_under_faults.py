@@ -31,8 +31,10 @@ from django.core.management import call_command
 from django.db import transaction
 
 from accounts.models import User
-from approvals import services
 from approvals.models import AccessRequest, CatalogItem, ItemKind, Policy, RequestStatus
+from approvals.services.decisions import access_request_decide
+from approvals.services.outcomes import access_requests_reconcile
+from approvals.services.requests import access_request_submit
 from gatehouse.celery import app as celery_app
 from okta import operations
 from okta.actors import SystemActor
@@ -226,7 +228,7 @@ def world_make() -> tuple[list[AccessRequest], User, list[tuple[str, str]]]:
             if len(requests) == REQUESTS:
                 break
             requests.append(
-                services.access_request_submit(
+                access_request_submit(
                     requester=account, item=item, reason="fault drill", duration_days=30
                 )
             )
@@ -260,7 +262,7 @@ def membership_adds_since(sandbox: SandboxServer, since: str) -> Counter[tuple[s
 def approve(requests: list[AccessRequest], approver: User) -> None:
     for req in requests:
         with transaction.atomic():
-            services.access_request_decide(
+            access_request_decide(
                 actor=approver, request_id=req.pk, outcome="APPROVE", comment="ok"
             )
 
@@ -313,9 +315,7 @@ def settle(
             last_reap = time.monotonic()
             try:
                 reaped += operations.operations_reap()
-                reconciled += services.access_requests_reconcile(
-                    grace=timedelta(seconds=LOST_GRACE_S)
-                )
+                reconciled += access_requests_reconcile(grace=timedelta(seconds=LOST_GRACE_S))
             except Exception:
                 celery_app._pool = None
                 celery_app.amqp._producer_pool = None

@@ -9,8 +9,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from approvals import services
 from approvals.models import AccessRequest, CatalogItem, Grant, RequestStatus
+from approvals.services import outcomes
+from approvals.services.decisions import access_request_decide
+from approvals.services.outcomes import access_requests_reconcile
+from approvals.services.requests import access_request_submit
 from audit.models import AuditEvent
 from okta import operations as okta_operations
 from okta.models import Operation, OperationStatus
@@ -21,10 +24,10 @@ pytestmark = pytest.mark.django_db
 
 def approved(people: People, backend: CatalogItem, monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setattr(okta_operations, "_queue", lambda pk, countdown=None: None)
-    req = services.access_request_submit(
+    req = access_request_submit(
         requester=people.u["maya"], item=backend, reason="on-call", duration_days=30
     )
-    services.access_request_decide(
+    access_request_decide(
         actor=people.u["priya"], request_id=req.pk, outcome="APPROVE", comment="ok"
     )
     return req.pk
@@ -39,11 +42,11 @@ def test_reconcile_finishes_request_whose_callback_was_lost(
     Operation.objects.filter(correlation=f"request:{pk}").update(
         status=OperationStatus.SUCCEEDED, okta_status=204, finished_at=long_ago
     )
-    assert services.access_requests_reconcile() == 1
+    assert access_requests_reconcile() == 1
     assert AccessRequest.objects.get(pk=pk).status == RequestStatus.COMPLETED
     assert Grant.objects.filter(request_id=pk).count() == 1
     assert AuditEvent.objects.filter(action="access_request.completed", target_id=str(pk)).exists()
-    assert services.access_requests_reconcile() == 0  # once
+    assert access_requests_reconcile() == 0  # once
 
 
 def test_reconcile_leaves_running_and_recent_operations_alone(
@@ -51,11 +54,11 @@ def test_reconcile_leaves_running_and_recent_operations_alone(
 ) -> None:
     pk = approved(people, backend, monkeypatch)
     AccessRequest.objects.filter(pk=pk).update(decided_at=timezone.now() - timedelta(minutes=10))
-    assert services.access_requests_reconcile() == 0  # operation still pending: the reaper's
+    assert access_requests_reconcile() == 0  # operation still pending: the reaper's
     Operation.objects.filter(correlation=f"request:{pk}").update(
         status=OperationStatus.SUCCEEDED, finished_at=timezone.now()
     )
-    assert services.access_requests_reconcile() == 0  # its callback may still be on its way
+    assert access_requests_reconcile() == 0  # its callback may still be on its way
     assert AccessRequest.objects.get(pk=pk).status != RequestStatus.COMPLETED
 
 
@@ -68,14 +71,14 @@ def test_reconcile_skips_a_backlog_in_flight_in_constant_queries(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    monkeypatch.setattr(services, "RECONCILE_BATCH", 2)
+    monkeypatch.setattr(outcomes, "RECONCILE_BATCH", 2)
     long_ago = timezone.now() - timedelta(minutes=10)
 
     def in_flight(name: str, minutes_ago: int) -> int:
-        req = services.access_request_submit(
+        req = access_request_submit(
             requester=people.u["maya"], item=item_make(name), reason="on-call", duration_days=30
         )
-        services.access_request_decide(
+        access_request_decide(
             actor=people.u["priya"], request_id=req.pk, outcome="APPROVE", comment="ok"
         )
         AccessRequest.objects.filter(pk=req.pk).update(
@@ -89,7 +92,7 @@ def test_reconcile_skips_a_backlog_in_flight_in_constant_queries(
 
     def reconcile() -> tuple[int, int]:
         with CaptureQueriesContext(connection) as queries:
-            moved = services.access_requests_reconcile()
+            moved = access_requests_reconcile()
         return moved, len(queries)
 
     moved, few = reconcile()

@@ -58,7 +58,7 @@ def approval_of(req: ActionRequest) -> AccessRequest:
 
 def decide(actor: User, req: ActionRequest, approve: bool = True, comment: str = "") -> Any:
     """Decide an action's approval request through approvals' own decide service."""
-    from approvals.services import access_request_decide
+    from approvals.services.decisions import access_request_decide
 
     assert req.approval_request_id, "this action did not need approval"
     return access_request_decide(
@@ -136,7 +136,8 @@ def run_ops(
 ) -> Callable[[str], list[Operation]]:
     """Execute every pending operation of a correlation (and the identity and approvals
     callbacks they send), as the worker would; returns the operations as recorded."""
-    from approvals import services as approvals_services
+    from approvals.services import common as approvals_common
+    from approvals.services import outcomes as approvals_outcomes
 
     def run(correlation: str) -> list[Operation]:
         for _ in range(3):  # callbacks may queue follow-up operations
@@ -154,9 +155,9 @@ def run_ops(
                 if task == services.CALLBACK_TASK:
                     with django_capture_on_commit_callbacks(execute=True):
                         services.operation_finished(operation_id=pk)
-                elif task == approvals_services.CALLBACK_TASK:
+                elif task == approvals_common.CALLBACK_TASK:
                     with django_capture_on_commit_callbacks(execute=True):
-                        approvals_services.operation_finished(operation_id=pk)
+                        approvals_outcomes.operation_finished(operation_id=pk)
         return list(Operation.objects.filter(correlation=correlation).order_by("id"))
 
     return run

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from approvals.models import AccessRequest, Decision, Policy, RequestStatus
-from approvals.services import ApprovalError
+from approvals.services.common import ApprovalError
 from audit.models import AuditEvent
 from identity import services
 from identity.guardrails import ActionRefused

@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from approvals.models import AccessRequest, Decision, Policy, RequestEvent, RequestStatus
-from approvals.services import ApprovalError, access_request_submit, access_requests_expire
+from approvals.services.common import ApprovalError
+from approvals.services.requests import access_request_submit, access_requests_expire
 from audit.models import AuditEvent
 from identity import services
 from identity.models import Action, ActionPolicy, ActionRequest

@@ -18,8 +18,8 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
-from approvals import services as approvals_services
 from approvals.models import AccessRequest, CatalogItem, Grant, Policy, RequestStatus
+from approvals.services.requests import access_request_submit
 from audit.models import AuditEvent, AuditVerification
 from identity.models import ActionRequest, BulkRun, BulkStatus
 from okta.models import Operation, SyncRun
@@ -71,10 +71,10 @@ def world_make() -> World:
 
     item = item_make(owners=[people.omar.id], approver_group=approvers)
     app_item = item_make("Figma", kind="APP", approver_group=approvers)
-    request = approvals_services.access_request_submit(
+    request = access_request_submit(
         requester=people.u["maya"], item=item, reason="on-call", duration_days=30
     )
-    done = approvals_services.access_request_submit(
+    done = access_request_submit(
         requester=people.u["maya"], item=app_item, reason="design reviews", duration_days=30
     )
     AccessRequest.objects.filter(pk=done.pk).update(status=RequestStatus.COMPLETED)

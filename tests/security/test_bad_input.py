@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from approvals import services as approvals_services
+from approvals.services.requests import access_request_submit
 from audit.models import AuditEvent
 from okta.models import HookEvent, OktaUser
 from tests.security.conftest import ROLES, World
@@ -209,7 +209,7 @@ def test_html_in_reason_and_profile_fields_is_escaped(world: World) -> None:
     OktaUser.objects.filter(pk=world.people.maya.id).update(
         first_name=SCRIPT, title=SCRIPT, department=SCRIPT
     )
-    req = approvals_services.access_request_submit(
+    req = access_request_submit(
         requester=world.users["employee"],
         item=world.app_item,
         reason=SCRIPT,

@@ -10,7 +10,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from approvals import services
+from approvals.services.grants import grants_remind_expiring, grants_revoke_due
+from approvals.services.requests import access_requests_expire
 from core.run_at import at_argument_add, parse_at
 
 
@@ -34,9 +35,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         at = parse_at(options["at"], timezone.now())
-        expired = _until_done(services.access_requests_expire, at)
-        reminded = _until_done(services.grants_remind_expiring, at)
-        revoking = _until_done(services.grants_revoke_due, at)
+        expired = _until_done(access_requests_expire, at)
+        reminded = _until_done(grants_remind_expiring, at)
+        revoking = _until_done(grants_revoke_due, at)
         self.stdout.write(
             f"As of {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC: {expired} undecided request(s) expired, "
             f"{reminded} expiry reminder(s) sent, {revoking} grant removal(s) sent to Okta "
