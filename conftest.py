@@ -15,6 +15,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures.dispatch",
     "tests.fixtures.mail",
     "tests.fixtures.sandbox",
+    "tests.fixtures.slack",
     "tests.world",
 ]
 

@@ -13,12 +13,15 @@ Okta mirror, so people who never signed in to Gatehouse (a report, an approver) 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from approvals import signals
 from approvals.models import AccessRequest, Grant, RequestApprover
 from core import notes as core_notes
 from core.notes import Composer, Note
@@ -47,8 +50,10 @@ def to_grant_holder(grant_id: int, event: str) -> Note:
 
 def send_after_commit(*notes: Note) -> None:
     """Send one ``approvals.send_notifications`` task with these notes when the transaction
-    commits (nothing on rollback)."""
+    commits (nothing on rollback), and the signals they stand for (approvals/signals.py)."""
     core_notes.notes_send_after_commit(TASK, *notes)
+    if notes:
+        transaction.on_commit(partial(signals.notes_committed, notes), robust=True)
 
 
 def notes_send(notes: Iterable[Note]) -> list[Note]:

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "identity",
     "reviews",
     "assistant",
+    "chat",
     "gatehouse",
 ]
 
@@ -225,6 +226,14 @@ AUDIT_STREAM_INTERVAL = env.float("AUDIT_STREAM_INTERVAL", 5.0)  # seconds betwe
 AUDIT_STREAM_MAX_BACKOFF = env.float(
     "AUDIT_STREAM_MAX_BACKOFF", 300.0
 )  # longest wait after failures
+
+# --- Chat approvals (chat/): Slack is off unless both the bot token and signing secret are set --
+# The bot token (xoxb-...) posts and updates approvers' messages; the signing secret checks
+# every interaction Slack sends to /chat/slack/interactions/. SLACK_API_URL is for the emulator.
+SLACK_BOT_TOKEN = secret("SLACK_BOT_TOKEN")
+SLACK_SIGNING_SECRET = secret("SLACK_SIGNING_SECRET")
+SLACK_API_URL = env.str("SLACK_API_URL", "https://slack.com/api/").rstrip("/") + "/"
+SLACK_TIMEOUT_SECONDS = env.int("SLACK_TIMEOUT_SECONDS", 10)
 
 # --- Portal roles come from Okta group membership ------------------------------------------
 GATEHOUSE_ADMIN_GROUP = env.str("GATEHOUSE_ADMIN_GROUP", "Gatehouse Admins")

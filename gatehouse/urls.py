@@ -18,4 +18,5 @@ urlpatterns = [
     path("identity/", include("identity.urls")),
     path("reviews/", include("reviews.urls")),
     path("ask/", include("assistant.urls")),
+    path("chat/", include("chat.urls")),
 ]

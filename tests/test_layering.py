@@ -12,7 +12,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("gatehouse", "reviews", "identity", "approvals", "accounts", "okta", "audit", "core")
+PACKAGES = (
+    "gatehouse",
+    "assistant",
+    "reviews",
+    "identity",
+    "chat",
+    "approvals",
+    "accounts",
+    "okta",
+    "audit",
+    "core",
+)
 BIN = Path(sys.executable).parent
 
 

@@ -399,6 +399,20 @@ def _sandbox_env(request: pytest.FixtureRequest) -> dict[str, str]:
     return {"OKTA_ORG_URL": str(server.url), "OKTA_API_TOKEN": str(server.token)}
 
 
+def _slack_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The Slack emulator's API URL, token and signing secret, when its fixtures are installed
+    (Gatehouse's own settings decide whether a test sends Slack work at all)."""
+    try:
+        server = request.getfixturevalue("slack_emulator_server")
+    except pytest.FixtureLookupError:
+        return {}
+    return {
+        "SLACK_API_URL": str(server.api_url),
+        "SLACK_BOT_TOKEN": str(server.token),
+        "SLACK_SIGNING_SECRET": str(server.signing_secret),
+    }
+
+
 @pytest.fixture(scope="session")
 def celery_worker(
     celery_var_dir: Path,
@@ -415,6 +429,7 @@ def celery_worker(
         GATEHOUSE_VAR_DIR=str(var_dir),
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
         **_sandbox_env(request),
+        **_slack_env(request),
     )
     child = child_start(
         "celery-worker",

@@ -129,6 +129,10 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "assistant:ask": ("GET", "login ok ok ok ok ok ok ok"),
     "assistant:confirm": ("POST", "login bad bad bad bad bad bad bad"),
     "assistant:report_csv": ("GET", "login ok ok ok ok ok ok ok"),
+    # chat: Slack's interactivity endpoint, authenticated by Slack's signature, not a session;
+    # with Slack not configured (as here) it does not exist for anyone. Configured, an unsigned
+    # POST is 401 for everyone (tests/chat/test_slack.py).
+    "chat:slack_interactions": ("POST", "404 404 404 404 404 404 404 404"),
 }
 
 # Query strings a page needs to address an object (the catalog's "new item" form takes the

@@ -11,7 +11,7 @@ from audit.models import AuditEvent
 from tests.security.conftest import ROLES, World
 from tests.security.test_authorization_matrix import EXPECTED, address
 
-CSRF_EXEMPT = {"okta:event_hook"}
+CSRF_EXEMPT = {"okta:event_hook", "chat:slack_interactions"}
 
 
 def allowed_role(outcomes: str) -> str:

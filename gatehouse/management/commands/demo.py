@@ -3,7 +3,8 @@
 Children: the Okta sandbox (acme org) on 127.0.0.1:8900, a local OIDC provider on
 127.0.0.1:9400 offering the demo people for one-click sign-in (gatehouse/signin_provider), the
 web app on 127.0.0.1:8000 (DEBUG off, as deployed: Gatehouse's own error pages), a Celery
-worker and Celery beat. Embedded defaults only (SQLite and Celery's filesystem transport under
+worker, Celery beat, and the Slack emulator on 127.0.0.1:8902 (chat/emulator: approvers get
+their Approve / Deny messages there, http://127.0.0.1:8902 lists them with buttons). Embedded defaults only (SQLite and Celery's filesystem transport under
 var/), so no database or broker server is needed. The first full mirror sync runs as soon as
 the sandbox answers.
 """
@@ -36,9 +37,12 @@ HOST = "127.0.0.1"
 WEB_PORT = 8000
 SANDBOX_PORT = 8900
 OIDC_PORT = 9400
+SLACK_PORT = 8902
 # Fixed demo credentials for the local sandbox only: they open nothing outside this machine.
 SANDBOX_TOKEN = "demo-sandbox-token"
 EVENT_HOOK_SECRET = "demo-event-hook-secret"
+SLACK_TOKEN = "xoxb-demo-slack-token"
+SLACK_SECRET = "demo-slack-signing-secret"
 
 DEMO_LOGINS = [
     "maya.chen@acme.com",
@@ -143,7 +147,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for port in (WEB_PORT, SANDBOX_PORT, OIDC_PORT):
+        for port in (WEB_PORT, SANDBOX_PORT, OIDC_PORT, SLACK_PORT):
             if not port_free(port):
                 raise CommandError(
                     f"{HOST}:{port} is already in use: is another demo running? Stop it first."
@@ -170,8 +174,10 @@ class Command(BaseCommand):
             static = self.spawn("static", commands["static"], web_env)
             self.spawn("sandbox", commands["sandbox"], env)
             self.spawn("oidc", commands["oidc"], {**env, "NO_COLOR": "1"})
+            self.spawn("slack", commands["slack"], env)
             self.wait_for("sandbox", self.sandbox_ready, 60)
             self.wait_for("oidc", self.oidc_ready, 30)
+            self.wait_for("slack", self.slack_ready, 60)
             if not options["no_sync"]:
                 self.say("Running the first full mirror sync from the sandbox...")
                 self.finish(self.spawn("sync", commands["sync"], env), "the first mirror sync")
@@ -203,6 +209,11 @@ class Command(BaseCommand):
                 *(py, manage, "okta_sandbox", "--org", "acme", "--token", SANDBOX_TOKEN),
                 *("--host", HOST, "--port", str(SANDBOX_PORT)),
             ],
+            "slack": [
+                *(py, "-m", "chat.emulator", "--host", HOST, "--port", str(SLACK_PORT)),
+                *("--token", SLACK_TOKEN, "--signing-secret", SLACK_SECRET),
+                *("--interactions-url", f"http://{HOST}:{WEB_PORT}/chat/slack/interactions/"),
+            ],
             "oidc": signin_provider.command(
                 host=HOST, port=OIDC_PORT, claims_file=var / "demo" / "oidc-people.json"
             ),
@@ -231,6 +242,9 @@ class Command(BaseCommand):
             OKTA_API_TOKEN=SANDBOX_TOKEN,
             OKTA_EVENT_HOOK_SECRET=EVENT_HOOK_SECRET,
             OIDC_OP_ISSUER=f"http://{HOST}:{OIDC_PORT}",
+            SLACK_API_URL=f"http://{HOST}:{SLACK_PORT}/api/",
+            SLACK_BOT_TOKEN=SLACK_TOKEN,
+            SLACK_SIGNING_SECRET=SLACK_SECRET,
             SITE_URL=f"http://{HOST}:{WEB_PORT}",
             DEMO_PEOPLE=",".join(person["login"] for person in people),
             # What DEBUG fills in, stated for every child alike: the web app runs without it.
@@ -253,6 +267,8 @@ class Command(BaseCommand):
             "OIDC_OP_TOKEN_ENDPOINT",
             "OIDC_OP_USER_ENDPOINT",
             "OIDC_OP_JWKS_ENDPOINT",
+            "SLACK_BOT_TOKEN_FILE",
+            "SLACK_SIGNING_SECRET_FILE",
         ):
             env.pop(name, None)
         return env
@@ -304,6 +320,9 @@ class Command(BaseCommand):
             return False
         return True
 
+    def slack_ready(self) -> bool:
+        return http_ok(f"http://{HOST}:{SLACK_PORT}/__emulator__/config")
+
     def oidc_ready(self) -> bool:
         return http_ok(f"http://{HOST}:{OIDC_PORT}/.well-known/openid-configuration")
 
@@ -331,6 +350,7 @@ class Command(BaseCommand):
             lines.append(f"  {person['login']:<24} {name:<16} pick {person['sub']}")
         lines += [
             "Okta sandbox: http://127.0.0.1:8900 (token demo-sandbox-token)",
+            "Slack emulator: http://127.0.0.1:8902 (approvers' messages, with Approve / Deny)",
             "OIDC provider: http://127.0.0.1:9400 · Press Ctrl-C to stop everything.",
             "",
         ]
