@@ -35,7 +35,7 @@ from approvals.models import (
 )
 from approvals.services import ApprovalError, access_request_decide
 from audit.services import audit_record
-from chat import slack
+from chat import slack, teams
 from chat.models import SlackMessage, SlackSeenRequest
 from core.dispatch import task_send
 from okta.models import OktaUser
@@ -257,6 +257,32 @@ def requester_tell(*, request_id: int, event: str) -> bool:
 
 def person_tell(*, slack_user: str, text: str) -> None:
     slack.post_message(slack_user, text)
+
+
+# --- Teams (notifications only) ------------------------------------------------------------
+
+
+def teams_notify(*, request_id: int, event: str, stage: int = 0) -> bool:
+    """Post to the Teams channel that ``stage`` opened (``event`` "stage_opened") or that the
+    request was decided / expired; False when there is nothing to say or Teams refused it."""
+    req = AccessRequest.objects.select_related("item", "requester").filter(pk=request_id).first()
+    if req is None:
+        return False
+    if event == "stage_opened":
+        if not req.is_pending or req.current_stage != stage:
+            return False  # decided before the worker got here: the decision's card says it
+        title = f"Approval needed: {req.label} (stage {stage} of {req.stage_count})"
+        facts = [
+            ("Who", str(req.requester)),
+            ("What", req.what),
+            ("Why", req.reason or "(none given)"),
+            ("Duration", _duration(req)),
+            ("Waiting for", req.waiting_on()),
+        ]
+    else:
+        title = requester_news(req, event).replace("Your request", "The request", 1)
+        facts = [("Requested by", str(req.requester)), ("Status", req.get_status_display())]
+    return teams.post(teams.card_message(title, facts, _link(req)))
 
 
 # --- interactions -------------------------------------------------------------------------

@@ -7,12 +7,13 @@ from celery import Task, shared_task
 
 from chat import services
 from chat.slack import SlackUnavailable
+from chat.teams import TeamsUnavailable
 from core.notes import retry_delay
 
 RETRIES = 8
 
 
-def _again(task: Task, exc: SlackUnavailable) -> Exception:
+def _again(task: Task, exc: SlackUnavailable | TeamsUnavailable) -> Exception:
     return task.retry(exc=exc, countdown=retry_delay(task.request.retries))
 
 
@@ -45,4 +46,12 @@ def slack_tell(self: Task, slack_user: str, text: str) -> None:
     try:
         services.person_tell(slack_user=slack_user, text=text)
     except SlackUnavailable as exc:
+        raise _again(self, exc) from exc
+
+
+@shared_task(name="chat.teams_notify", bind=True, max_retries=RETRIES)
+def teams_notify(self: Task, request_id: int, event: str, stage: int) -> bool:
+    try:
+        return services.teams_notify(request_id=request_id, event=event, stage=stage)
+    except TeamsUnavailable as exc:
         raise _again(self, exc) from exc

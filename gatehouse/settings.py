@@ -233,7 +233,9 @@ AUDIT_STREAM_MAX_BACKOFF = env.float(
 SLACK_BOT_TOKEN = secret("SLACK_BOT_TOKEN")
 SLACK_SIGNING_SECRET = secret("SLACK_SIGNING_SECRET")
 SLACK_API_URL = env.str("SLACK_API_URL", "https://slack.com/api/").rstrip("/") + "/"
-SLACK_TIMEOUT_SECONDS = env.int("SLACK_TIMEOUT_SECONDS", 10)
+SLACK_TIMEOUT_SECONDS = env.int("SLACK_TIMEOUT_SECONDS", 10)  # also for the Teams webhook
+# Teams: notifications only, to one channel's incoming webhook (off unless set).
+TEAMS_WEBHOOK_URL = secret("TEAMS_WEBHOOK_URL")
 
 # --- Portal roles come from Okta group membership ------------------------------------------
 GATEHOUSE_ADMIN_GROUP = env.str("GATEHOUSE_ADMIN_GROUP", "Gatehouse Admins")

@@ -17,6 +17,11 @@ Behaviour follows Slack's published Web API documentation:
   ``application/x-www-form-urlencoded`` with ``X-Slack-Request-Timestamp`` and
   ``X-Slack-Signature: v0=HMAC-SHA256(signing secret, "v0:{timestamp}:{body}")``.
 
+Teams: ``POST /teams/webhook/{name}`` takes what a channel's incoming webhook (Workflows)
+takes, a ``{"type": "message", "attachments": [...]}`` with Adaptive Cards, and answers 202;
+anything else is 400. ``/__emulator__/teams`` lists what arrived; ``/__emulator__/teams/fail``
+makes the next posts fail with a status (an outage).
+
 The control API (``/__emulator__/``, loopback only) lists users and messages, "clicks" a
 button (optionally forged, stale, or as another user), replays a sent interaction, resets; ``/``
 is an HTML page of every message with its buttons, for the demo.
@@ -143,6 +148,8 @@ class Slack:
             self.clock = itertools.count(1)
             self.calls: list[dict[str, Any]] = []
             self.interactions: list[dict[str, Any]] = []
+            self.teams: list[dict[str, Any]] = []
+            self.teams_failures: list[int] = []  # statuses the next Teams posts get
 
     # --- Web API ------------------------------------------------------------------------
     def call(self, method: str, auth: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -383,6 +390,41 @@ def build_app(slack: Slack) -> Starlette:
     async def control_calls(request: Request) -> Response:
         return refuse_remote(request) or JSONResponse(slack.calls)
 
+    async def teams_webhook(request: Request) -> Response:
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            body = None
+        with slack.lock:
+            if slack.teams_failures:
+                return Response("Service unavailable", slack.teams_failures.pop(0))
+        attachments = body.get("attachments") if isinstance(body, dict) else None
+        cards_ok = isinstance(attachments, list) and all(
+            isinstance(a, dict)
+            and a.get("contentType") == "application/vnd.microsoft.card.adaptive"
+            and isinstance(a.get("content"), dict)
+            and a["content"].get("type") == "AdaptiveCard"
+            for a in attachments
+        )
+        if not (
+            isinstance(body, dict) and body.get("type") == "message" and attachments and cards_ok
+        ):
+            return Response("Bad payload received by generic incoming webhook.", 400)
+        with slack.lock:
+            slack.teams.append({"webhook": request.path_params["name"], "message": body})
+        return Response(status_code=202)
+
+    async def control_teams(request: Request) -> Response:
+        return refuse_remote(request) or JSONResponse(slack.teams)
+
+    async def control_teams_fail(request: Request) -> Response:
+        if (refused := refuse_remote(request)) is not None:
+            return refused
+        spec = await _json(request)
+        with slack.lock:
+            slack.teams_failures = [int(spec.get("status", 503))] * int(spec.get("count", 1))
+        return JSONResponse({"failing": len(slack.teams_failures)})
+
     async def control_add_user(request: Request) -> Response:
         if (refused := refuse_remote(request)) is not None:
             return refused
@@ -447,6 +489,9 @@ def build_app(slack: Slack) -> Starlette:
             Route("/__emulator__/users", control_users),
             Route("/__emulator__/interactions", control_interactions),
             Route("/__emulator__/calls", control_calls),
+            Route("/teams/webhook/{name}", teams_webhook, methods=["POST"]),
+            Route("/__emulator__/teams", control_teams),
+            Route("/__emulator__/teams/fail", control_teams_fail, methods=["POST"]),
             Route("/__emulator__/users/add", control_add_user, methods=["POST"]),
             Route("/__emulator__/config", control_config, methods=["GET", "POST"]),
             Route("/__emulator__/reset", control_reset, methods=["POST"]),
@@ -515,6 +560,25 @@ def render_page(slack: Slack) -> str:
             f"{' · updated' if message.history else ''}</small></article>"
         )
     body = "".join(rows) or "<p>No messages yet. Submit a request in Gatehouse.</p>"
+    cards = []
+    for post in reversed(slack.teams):
+        for attachment in post["message"].get("attachments", []):
+            content = attachment.get("content", {})
+            titles = [
+                b.get("text", "") for b in content.get("body", []) if b.get("type") == "TextBlock"
+            ]
+            facts = [
+                f"<b>{html.escape(str(f.get('title', '')))}:</b> {html.escape(str(f.get('value', '')))}"
+                for b in content.get("body", [])
+                if b.get("type") == "FactSet"
+                for f in b.get("facts", [])
+            ]
+            cards.append(
+                f"<article><h2>{html.escape(' '.join(titles))}</h2><p>{'<br>'.join(facts)}</p>"
+                f"<small>Teams channel webhook {html.escape(post['webhook'])}</small></article>"
+            )
+    if cards:
+        body += "<h1>Teams channel (incoming webhook)</h1>" + "".join(cards)
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>Slack emulator</title>"
         "<meta http-equiv='refresh' content='5'>"

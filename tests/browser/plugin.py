@@ -410,6 +410,7 @@ def _slack_env(request: pytest.FixtureRequest) -> dict[str, str]:
         "SLACK_API_URL": str(server.api_url),
         "SLACK_BOT_TOKEN": str(server.token),
         "SLACK_SIGNING_SECRET": str(server.signing_secret),
+        "TEAMS_WEBHOOK_URL": str(server.teams_webhook_url),
     }
 
 

@@ -4,7 +4,8 @@ Children: the Okta sandbox (acme org) on 127.0.0.1:8900, a local OIDC provider o
 127.0.0.1:9400 offering the demo people for one-click sign-in (gatehouse/signin_provider), the
 web app on 127.0.0.1:8000 (DEBUG off, as deployed: Gatehouse's own error pages), a Celery
 worker, Celery beat, and the Slack emulator on 127.0.0.1:8902 (chat/emulator: approvers get
-their Approve / Deny messages there, http://127.0.0.1:8902 lists them with buttons). Embedded defaults only (SQLite and Celery's filesystem transport under
+their Approve / Deny messages there, http://127.0.0.1:8902 lists them with buttons, and the
+Teams channel's cards). Embedded defaults only (SQLite and Celery's filesystem transport under
 var/), so no database or broker server is needed. The first full mirror sync runs as soon as
 the sandbox answers.
 """
@@ -245,6 +246,7 @@ class Command(BaseCommand):
             SLACK_API_URL=f"http://{HOST}:{SLACK_PORT}/api/",
             SLACK_BOT_TOKEN=SLACK_TOKEN,
             SLACK_SIGNING_SECRET=SLACK_SECRET,
+            TEAMS_WEBHOOK_URL=f"http://{HOST}:{SLACK_PORT}/teams/webhook/approvals",
             SITE_URL=f"http://{HOST}:{WEB_PORT}",
             DEMO_PEOPLE=",".join(person["login"] for person in people),
             # What DEBUG fills in, stated for every child alike: the web app runs without it.
@@ -269,6 +271,7 @@ class Command(BaseCommand):
             "OIDC_OP_JWKS_ENDPOINT",
             "SLACK_BOT_TOKEN_FILE",
             "SLACK_SIGNING_SECRET_FILE",
+            "TEAMS_WEBHOOK_URL_FILE",
         ):
             env.pop(name, None)
         return env
