@@ -33,7 +33,8 @@ from approvals.models import (
     RequestApprover,
     RequestStatus,
 )
-from approvals.services import ApprovalError, access_request_decide
+from approvals.services.common import ApprovalError
+from approvals.services.decisions import access_request_decide
 from audit.services import audit_record
 from chat import slack, teams
 from chat.models import SlackMessage, SlackSeenRequest

@@ -14,8 +14,8 @@ from celery import current_app
 from django.test import Client
 from django.urls import reverse
 
-from approvals import services as approvals
 from approvals.models import AccessRequest, Decision, DecisionOutcome, RequestStatus
+from approvals.services import decisions as approvals
 from audit.models import AuditEvent
 from chat import tasks as chat_tasks
 from chat.models import SlackMessage

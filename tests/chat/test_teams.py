@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from celery import current_app
 
-from approvals import services as approvals
 from approvals.models import DecisionOutcome
+from approvals.services import decisions as approvals
 from chat import services
 from chat import tasks as chat_tasks
 from chat.teams import TeamsUnavailable
