@@ -504,7 +504,11 @@ class Reader:
 
 
 def _strip_filler(part: str) -> str:
-    words = [w for w in part.strip().split() if w not in {"the", "user", "users", "please", "okta"}]
+    """The name in a phrase: without "the", "please", "okta", or a leading "user" ("user john
+    doe"); a word inside a name stays ("VPN Users")."""
+    words = [w for w in part.strip().split() if w not in {"the", "please", "okta"}]
+    while len(words) > 1 and words[0] in {"user", "users"}:
+        words = words[1:]
     return " ".join(words).strip(" ,.'\"")
 
 

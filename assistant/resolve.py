@@ -71,12 +71,22 @@ def _words(text: str) -> list[str]:
     return [w for w in re.split(r"[\s\-_.,/]+", text.casefold()) if w]
 
 
-def _prefix_q(field_name: str, words: list[str]) -> Q:
-    q = Q()
-    for w in words:
-        if len(w) >= 2:
+def _candidates(qs: QuerySet[Any], field_name: str, said: str) -> list[Any]:
+    """Rows whose ``field_name`` holds a whole word said ("05042" finds "Group 05042" even when
+    "grup" is misspelt), else one sharing a word's first three letters: a few hundred at most."""
+    words = [w for w in _words(said) if len(w) >= 2]
+    found: dict[Any, Any] = {}
+    for w in sorted(words, key=len, reverse=True):
+        for row in qs.filter(**{f"{field_name}__icontains": w})[:CANDIDATES]:
+            found.setdefault(row.pk, row)
+    if not found:
+        q = Q()
+        for w in words:
             q |= Q(**{f"{field_name}__icontains": w[:3]})
-    return q
+        if q:
+            for row in qs.filter(q)[:CANDIDATES]:
+                found.setdefault(row.pk, row)
+    return list(found.values())
 
 
 # --- people --------------------------------------------------------------------------------------
@@ -111,16 +121,13 @@ def person_by_name(said: str) -> Found:
         if len(full) == 1:
             return Found(said, match=full[0])
         return Found(said, several=people[:CHOICES])
-    # A typo: candidates whose first and last names begin as the words do.
-    q = Q()
-    if len(words) >= 2:
-        q = Q(first_name__istartswith=words[0][:2], last_name__istartswith=words[-1][:2])
-        q |= Q(first_name__istartswith=words[0][:1], last_name__istartswith=words[-1][:3])
-    else:
-        q = Q(first_name__istartswith=words[0][:2]) | Q(last_name__istartswith=words[0][:2])
+    # A typo: people with a name beginning as each word does (its first two letters), found
+    # through the same indexed search column.
+    qs = OktaUser.objects.all()
+    for w in words:
+        qs = qs.filter(search__contains=f"{SEARCH_SEPARATOR}{w[:2]}")
     candidates = [
-        (p, p.full_name)
-        for p in OktaUser.objects.filter(q).order_by("last_name", "first_name", "id")[:CANDIDATES]
+        (p, p.full_name) for p in qs.order_by("last_name", "first_name", "id")[:CANDIDATES]
     ]
     return _pick(said, candidates)
 
@@ -135,10 +142,7 @@ def group_by_name(said: str) -> Found:
         return Found(said, match=exact[0])
     if exact:
         return Found(said, several=exact)
-    q = _prefix_q("name", _words(said))
-    if not q:
-        return Found(said)
-    groups = OktaGroup.objects.filter(q).order_by("name", "id")[:CANDIDATES]
+    groups = _candidates(OktaGroup.objects.order_by("name", "id"), "name", said)
     return _pick(said, [(g, g.name) for g in groups])
 
 
@@ -147,10 +151,7 @@ def app_by_name(said: str) -> Found:
     exact = list(OktaApp.objects.filter(Q(label__iexact=said) | Q(name__iexact=said))[:CHOICES])
     if len(exact) == 1:
         return Found(said, match=exact[0])
-    q = _prefix_q("label", _words(said))
-    if not q:
-        return Found(said)
-    apps = OktaApp.objects.filter(q).order_by("label", "id")[:CANDIDATES]
+    apps = _candidates(OktaApp.objects.order_by("label", "id"), "label", said)
     return _pick(said, [(a, a.label) for a in apps])
 
 
@@ -165,10 +166,7 @@ def catalog_item_by_name(said: str) -> Found:
     )
     if len(exact) == 1:
         return Found(said, match=exact[0])
-    q = _prefix_q("name", _words(said))
-    if not q:
-        return Found(said)
-    items = published.filter(q).order_by("name", "id")[:CANDIDATES]
+    items = _candidates(published.order_by("name", "id"), "name", said)
     return _pick(said, [(i, i.name) for i in items])
 
 

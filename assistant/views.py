@@ -31,6 +31,7 @@ def _render(request: HttpRequest, context: dict[str, Any], status: int = 200) ->
     template = "assistant/ask.html"
     if request.htmx and not request.htmx.boosted:  # type: ignore[attr-defined]
         template += "#answer"
+        status = 200  # HTMX swaps only 2xx: the message is the answer region's content
     context = {"examples": EXAMPLES, "max_text": MAX_TEXT, **context}
     return render(request, template, context, status=status)
 

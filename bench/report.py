@@ -65,6 +65,11 @@ TARGETS: dict[str, list[Check]] = {
         ("seconds", lambda r: r["seconds"] < 1, "< 1 s"),
         ("queries_constant", lambda r: r["queries_constant"], "constant"),
     ],
+    "ask": [
+        ("p95_ms", lambda r: r["p95_ms"] < 50, "< 50 ms"),
+        # the bulk preview's own target (< 1 s) and the plan around it
+        ("preview_seconds", lambda r: r["preview_seconds"] < 2, "< 2 s"),
+    ],
     "bulk": [
         ("ratio", lambda r: None if r["ratio"] is None else r["ratio"] >= 0.9, ">= 0.9 of allowed"),
         ("lost", lambda r: r["lost"] == 0, "0 lost"),
@@ -233,6 +238,24 @@ def summary_lines(name: str, r: dict[str, Any]) -> list[tuple[str, str, str]]:
                 "SQL queries",
                 f"{r['queries']} (2 people: {r['queries_two_people']})",
                 target("queries_constant"),
+            ),
+        ]
+    if name == "ask":
+        return [
+            (
+                "interpret p50 / p95 ms",
+                f"{_fmt(r['p50_ms'])} / {_fmt(r['p95_ms'])}",
+                f"{r['sentences']} sentences, {target('p95_ms')}",
+            ),
+            (
+                "preview seconds",
+                _fmt(r["preview_seconds"]),
+                f"{_fmt(r['preview_changes'])} changes, {target('preview_seconds')}",
+            ),
+            (
+                "SQL queries",
+                f"{r['preview_queries']} (2 people: {r['preview_queries_two_people']})",
+                "",
             ),
         ]
     if name == "bulk":

@@ -390,3 +390,15 @@ def test_bad_input_says_why_and_changes_nothing(acme: Acme, text: str, message: 
     posted = sam.post(CONFIRM, {"q": text, "fingerprint": "x"})
     assert posted.status_code in (400, 409)
     assert _counts() == before
+
+
+def test_names_with_grammar_words_and_misspelt_groups(acme: Acme) -> None:
+    maya = visible(
+        preview(browser(acme, "maya"), "Give me access to VPN Users for two weeks so I can work")
+    )
+    assert "Ask for VPN Users for Maya Chen for 14 days, reason: “so I can work”" in maya
+    sam = visible(
+        preview(browser(acme, "sam"), "add maya.chen@acme.com to the Data Warehose Readers group")
+    )
+    assert "Read “data warehose readers” as “Data Warehouse Readers”." in sam
+    assert "Add to group Data Warehouse Readers: Maya Chen" in sam

@@ -33,6 +33,7 @@ PARTS = [
     "provision_single",
     "provision",
     "audit_stream",
+    "ask",
 ]
 
 
@@ -267,3 +268,18 @@ def test_quick_bench_audit_stream_delivers_the_whole_backlog_in_order(
     assert stream["posts"] == -(-stream["events"] // stream["batch"])  # full batches
     assert stream["checks"]["lost"]["pass"] is True
     assert "audit_stream" in output
+
+
+def test_quick_bench_ask_interprets_every_sentence_and_previews_the_selection(
+    quick_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, document, _ = quick_run
+    ask = document["ask"]
+    assert ask["sentences"] == 12 and ask["rounds"] == 20
+    assert 0 < ask["p50_ms"] <= ask["p95_ms"] <= ask["max_ms"]
+    assert ask["slowest"] and ask["slowest_p95_ms"] > 0
+    # the page previews the same selection the bulk page does: everyone in the group changes
+    assert ask["preview_changes"] == document["bulk_preview"]["changing"] == ask["people"]
+    assert ask["preview_seconds"] > 0 and ask["preview_queries"] > 0
+    assert ask["preview_queries"] == ask["preview_queries_two_people"]
+    assert set(ask["checks"]) == {"p95_ms", "preview_seconds"}
