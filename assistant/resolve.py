@@ -107,29 +107,60 @@ def _name_query(words: list[str]) -> QuerySet[OktaUser]:
     return qs
 
 
+def _spellings(word: str) -> set[str]:
+    return {word, word.title(), word.capitalize(), word.upper()}
+
+
+def _prefix_range(field_name: str, word: str) -> Q:
+    """``field_name`` starting with ``word``'s first two letters, as a range on the column (an
+    index answers it on every database, unlike a case-blind LIKE)."""
+    low = word[:2].title()
+    high = low[:-1] + chr(ord(low[-1]) + 1)
+    return Q(**{f"{field_name}__gte": low, f"{field_name}__lt": high})
+
+
+def _one_or_several(said: str, people: list[OktaUser]) -> Found:
+    if len(people) == 1:
+        return Found(said, match=people[0])
+    full = [p for p in people if p.full_name.casefold() == said.casefold().strip()]
+    if len(full) == 1:
+        return Found(said, match=full[0])
+    return Found(said, several=people[:CHOICES])
+
+
 def person_by_name(said: str) -> Found:
-    """People whose first, last or display name (or login) starts with each word said;
-    failing that, people whose names share the words' first letters, scored for typos."""
+    """People named ``said``: first and last name exactly (the name index); failing that, a
+    typo scored among people whose last name begins with the same two letters (a range on the
+    same index); failing that, anyone with a name or login starting with each word (the search
+    column, which PostgreSQL answers from its trigram index)."""
     words = _words(said)
     if not words:
         return Found(said)
+    by_name = OktaUser.objects.order_by("last_name", "first_name", "id")
+    if len(words) >= 2:
+        first, last = words[0], " ".join(words[1:])
+        exact = list(
+            by_name.filter(first_name__in=_spellings(first), last_name__in=_spellings(last))[
+                : CHOICES + 1
+            ]
+        )
+        if exact:
+            return _one_or_several(said, exact)
+        candidates = by_name.filter(_prefix_range("last_name", words[-1])).filter(
+            _prefix_range("first_name", first)
+        )
+        found = _pick(said, [(p, p.full_name) for p in candidates[:CANDIDATES]])
+        if found.match is not None or found.several:
+            return found
+    else:
+        exact = list(by_name.filter(last_name__in=_spellings(words[0]))[: CHOICES + 1])
+        if exact:
+            return _one_or_several(said, exact)
     people = list(_name_query(words).order_by("last_name", "first_name", "id")[: CHOICES + 1])
-    if len(people) == 1:
-        return Found(said, match=people[0])
     if people:
-        full = [p for p in people if p.full_name.casefold() == " ".join(words)]
-        if len(full) == 1:
-            return Found(said, match=full[0])
-        return Found(said, several=people[:CHOICES])
-    # A typo: people with a name beginning as each word does (its first two letters), found
-    # through the same indexed search column.
-    qs = OktaUser.objects.all()
-    for w in words:
-        qs = qs.filter(search__contains=f"{SEARCH_SEPARATOR}{w[:2]}")
-    candidates = [
-        (p, p.full_name) for p in qs.order_by("last_name", "first_name", "id")[:CANDIDATES]
-    ]
-    return _pick(said, candidates)
+        return _one_or_several(said, people)
+    candidates = by_name.filter(_prefix_range("last_name", words[-1]))
+    return _pick(said, [(p, p.full_name) for p in candidates[:CANDIDATES]])
 
 
 # --- groups, apps, catalog items, departments ----------------------------------------------------
