@@ -101,6 +101,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "approvals.manage_policies",
             "approvals.view_all_requests",
             "approvals.manage_grants",
+            "api.manage_service_tokens",
             "approvals.retry_fulfilment",
         }
     ),

@@ -316,6 +316,18 @@ class AccessRequestQuerySet(models.QuerySet["AccessRequest"]):
             q |= Q(subject_id=user.okta_id) | Q(approvers__okta_id=user.okta_id)
         return self.filter(q).distinct()
 
+    def viewable_by(self, user: User) -> AccessRequestQuerySet:
+        """What a request's page shows to ``user``: ``visible_to``, or every request for those
+        who may view all (admins). The page and the API ask this one question."""
+        return self if user.has_perm("approvals.view_all_requests") else self.visible_to(user)
+
+    def ever_routed_to(self, user: User) -> AccessRequestQuerySet:
+        """Requests ``user`` was ever asked to decide, or every request for admins: whom a
+        decision is answered for (anyone else gets 404, not a refusal)."""
+        if user.has_perm("approvals.view_all_requests"):
+            return self
+        return self.filter(approvers__okta_id=user.okta_id or "-").distinct()
+
 
 class AccessRequest(models.Model):
     """A request for a catalog item, or (``kind`` set, no item) for something another app

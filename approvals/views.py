@@ -343,9 +343,7 @@ def _get_request_for_viewer(request: HttpRequest, pk: int) -> AccessRequest:
     """Requester, subject, anyone routed to decide it, and admins; everyone else gets 404."""
     user = _user(request)
     qs = AccessRequest.objects.select_related("item", "requester", "subject", "item__policy")
-    if not user.has_perm("approvals.view_all_requests"):
-        qs = qs.visible_to(user)
-    return get_object_or_404(qs, pk=pk)
+    return get_object_or_404(qs.viewable_by(user), pk=pk)
 
 
 @require_GET
@@ -548,10 +546,7 @@ def request_subject_access(request: HttpRequest, pk: int) -> HttpResponse:
 def _get_request_for_approver(request: HttpRequest, pk: int) -> AccessRequest:
     """A request this person was ever asked to decide (or an admin); others get 404."""
     user = _user(request)
-    qs = AccessRequest.objects.all()
-    if not user.has_perm("approvals.view_all_requests"):
-        qs = qs.filter(approvers__okta_id=user.okta_id or "-").distinct()
-    return get_object_or_404(qs, pk=pk)
+    return get_object_or_404(AccessRequest.objects.ever_routed_to(user), pk=pk)
 
 
 @require_POST

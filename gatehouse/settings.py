@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "bootstrap",
     "mozilla_django_oidc",
+    "ninja",  # the API docs page serves Swagger UI from the package, not a CDN
     "core",
     "audit",
     "okta",
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "reviews",
     "assistant",
     "chat",
+    "api",
     "gatehouse",
 ]
 
@@ -80,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "api.middleware.api_call_audit",
 ]
 
 ROOT_URLCONF = "gatehouse.urls"
@@ -236,6 +239,10 @@ SLACK_API_URL = env.str("SLACK_API_URL", "https://slack.com/api/").rstrip("/") +
 SLACK_TIMEOUT_SECONDS = env.int("SLACK_TIMEOUT_SECONDS", 10)  # also for the Teams webhook
 # Teams: notifications only, to one channel's incoming webhook (off unless set).
 TEAMS_WEBHOOK_URL = secret("TEAMS_WEBHOOK_URL")
+
+# --- REST API (/api/v1/) -------------------------------------------------------------------
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", "600/m")  # calls per token
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", 365)  # the longest a token may last
 
 # --- Portal roles come from Okta group membership ------------------------------------------
 GATEHOUSE_ADMIN_GROUP = env.str("GATEHOUSE_ADMIN_GROUP", "Gatehouse Admins")

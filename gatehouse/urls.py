@@ -2,6 +2,7 @@ from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
 from accounts import views
+from api.endpoints import api
 from approvals import dashboard
 from gatehouse import views as shell
 
@@ -19,4 +20,6 @@ urlpatterns = [
     path("reviews/", include("reviews.urls")),
     path("ask/", include("assistant.urls")),
     path("chat/", include("chat.urls")),
+    path("api/v1/", api.urls),
+    path("account/tokens/", include("api.urls")),
 ]

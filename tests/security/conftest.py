@@ -18,6 +18,8 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
+from api.models import ApiToken
+from api.tokens import token_create
 from approvals.models import AccessRequest, CatalogItem, Grant, Policy, RequestStatus
 from approvals.services.requests import access_request_submit
 from audit.models import AuditEvent, AuditVerification
@@ -56,6 +58,7 @@ class World:
     bulk_run: BulkRun
     campaign: Campaign
     review_item: ReviewItem
+    token: ApiToken
     ids: dict[str, Any] = field(default_factory=dict)
 
     def client(self, role: str, **kwargs: Any) -> Client:
@@ -147,6 +150,13 @@ def world_make() -> World:
         bulk_run=bulk_run,
         campaign=campaign,
         review_item=review_item,
+        token=token_create(
+            actor=people.u["maya"],
+            name="maya's script",
+            kind="personal",
+            scopes=["catalog:read"],
+            days=30,
+        )[0],
     )
 
 

@@ -133,6 +133,25 @@ EXPECTED: dict[str, tuple[str, str]] = {
     # with Slack not configured (as here) it does not exist for anyone. Configured, an unsigned
     # POST is 401 for everyone (tests/chat/test_slack.py).
     "chat:slack_interactions": ("POST", "404 404 404 404 404 404 404 404"),
+    # API tokens: everyone signed in has the page; maya's token is revoked by her or an admin.
+    "api_tokens:list": ("GET", "login ok ok ok ok ok ok ok"),
+    "api_tokens:revoke": ("POST", "login ok 404 404 404 404 ok 404"),
+    # The REST API takes bearer tokens only: a session (or none) is 401 on every route; what a
+    # token may do, role by role, is tests/security/test_api_matrix.py. The schema is
+    # public (it describes the API and holds no data).
+    "api:api-root": ("GET", "404 404 404 404 404 404 404 404"),
+    "api:openapi-json": ("GET", "ok ok ok ok ok ok ok ok"),
+    "api:catalog_list": ("GET", "401 401 401 401 401 401 401 401"),
+    "api:request_list": ("GET", "401 401 401 401 401 401 401 401"),
+    "api:request_submit": ("POST", "401 401 401 401 401 401 401 401"),
+    "api:request_detail": ("GET", "401 401 401 401 401 401 401 401"),
+    "api:request_withdraw": ("POST", "401 401 401 401 401 401 401 401"),
+    "api:inbox_list": ("GET", "401 401 401 401 401 401 401 401"),
+    "api:request_decide": ("POST", "401 401 401 401 401 401 401 401"),
+    "api:my_access": ("GET", "401 401 401 401 401 401 401 401"),
+    "api:grant_list": ("GET", "401 401 401 401 401 401 401 401"),
+    "api:audit_events": ("GET", "401 401 401 401 401 401 401 401"),
+    "api:operation_list": ("GET", "401 401 401 401 401 401 401 401"),
 }
 
 # Query strings a page needs to address an object (the catalog's "new item" form takes the
@@ -150,7 +169,7 @@ def outcome(response: HttpResponseBase) -> str:
         location = response["Location"]
         to_signin = location.startswith(reverse("login")) or location.startswith("/oidc/")
         return "login" if to_signin else "ok"
-    named = {400: "bad", 403: "deny", 404: "404", 405: "405"}
+    named = {400: "bad", 401: "401", 403: "deny", 404: "404", 405: "405"}
     if response.status_code in named:
         return named[response.status_code]
     return "ok" if 200 <= response.status_code < 300 else str(response.status_code)

@@ -11,7 +11,16 @@ from audit.models import AuditEvent
 from tests.security.conftest import ROLES, World
 from tests.security.test_authorization_matrix import EXPECTED, address
 
-CSRF_EXEMPT = {"okta:event_hook", "chat:slack_interactions"}
+# The REST API takes bearer tokens only, never a session, so a forged cross-site POST carries
+# nothing that authenticates it: test_api_posts_with_only_a_session_are_401 below.
+API_POSTS = {
+    name for name, (method, _) in EXPECTED.items() if name.startswith("api:") and method == "POST"
+}
+CSRF_EXEMPT = {
+    "okta:event_hook",
+    "chat:slack_interactions",
+    *(name for name in EXPECTED if name.startswith("api:")),
+}
 
 
 def allowed_role(outcomes: str) -> str:
@@ -51,3 +60,14 @@ def test_post_with_csrf_token_passes_the_check(world: World) -> None:
     assert response.status_code in (200, 302)
     world.request.refresh_from_db()
     assert world.request.status == "CANCELLED"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(API_POSTS))
+def test_api_posts_with_only_a_session_are_401(name: str, world: World) -> None:
+    client = world.client("admin", enforce_csrf_checks=True)
+    client.get("/")
+    before = AuditEvent.objects.count()
+    response = client.post(address(name, world), {"outcome": "approve"})
+    assert response.status_code == 401
+    assert AuditEvent.objects.count() == before

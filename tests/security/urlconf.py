@@ -68,6 +68,8 @@ def world_params(name: str, world: World) -> dict[str, Any]:
         "identity:pick": {"kind": "group"},
         "reviews:": {"pk": world.campaign.pk, "fmt": "csv"},
         "reviews:item_": {"pk": world.review_item.pk},
+        "api:": {"request_id": world.request.pk},
+        "api_tokens:": {"pk": world.token.pk},
     }
     values: dict[str, Any] = {
         "user_id": p.maya.id,
