@@ -7,10 +7,8 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Page, Paginator
-from django.db import connection
-from django.db.models import Q, QuerySet, Subquery, Value
-from django.db.models.expressions import RawSQL
+from django.core.paginator import Paginator
+from django.db.models import Q, Subquery, Value
 from django.db.models.functions import Lower
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from approvals import queries
 from approvals.forms import (
     BulkDecisionForm,
     CatalogFilterForm,
@@ -96,79 +95,6 @@ def _partial(request: HttpRequest, template: str, region: str) -> str:
 # --- catalog --------------------------------------------------------------------------------
 
 
-# The catalog's side queries (what the person holds or asked for, owners' names, policy
-# stages, departments) are plain SQL: on this page Django spends 1-1.5 ms of CPU building
-# each, several times running it.
-
-
-def _rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _marks(values: list[Any]) -> str:
-    return ", ".join(["%s"] * len(values))
-
-
-def _held_and_open(
-    items: list[CatalogItem], okta_id: str
-) -> tuple[set[str], set[str], dict[int, int]]:
-    """Of these items, the groups and apps the person holds and their open request per item,
-    in one query. (As three EXISTS in the items' own query they cost Django about 4 ms of CPU
-    to build and PostgreSQL more to plan, for 25 index lookups.)"""
-    if not items:
-        return set(), set(), {}
-    groups = sorted({item.group_id for item in items if item.group_id}) or [""]
-    apps = sorted({item.app_id for item in items if item.app_id}) or [""]
-    ids = [item.pk for item in items]
-    statuses = [status.value for status in OPEN_STATUSES]
-    rows = _rows(
-        "SELECT 'g', group_id, 0, 0 FROM okta_groupmembership "  # noqa: S608 (only %s)
-        f"WHERE user_id = %s AND group_id IN ({_marks(groups)}) "
-        "UNION ALL SELECT 'a', app_id, 0, 0 FROM okta_appassignment "
-        f"WHERE user_id = %s AND app_id IN ({_marks(apps)}) "
-        "UNION ALL SELECT 'r', '', item_id, id FROM approvals_accessrequest "
-        f"WHERE subject_id = %s AND status IN ({_marks(statuses)}) "
-        f"AND item_id IN ({_marks(ids)})",
-        [okta_id, *groups, okta_id, *apps, okta_id, *statuses, *ids],
-    )
-    held_groups = {key for kind, key, _, _ in rows if kind == "g"}
-    held_apps = {key for kind, key, _, _ in rows if kind == "a"}
-    # One open request per person and item (approvals_one_open_request).
-    open_requests = {item_id: pk for kind, _, item_id, pk in rows if kind == "r"}
-    return held_groups, held_apps, open_requests
-
-
-def _people_names(items: list[CatalogItem], okta_id: str) -> tuple[dict[str, str], str]:
-    """The items' owners by id, and the person's manager, in one query."""
-    if not items:
-        return {}, ""
-    owners = sorted({o for item in items for o in item.owners}) or [""]
-    rows = _rows(
-        # The manager as a scalar subquery (evaluated once), not a join: with a join the OR
-        # cannot use the primary key and PostgreSQL reads all 100,000 people (50 ms).
-        "SELECT u.id, u.login, u.first_name, u.last_name, u.display_name, "  # noqa: S608 (only %s)
-        "u.id = (SELECT manager_id FROM okta_oktauser WHERE id = %s) FROM okta_oktauser u "
-        f"WHERE u.id IN ({_marks(owners)}) "
-        "OR u.id = (SELECT manager_id FROM okta_oktauser WHERE id = %s)",
-        [okta_id, *owners, okta_id],
-    )
-    names, manager = {}, ""
-    for pk, login, first_name, last_name, display_name, is_my_manager in rows:
-        person = OktaUser(
-            id=pk,
-            login=login,
-            first_name=first_name,
-            last_name=last_name,
-            display_name=display_name,
-        )
-        names[pk] = str(person)
-        if is_my_manager:
-            manager = str(person)
-    return names, manager
-
-
 def _approver_summary(
     item: CatalogItem, stages: list[str], owner_names: dict[str, str], manager: str
 ) -> str:
@@ -187,51 +113,6 @@ def _approver_summary(
     return " then ".join(parts)
 
 
-def _policy_stages(items: list[CatalogItem]) -> dict[int, list[str]]:
-    """Who approves at each stage of the items' policies, in order, by policy id."""
-    wanted = {item.policy_id for item in items}
-    stages: dict[int, list[str]] = {}
-    # Every policy's stages: a handful of rows, and a query that never changes.
-    rows = _rows(
-        "SELECT policy_id, approvers FROM approvals_policystage ORDER BY policy_id, position", []
-    )
-    for policy_id, approvers in rows:
-        if policy_id in wanted:
-            stages.setdefault(policy_id, []).append(approvers)
-    return stages
-
-
-def _departments() -> list[str]:
-    """The departments of published items, for the filter."""
-    rows = _rows(
-        "SELECT DISTINCT department FROM approvals_catalogitem "
-        "WHERE published = %s AND department <> '' ORDER BY department",
-        [True],
-    )
-    return [department for (department,) in rows]
-
-
-# What a catalog row shows: building 25 items with their group, approver group and policy
-# whole (some 45 columns, a JSON field among them) was a tenth of the page's time.
-_CATALOG_FIELDS = (
-    *("id", "kind", "group_id", "app_id", "name", "description", "department", "owners"),
-    *("approver_group_id", "policy_id", "max_duration_days", "risk"),
-    *("group__id", "group__type", "approver_group__id", "approver_group__name"),
-    *("policy__id", "policy__name", "policy__auto_approve_max_risk"),
-)
-
-
-def _catalog_page(items: QuerySet[CatalogItem], number: int) -> Page[CatalogItem]:
-    """One page of the catalog. A first page that holds every match needs no COUNT: searching
-    as one types mostly ends there."""
-    if number != 1:
-        return Paginator(items, PAGE_SIZE).get_page(number)
-    first = list(items[: PAGE_SIZE + 1])
-    if len(first) <= PAGE_SIZE:
-        return Paginator(first, PAGE_SIZE).page(1)
-    return Page(first[:PAGE_SIZE], 1, Paginator(items, PAGE_SIZE))
-
-
 @require_GET
 @login_required
 def catalog(request: HttpRequest) -> HttpResponse:
@@ -239,29 +120,25 @@ def catalog(request: HttpRequest) -> HttpResponse:
     form = CatalogFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
     okta_id = user.okta_id or "-"
-    items_qs = (
-        CatalogItem.objects.published()
-        .search(filters.get("q") or "")
-        .select_related("group", "approver_group", "policy")
-        .only(*_CATALOG_FIELDS)
+    page = queries.catalog_page(
+        text=filters.get("q") or "",
+        kind=filters.get("kind") or "",
+        department=filters.get("department") or "",
+        number=filters.get("page") or 1,
+        size=PAGE_SIZE,
     )
-    if filters.get("kind"):
-        items_qs = items_qs.filter(kind=filters["kind"])
-    if filters.get("department"):
-        items_qs = items_qs.filter(department=filters["department"])
-    page = _catalog_page(items_qs, filters.get("page") or 1)
     items: list[CatalogItem] = list(page.object_list)
-    held_groups, held_apps, open_requests = _held_and_open(items, okta_id)
-    owner_names, manager = _people_names(items, okta_id)
-    stages = _policy_stages(items) if items else {}
+    held = queries.catalog_held_and_open(items, okta_id)
+    people = queries.catalog_people(items, okta_id)
+    stages = queries.catalog_policy_stages({item.policy_id for item in items}) if items else {}
     row_urls(items, request_url="approvals:request_new")
     rows = [
         {
             "item": item,
-            "held": item.group_id in held_groups if item.group_id else item.app_id in held_apps,
-            "open_request": open_requests.get(item.pk),
+            "held": item.group_id in held.groups if item.group_id else item.app_id in held.apps,
+            "open_request": held.open_requests.get(item.pk),
             "approvers": _approver_summary(
-                item, stages.get(item.policy_id, []), owner_names, manager
+                item, stages.get(item.policy_id, []), people.owners, people.manager
             ),
         }
         for item in items
@@ -269,7 +146,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         _partial(request, "approvals/catalog.html", "results"),
-        {"form": form, "rows": rows, "page": page, "departments": _departments()},
+        {"form": form, "rows": rows, "page": page, "departments": queries.catalog_departments()},
     )
 
 
@@ -439,42 +316,7 @@ def grant_retry(request: HttpRequest, pk: int) -> HttpResponse:
 # --- inbox and decisions ----------------------------------------------------------------------
 
 
-# How many groups and apps a request's subject holds: one index-only count per row. In SQL
-# because Django compiles the equivalent Subquery pair in ~1 ms of CPU, a quarter of the
-# inbox's query; they name the table of the outer query, which _inbox_rows never aliases.
-_SUBJECT_GROUPS = RawSQL(
-    "SELECT COUNT(*) FROM okta_groupmembership m"
-    " WHERE m.user_id = approvals_accessrequest.subject_id",
-    (),
-)
-_SUBJECT_APPS = RawSQL(
-    "SELECT COUNT(*) FROM okta_appassignment a WHERE a.user_id = approvals_accessrequest.subject_id",
-    (),
-)
-
-
-# What an inbox row shows; the rest of a request (its timeline, failure text…) stays unread.
-_INBOX_FIELDS = (
-    *("id", "item_id", "kind", "title", "requester_id", "subject_id", "subject_label"),
-    *("status", "reason", "duration_days", "stages", "current_stage", "created_at"),
-    *("item__name", "item__risk"),
-    *("requester__okta_id", "requester__display_name", "requester__username"),
-    *("requester__first_name", "requester__last_name"),
-)
-
-
-def _inbox_rows(requests: QuerySet[AccessRequest]) -> list[AccessRequest]:
-    """These requests, oldest first, with what an approver weighs beside each: the item and its
-    risk, who asks, and how much access the subject already has (listed on demand)."""
-    rows: list[AccessRequest] = list(
-        requests.select_related("item", "requester")
-        .only(*_INBOX_FIELDS)
-        .annotate(
-            subject_groups=_SUBJECT_GROUPS,
-            subject_apps=_SUBJECT_APPS,
-        )
-        .order_by("created_at", "id")
-    )
+def _inbox_links(rows: list[AccessRequest]) -> list[AccessRequest]:
     row_urls(
         rows,
         detail_url="approvals:request_detail",
@@ -484,23 +326,6 @@ def _inbox_rows(requests: QuerySet[AccessRequest]) -> list[AccessRequest]:
     return rows
 
 
-def _inbox_page(user: User, after: str) -> tuple[list[AccessRequest], bool]:
-    """One page of the requests waiting for this person, oldest first, after the request
-    ``after`` names (keyset: created_at, id); and whether more follow."""
-    queue = AccessRequest.objects.decidable_by(user)
-    cursor = queue.filter(pk=int(after)).values("created_at", "pk").first() if after else None
-    if cursor is not None:
-        queue = queue.filter(
-            Q(created_at__gt=cursor["created_at"])
-            | Q(created_at=cursor["created_at"], pk__gt=cursor["pk"])
-        )
-    # One query. The page's ids come from a subquery that walks the pending-requests index and
-    # stops after a page; the joins and counts then run for those rows only.
-    page = queue.order_by("created_at", "id").values("pk")[: INBOX_SIZE + 1]
-    rows = _inbox_rows(AccessRequest.objects.filter(pk__in=Subquery(page)))
-    return rows[:INBOX_SIZE], len(rows) > INBOX_SIZE
-
-
 @require_GET
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
@@ -508,7 +333,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     after = request.GET.get("after", "")
     # A malformed cursor (an edited address) shows the first page rather than an error.
     after = after if after.isdigit() and len(after) < 19 else ""
-    rows, more = _inbox_page(user, after)
+    rows, more = queries.inbox_page(user, after=int(after) if after else None, size=INBOX_SIZE)
+    _inbox_links(rows)
     total = waiting(request, up_to=INBOX_LIMIT)
     context = {"rows": rows, "more": more, "total": total, "total_is_floor": total >= INBOX_LIMIT}
     if after:
@@ -572,7 +398,7 @@ def request_decide(request: HttpRequest, pk: int) -> HttpResponse:
             error = exc.message
     if _htmx(request):
         # The decided row, and the inbox's count and the nav badge in the same answer.
-        row = _inbox_rows(AccessRequest.objects.filter(pk=req.pk))[0]
+        row = _inbox_links(queries.inbox_rows(AccessRequest.objects.filter(pk=req.pk)))[0]
         total = waiting(request, up_to=INBOX_LIMIT)
         return render(
             request,
