@@ -2,7 +2,7 @@
 
 The endpoint answers quickly: it authenticates the call (constant-time comparison of the
 ``Authorization`` value), validates the body's shape, stores events that were not seen before
-and queues ``okta.tasks.apply_hook_events`` after commit. The task applies them to the mirror
+and sends ``okta.apply_hook_events`` (by name) after commit. The task applies them to the mirror
 (okta.sync.events.events_apply_local), claiming each stored event with a conditional UPDATE so
 that a task delivered twice applies nothing twice.
 
@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
+from core.dispatch import task_send
 from okta.connection import hook_secret
 from okta.models import HookEvent
 from okta.signals import statuses_changed_send
@@ -116,11 +117,9 @@ def hook_events_store(*, events: Sequence[dict[str, Any]]) -> list[int]:
 
 
 def _queue(ids: list[int]) -> None:
-    from okta.tasks import apply_hook_events
-
     try:
         # One attempt: Okta waits 3 seconds for the answer, and the sweep covers a miss.
-        apply_hook_events.apply_async(args=[ids], retry=False)
+        task_send("okta.apply_hook_events", ids, retry=False)
     except BrokerUnreachable as exc:
         logger.warning(
             "Event hook: %d event(s) stored but the broker is unreachable (%s); "

@@ -1,7 +1,7 @@
 """The Okta actions Gatehouse takes, as an outbox of ``Operation`` rows.
 
 1. ``operation_enqueue`` (inside the caller's transaction) validates the action, writes the row
-   and its audit event, and queues ``okta.tasks.operation_run`` after commit.
+   and its audit event, and sends ``okta.operation_run`` (by name) after commit.
 2. ``operation_execute`` claims the row with a conditional UPDATE, calls Okta outside any
    transaction, then records Okta's answer, the audit event and the mirror change in one
    transaction, and sends the caller's callback task after commit.
@@ -182,13 +182,11 @@ def _audit_detail(op: Operation, **extra: Any) -> dict[str, Any]:
     return detail
 
 
-def _queue(operation_id: int, countdown: float | None = None) -> None:
-    from okta.tasks import operation_run
+OPERATION_RUN_TASK = "okta.operation_run"
 
-    if countdown:
-        operation_run.apply_async(args=[operation_id], countdown=max(countdown, 0.0))
-    else:
-        operation_run.delay(operation_id)
+
+def _queue(operation_id: int, countdown: float | None = None) -> None:
+    task_send(OPERATION_RUN_TASK, operation_id, countdown=countdown or None)
 
 
 def operation_enqueue(
@@ -453,12 +451,8 @@ def _record(
             transaction.on_commit(lambda: _queue(op.pk, countdown=retry_in))
         elif op.callback_task:
             task_name = op.callback_task
-            transaction.on_commit(lambda: _send_callback(task_name, op.pk))
+            transaction.on_commit(lambda: task_send(task_name, op.pk))
     return op
-
-
-def _send_callback(task_name: str, operation_id: int) -> None:
-    task_send(task_name, operation_id)
 
 
 def _seal(result: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.dispatch import task_send
 from core.links import row_urls
 from core.permissions import permission_required
 from okta import connection as okta_connection
@@ -469,9 +470,7 @@ def sync_start(request: HttpRequest) -> HttpResponse:
 
 
 def _queue_sync(run_id: int) -> None:
-    from okta.tasks import run_sync
-
-    run_sync.delay(run_id)
+    task_send("okta.run_sync", run_id)
 
 
 @require_GET

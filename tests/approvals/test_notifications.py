@@ -21,6 +21,7 @@ from approvals.services.requests import access_request_submit
 from core.notes import retry_delay
 from okta import operations
 from tests.approvals.conftest import People, item_make
+from tests.fixtures.dispatch import tasks_hold
 
 REFUSED = "maya.chen@acme.com"
 
@@ -131,9 +132,9 @@ def test_broker_down_after_commit_does_not_fail_the_decision(
     def broker_down(name: str, *args: Any, **options: Any) -> None:
         raise ConnectionError("the broker is down")
 
-    monkeypatch.setattr(operations, "_queue", lambda pk, countdown=None: None)
     # Every message the email task would publish (by name, core.dispatch) fails.
     monkeypatch.setattr(current_app._get_current_object(), "send_task", broker_down)
+    tasks_hold(monkeypatch, operations.OPERATION_RUN_TASK)  # okta's own: no Okta here
     with django_capture_on_commit_callbacks(execute=True):
         access_request_decide(actor=people.u["priya"], request_id=req.pk, outcome="APPROVE")
     req.refresh_from_db()
@@ -145,7 +146,7 @@ def test_broker_down_after_commit_does_not_fail_the_decision(
 def test_a_real_worker_sends_the_bulk_decision_emails(
     celery_worker: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(operations, "_queue", lambda pk, countdown=None: None)  # no Okta here
+    tasks_hold(monkeypatch, operations.OPERATION_RUN_TASK)  # no Okta here
     people = People()
     requests = pending(people, 2)
     with transaction.atomic():

@@ -18,12 +18,13 @@ from audit.models import AuditEvent
 from okta import operations as okta_operations
 from okta.models import Operation, OperationStatus
 from tests.approvals.conftest import People, item_make
+from tests.fixtures.dispatch import tasks_hold
 
 pytestmark = pytest.mark.django_db
 
 
 def approved(people: People, backend: CatalogItem, monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setattr(okta_operations, "_queue", lambda pk, countdown=None: None)
+    tasks_hold(monkeypatch, okta_operations.OPERATION_RUN_TASK)
     req = access_request_submit(
         requester=people.u["maya"], item=backend, reason="on-call", duration_days=30
     )

@@ -20,6 +20,7 @@ from okta.hooks import (
 from okta.models import AppAssignment, GroupMembership, HookEvent, OktaApp, OktaGroup, OktaUser
 from tests.accounts.conftest import person_make
 from tests.browser.plugin import celery_broker, free_port
+from tests.fixtures.dispatch import TasksSent
 
 pytestmark = pytest.mark.django_db
 
@@ -143,7 +144,7 @@ def test_event_hook_malformed_body_is_400_with_a_clear_message(
 
 
 def test_event_hook_delivery_stores_events_and_queues_after_commit(
-    client: Client, django_capture_on_commit_callbacks: Any
+    client: Client, django_capture_on_commit_callbacks: Any, tasks_sent: TasksSent
 ) -> None:
     body = delivery(event("u-1", "user.lifecycle.create"), event("u-2", "user.lifecycle.suspend"))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -152,6 +153,11 @@ def test_event_hook_delivery_stores_events_and_queues_after_commit(
     assert response.json() == {"received": 2, "new": 2}
     assert set(HookEvent.objects.values_list("uuid", flat=True)) == {"u-1", "u-2"}
     assert len(callbacks) == 1
+    assert not tasks_sent  # nothing before the commit
+    callbacks[0]()
+    ids = sorted(HookEvent.objects.values_list("id", flat=True))
+    assert [sorted(args[0]) for args in tasks_sent.named("okta.apply_hook_events")] == [ids]
+    assert tasks_sent[0].options["retry"] is False  # one attempt: the sweep covers a miss
 
 
 def test_event_hook_duplicate_uuid_is_stored_and_applied_once(

@@ -14,6 +14,7 @@ from audit.models import AuditEvent
 from okta import crypto, operations
 from okta.models import Operation, OperationKind, OperationStatus
 from okta.operations import (
+    OPERATION_RUN_TASK,
     OperationInvalid,
     operation_enqueue,
     operation_retry,
@@ -22,6 +23,7 @@ from okta.operations import (
     operations_enqueue,
     operations_reap,
 )
+from tests.fixtures.dispatch import tasks_hold
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +35,10 @@ PARAMS = {"group_id": "00gEngineering0001", "user_id": "00uMaya00000000001"}
 def queued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, float | None]]:
     """What would have gone to the broker: (operation id, countdown)."""
     sent: list[tuple[int, float | None]] = []
-    monkeypatch.setattr(
-        operations, "_queue", lambda pk, countdown=None: sent.append((pk, countdown))
+    tasks_hold(
+        monkeypatch,
+        OPERATION_RUN_TASK,
+        each=lambda message: sent.append((message.args[0], message.options.get("countdown"))),
     )
     return sent
 
@@ -68,10 +72,8 @@ def test_operation_validate_refuses_bad_input(kind: str, params: Any, message: s
 def test_operation_enqueue_writes_row_and_audit_and_queues_on_commit(
     django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from okta import tasks
-
     sent: list[int] = []
-    monkeypatch.setattr(tasks.operation_run, "delay", sent.append)
+    tasks_hold(monkeypatch, OPERATION_RUN_TASK, each=lambda message: sent.append(*message.args))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         op = operation_enqueue(
             kind=ADD,

@@ -11,13 +11,14 @@ from okta.client import OktaClient
 from okta.models import Operation, OperationKind, OperationStatus
 from okta.sandbox.seed import acme_group_id, acme_user_id
 from tests.fixtures.concurrency import at_once
+from tests.fixtures.dispatch import tasks_hold
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_racing_for_one_operation(
     okta_sandbox: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(operations, "_queue", lambda pk, countdown=None: None)
+    tasks_hold(monkeypatch, operations.OPERATION_RUN_TASK)
     maya, finance = acme_user_id("maya.chen@acme.com"), acme_group_id("Finance")
     op = Operation.objects.create(
         kind=OperationKind.GROUP_MEMBER_ADD, params={"group_id": finance, "user_id": maya}

@@ -25,6 +25,7 @@ from okta.models import (
 )
 from okta.operations import operation_execute, operation_reveal_secret
 from okta.sandbox.seed import acme_app_id, acme_group_id, acme_user_id
+from tests.fixtures.dispatch import SentTask, tasks_hold
 
 pytestmark = pytest.mark.django_db
 
@@ -50,12 +51,14 @@ def mirror(okta: OktaClient) -> None:
 def sent(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
     """Messages that would have gone to the broker after commit."""
     box: dict[str, list[Any]] = {"queue": [], "callbacks": []}
-    monkeypatch.setattr(
-        operations, "_queue", lambda pk, countdown=None: box["queue"].append((pk, countdown))
-    )
-    monkeypatch.setattr(
-        operations, "_send_callback", lambda task, pk: box["callbacks"].append((task, pk))
-    )
+
+    def held(message: SentTask) -> None:
+        if message.name == operations.OPERATION_RUN_TASK:
+            box["queue"].append((message.args[0], message.options.get("countdown")))
+        else:
+            box["callbacks"].append((message.name, *message.args))
+
+    tasks_hold(monkeypatch, each=held)
     return box
 
 

@@ -19,6 +19,7 @@ from okta.sync.runs import SyncAlreadyRunningError, sync_run_start
 from okta.sync.scope import Scope, sync_scope_update
 from tests.accounts.conftest import group_join, person_make
 from tests.fixtures.concurrency import at_once
+from tests.fixtures.dispatch import TasksSent
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +77,7 @@ def test_sync_run_start_reaps_run_without_heartbeat() -> None:
 
 
 def test_sync_start_button_records_run_and_queues_task(
-    admin_client: Client, django_capture_on_commit_callbacks: Any
+    admin_client: Client, django_capture_on_commit_callbacks: Any, tasks_sent: TasksSent
 ) -> None:
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = admin_client.post(
@@ -87,6 +88,8 @@ def test_sync_start_button_records_run_and_queues_task(
     assert run.status == SyncStatus.RUNNING
     assert run.triggered_by == "sam.rivera@acme.com"
     assert len(callbacks) == 1
+    callbacks[0]()
+    assert tasks_sent.named("okta.run_sync") == [[run.pk]]
     content = response.content.decode()
     assert "<html" not in content
     assert f'id="sync-run-{run.pk}"' in content
