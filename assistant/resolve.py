@@ -111,10 +111,10 @@ def _spellings(word: str) -> set[str]:
     return {word, word.title(), word.capitalize(), word.upper()}
 
 
-def _prefix_range(field_name: str, word: str) -> Q:
-    """``field_name`` starting with ``word``'s first two letters, as a range on the column (an
+def _prefix_range(field_name: str, word: str, letters: int = 2) -> Q:
+    """``field_name`` starting with ``word``'s first ``letters``, as a range on the column (an
     index answers it on every database, unlike a case-blind LIKE)."""
-    low = word[:2].title()
+    low = word[:letters].title()
     high = low[:-1] + chr(ord(low[-1]) + 1)
     return Q(**{f"{field_name}__gte": low, f"{field_name}__lt": high})
 
@@ -146,7 +146,9 @@ def person_by_name(said: str) -> Found:
         )
         if exact:
             return _one_or_several(said, exact)
-        candidates = by_name.filter(_prefix_range("last_name", words[-1])).filter(
+        # The surname's first letter and the first name's first two: a slip after the first
+        # letter of the surname ("Myeer" for "Meyer") is still among them.
+        candidates = by_name.filter(_prefix_range("last_name", words[-1], 1)).filter(
             _prefix_range("first_name", first)
         )
         found = _pick(said, [(p, p.full_name) for p in candidates[:CANDIDATES]])
