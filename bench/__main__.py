@@ -31,6 +31,7 @@ NAMES = (
     "bulk",
     "audit_stream",
     "ask",
+    "api",
 )
 # Benchmarks that only read the seeded data, so ``--reuse`` can run them again on it.
 REUSABLE = {"pages", "export"}
@@ -53,6 +54,8 @@ class Scale:
     bulk_people: int
     bulk_per_minute: int
     stream_events: int
+    api_clients: int
+    api_per_client: int
 
 
 FULL = Scale(
@@ -71,6 +74,8 @@ FULL = Scale(
     bulk_people=5000,
     bulk_per_minute=1200,
     stream_events=100_000,
+    api_clients=20,
+    api_per_client=25,
 )
 QUICK = Scale(
     org="acme",
@@ -88,6 +93,8 @@ QUICK = Scale(
     bulk_people=50,
     bulk_per_minute=10_000,
     stream_events=2_000,
+    api_clients=4,
+    api_per_client=5,
 )
 
 
@@ -183,7 +190,7 @@ def run_all(
     sandbox = sandbox_mod.start(env, scale.org)
     django.setup()
 
-    from bench import ask, bulk, hooks, pages, provision, seed, streaming, syncs
+    from bench import api, ask, bulk, hooks, pages, provision, seed, streaming, syncs
 
     seed.portal_groups(sandbox)
     bulk_people: list[str] = []
@@ -237,11 +244,15 @@ def run_all(
     )
     measure("sync_full_limited", lambda: syncs.sync_full_limited(env, sandbox))
     measure("hook_latency", lambda: hooks.run(env, sandbox, scale.hook_changes))
-    if selected & {"pages", "export"}:
+    if selected & {"pages", "export", "api"}:
         say("seeding portal data (people, catalog, requests, audit events)")
         data = seed.portal_data(env, scale.access_requests, scale.audit_events)
         measure("pages", lambda: pages.run(env, data, scale.sessions, scale.page_seconds))
         measure("export", lambda: pages.export(env, data))
+        measure(
+            "api",
+            lambda: api.run(env, data, clients=scale.api_clients, per_client=scale.api_per_client),
+        )
     if "provision_single" in selected:
         with provision.Worker(env, scale.worker_concurrency) as worker:
             measure("provision_single", lambda: provision.single(env, sandbox, worker))

@@ -168,7 +168,7 @@ def server_settings() -> dict[str, Any]:
 
 
 class Gunicorn:
-    def __init__(self, env: BenchEnv) -> None:
+    def __init__(self, env: BenchEnv, **extra_env: str) -> None:
         self.env = env
         self.port = free_port()
         self.process = env.popen(
@@ -185,6 +185,7 @@ class Gunicorn:
                 "warning",
             ],
             log_name="gunicorn",
+            **extra_env,
         )
 
     def __enter__(self) -> Gunicorn:

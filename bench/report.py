@@ -89,6 +89,15 @@ TARGETS: dict[str, list[Check]] = {
         ),
         ("errors", lambda r: all(p["errors"] == 0 for p in r["pages"].values()), "0 errors"),
     ],
+    "api": [
+        ("submit_p95", lambda r: r["submit"]["p95_ms"] < 250, "submit p95 < 250 ms"),
+        ("decide_p95", lambda r: r["decide"]["p95_ms"] < 250, "decide p95 < 250 ms"),
+        (
+            "unexpected",
+            lambda r: r["submit"]["unexpected"] + r["decide"]["unexpected"] == 0,
+            "every call answered as expected",
+        ),
+    ],
     "audit_stream": [
         ("seconds", lambda r: r["seconds"] < 120, "< 120 s"),
         ("lost", lambda r: r["lost"] == 0, "0 lost"),
@@ -285,6 +294,26 @@ def summary_lines(name: str, r: dict[str, Any]) -> list[tuple[str, str, str]]:
                     f"{p['queries']} queries, < 100 ms [{ok}]",
                 )
             )
+        return rows
+    if name == "api":
+        rows = []
+        for op in ("submit", "decide"):
+            x = r[op]
+            rows.append(
+                (
+                    f"{op} p50 / p95 ms",
+                    f"{_fmt(x['p50_ms'])} / {_fmt(x['p95_ms'])}",
+                    f"{_fmt(x['calls'])} calls, {_fmt(x['per_second'])}/s, "
+                    f"{r['clients']} clients, {target(op + '_p95')}",
+                )
+            )
+        rows.append(
+            (
+                "unexpected answers",
+                f"{r['submit']['unexpected']} / {r['decide']['unexpected']}",
+                target("unexpected"),
+            )
+        )
         return rows
     if name == "audit_stream":
         return [

@@ -33,6 +33,7 @@ PARTS = [
     "provision_single",
     "provision",
     "audit_stream",
+    "api",
     "ask",
 ]
 
@@ -283,3 +284,17 @@ def test_quick_bench_ask_interprets_every_sentence_and_previews_the_selection(
     assert ask["preview_seconds"] > 0 and ask["preview_queries"] > 0
     assert ask["preview_queries"] == ask["preview_queries_two_people"]
     assert set(ask["checks"]) == {"p95_ms", "preview_seconds"}
+
+
+def test_quick_bench_api_submits_and_decides_through_gunicorn(
+    quick_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, document, _ = quick_run
+    result = document["api"]
+    assert "error" not in result, result
+    assert result["clients"] == 4
+    submit, decide = result["submit"], result["decide"]
+    assert submit["calls"] == 20 and submit["unexpected"] == 0  # 4 clients x 5 items
+    assert decide["calls"] == submit["calls"] and decide["unexpected"] == 0
+    assert 0 < submit["p50_ms"] <= submit["p95_ms"]
+    assert result["checks"]["unexpected"]["pass"] is True
