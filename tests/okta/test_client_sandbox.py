@@ -123,7 +123,7 @@ def test_sandbox_429_reports_wait_until_the_window_resets(
     assert err.retry_after is not None
     assert 58 <= err.retry_after <= 62.5
     assert sleeps and abs(sleeps[-1] - err.retry_after) < 1.5  # waited for the reset once
-    assert gov.state("groups").blocked_until > time.time() + 55
+    assert gov.state("/api/v1/groups/{id}").blocked_until > time.time() + 55  # Okta's bucket
 
 
 def test_sandbox_oauth_private_key_jwt(okta_sandbox: Any) -> None:
