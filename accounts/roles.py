@@ -84,9 +84,14 @@ def has_role(user: User, *wanted: Role) -> bool:
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.EMPLOYEE: frozenset(),
     Role.MANAGER: frozenset(),
-    Role.HELPDESK: frozenset({"okta.view_directory"}),
+    Role.HELPDESK: frozenset({"okta.view_directory", "identity.ask_as_helpdesk"}),
     Role.AUDITOR: frozenset(
-        {"audit.view_auditevent", "audit.export_auditevent", "reviews.view_campaign"}
+        {
+            "audit.view_auditevent",
+            "audit.export_auditevent",
+            "reviews.view_campaign",
+            "identity.view_admin_roles",
+        }
     ),
     Role.ADMIN: frozenset(
         {
@@ -103,6 +108,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "approvals.manage_grants",
             "api.manage_service_tokens",
             "approvals.retry_fulfilment",
+            "identity.ask_as_admin",
+            "identity.view_all_actions",
+            "identity.manage_directory",
+            "identity.run_bulk",
+            "identity.manage_policies",
+            "identity.view_admin_roles",
         }
     ),
 }

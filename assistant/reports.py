@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from accounts.models import User
-from accounts.roles import Role, has_role
 from approvals.models import AccessRequest
 from assistant.plan import Report
 from core.errors import ServiceError
 from identity import bulk
-from identity.services import admin_role_report, is_admin
+from identity.services import admin_role_report
 from okta.models import AppAssignment, OktaGroup
 
 MAX_ROWS = 5000
@@ -57,7 +56,7 @@ def report_table(*, actor: User, report: Report) -> Table:
         return Table(report.label, ["Request", "What", "Status", "Asked on"], rows)
     if report.report == "admin_roles":
         # The admin roles report's own rule (identity's page): admins and auditors.
-        if not (is_admin(actor) or has_role(actor, Role.AUDITOR)):
+        if not actor.has_perm("identity.view_admin_roles"):
             raise ReportRefused("Only admins and auditors see who holds Okta admin roles.")
         rows = [
             [p.full_name, p.login, p.status, ", ".join(roles), ", ".join(groups)]

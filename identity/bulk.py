@@ -28,7 +28,7 @@ from identity.guardrails import (
     privileged_targets_refused,
 )
 from identity.models import ActionPolicy, BulkItem, BulkRun, BulkStatus, Requester
-from identity.services import is_admin, policy_for
+from identity.services import policy_for
 from okta.models import (
     AppAssignment,
     GroupMembership,
@@ -114,7 +114,7 @@ def _bulk_targets(
     policy = policy_for(policy_action)
     if not policy.enabled:
         raise ActionRefused(f"{policy} is turned off by policy.")
-    if not is_admin(actor) or Requester.ADMIN not in policy.requesters:
+    if not actor.has_perm("identity.run_bulk") or Requester.ADMIN not in policy.requesters:
         raise ActionRefused("Only admins run bulk operations.")
     targets: list[tuple[str, str]] = []
     if action in ("group_add", "group_remove"):
@@ -317,7 +317,7 @@ def bulk_second_confirm(*, actor: User, run_id: int) -> BulkRun:
             raise ActionRefused("No such bulk run.")
         if run.status != BulkStatus.AWAITING_CONFIRMATION:
             raise ActionRefused("This run is not waiting for a confirmation.")
-        if not is_admin(actor) or actor.username == run.requested_by:
+        if not actor.has_perm("identity.run_bulk") or actor.username == run.requested_by:
             raise ActionRefused("A second admin, not the one who started it, must confirm.")
         preview = bulk_run_preview(run)
         if preview.hash != run.preview_hash:
@@ -400,7 +400,7 @@ def bulk_progress_of(runs: Iterable[BulkRun]) -> dict[int, Progress]:
 
 def bulk_retry_failures(*, actor: User, run_id: int) -> int:
     """Send only the run's failed operations to Okta again; returns how many."""
-    if not is_admin(actor):
+    if not actor.has_perm("identity.run_bulk"):
         raise ActionRefused("Only admins retry bulk runs.")
     run = BulkRun.objects.filter(pk=run_id).first()
     if run is None:

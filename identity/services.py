@@ -21,7 +21,6 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 
 from accounts.models import User
-from accounts.roles import Role, has_role
 from approvals.fulfilment import OperationSpec
 from approvals.models import OPEN_STATUSES, AccessRequest, Policy, RequestStatus
 from approvals.services.common import ApprovalError
@@ -75,8 +74,26 @@ CLOSED_OR_WAITING = (
 # --- who may ask for what ----------------------------------------------------------------------
 
 
-def is_admin(user: User) -> bool:
-    return bool(user.is_superuser or has_role(user, Role.ADMIN))
+# Asked as ``user.has_perm(...)`` (accounts/roles.py ROLE_PERMISSIONS grants them to roles;
+# superusers hold every permission, as Django gives them):
+#   identity.ask_as_helpdesk    ask as "helpdesk" where an action's policy names it
+#   identity.ask_as_admin       ask as "admin" where an action's policy names it
+#   identity.view_all_actions   open anyone's action and its outcome
+#   identity.manage_directory   create users, manage groups and app assignments
+#   identity.run_bulk           preview, confirm (as first or second admin) and retry bulk runs
+#   identity.manage_policies    edit the action policies
+#   identity.view_admin_roles   the admin-roles report (admins, auditors)
+# Who may ask for each action stays the action's policy (ActionPolicy.requesters): these say only
+# which of its kinds a person is; self, manager and owners come from the person asked about.
+# Managers hold no named permission: what they may do is decided per person (their reports).
+
+
+def may_search_people(user: User) -> bool:
+    """Whether the people search is for ``user``: those who see the whole directory (helpdesk,
+    admins), and managers, who find their reports there."""
+    if user.has_perm("okta.view_directory"):
+        return True
+    return bool(user.okta_id) and OktaUser.objects.filter(manager_id=user.okta_id).exists()
 
 
 def policy_for(action: str) -> ActionPolicy:
@@ -107,9 +124,9 @@ def relations(
         found.add(Requester.SELF)
     if target is not None and actor.okta_id and target.manager_id == actor.okta_id:
         found.add(Requester.MANAGER)
-    if has_role(actor, Role.HELPDESK):
+    if actor.has_perm("identity.ask_as_helpdesk"):
         found.add(Requester.HELPDESK)
-    if is_admin(actor):
+    if actor.has_perm("identity.ask_as_admin"):
         found.add(Requester.ADMIN)
     if _owns(actor, group_id=group_id, app_id=app_id):
         found.add(Requester.OWNERS)
@@ -597,7 +614,7 @@ def action_reveal_secret(*, actor: User, request_id: int, operation_id: int) -> 
 
 
 def action_policy_save(*, actor: User, policy: ActionPolicy, changes: Mapping[str, Any]) -> None:
-    if not is_admin(actor):
+    if not actor.has_perm("identity.manage_policies"):
         raise ActionRefused("Only admins edit action policies.")
     unknown = set(changes.get("requesters", [])) - set(Requester.values)
     if unknown:

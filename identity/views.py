@@ -1,4 +1,8 @@
-"""Thin function views: parse, authorize (one helper per access path), call a service, render."""
+"""Thin function views: parse, authorize, call a service, render.
+
+Pages for a role's work are guarded by ``core.permissions.permission_required`` (the permission
+names are listed in identity/services.py); pages about one person or action show it only to
+those it concerns (one helper per access path, 404 to anyone else)."""
 
 from __future__ import annotations
 
@@ -19,8 +23,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import trigger_client_event
 
 from accounts.models import User
-from accounts.roles import Role, has_role
 from approvals.models import Policy, RequestApprover
+from core.permissions import permission_required
 from identity import pickers, services
 from identity.actions import PROFILE_FIELDS, needs_confirmation
 from identity.bulk import (
@@ -78,13 +82,6 @@ def _render(request: HttpRequest, template: str, context: dict[str, Any], region
     return render(request, template, context)
 
 
-def _require_admin(request: HttpRequest) -> User:
-    user = _user(request)
-    if not services.is_admin(user):
-        raise PermissionDenied
-    return user
-
-
 def _profile_of(person: OktaUser) -> dict[str, Any]:
     profile = dict(person.profile or {})
     for attr, column in _MIRROR.items():
@@ -138,22 +135,18 @@ def my_account(request: HttpRequest) -> HttpResponse:
 # --- on behalf ------------------------------------------------------------------------------
 
 
-def _may_use_on_behalf(user: User) -> bool:
-    return has_role(user, Role.ADMIN, Role.HELPDESK, Role.MANAGER) or services.is_admin(user)
-
-
 @require_GET
 @login_required
 def people(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    if not _may_use_on_behalf(user):
+    if not services.may_search_people(user):
         raise PermissionDenied
     form = PersonSearchForm(request.GET)
     text = form.cleaned_data["q"] if form.is_valid() else ""
     qs = OktaUser.objects.only(
         "id", "login", "first_name", "last_name", "display_name", "status", "department"
     )
-    if not has_role(user, Role.ADMIN, Role.HELPDESK) and not services.is_admin(user):
+    if not user.has_perm("okta.view_directory"):  # managers: their reports
         qs = qs.filter(manager_id=user.okta_id or "-")
     if text:
         for term in text.split()[:4]:
@@ -178,7 +171,7 @@ def _get_person_for_actor(request: HttpRequest, user_id: str) -> OktaUser:
 
 def _person_context(request: HttpRequest, person: OktaUser) -> dict[str, Any]:
     user = _user(request)
-    admin = services.is_admin(user)
+    admin = user.has_perm("identity.manage_directory")
     editable = admin and person.pk != user.okta_id
     return {
         "person": person,
@@ -189,7 +182,7 @@ def _person_context(request: HttpRequest, person: OktaUser) -> dict[str, Any]:
         .select_related("app")
         .order_by("app__label"),
         "is_admin": admin,
-        "directory": has_role(user, Role.ADMIN, Role.HELPDESK),
+        "directory": user.has_perm("okta.view_directory"),
         # Without JavaScript a picker's search comes back here as ?group_id_q=… (person_act).
         "group_form": PersonGroupForm(initial=request.GET.dict()) if editable else None,
         "app_form": PersonAppForm(initial=request.GET.dict()) if editable else None,
@@ -351,7 +344,7 @@ def _get_action_for_viewer(request: HttpRequest, pk: int) -> ActionRequest:
     user = _user(request)
     if not (
         req.requested_by == user.username
-        or services.is_admin(user)
+        or user.has_perm("identity.view_all_actions")
         or (user.okta_id and req.target_user_id == user.okta_id)
         or (
             req.approval_request_id
@@ -428,9 +421,9 @@ def action_reveal(request: HttpRequest, pk: int, operation_id: int) -> HttpRespo
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required("identity.manage_directory")
 def user_create(request: HttpRequest) -> HttpResponse:
-    actor = _require_admin(request)
+    actor = _user(request)
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -471,9 +464,9 @@ def user_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required("identity.manage_directory")
 def groups(request: HttpRequest) -> HttpResponse:
-    actor = _require_admin(request)
+    actor = _user(request)
     form = GroupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -492,15 +485,10 @@ def groups(request: HttpRequest) -> HttpResponse:
     return render(request, "identity/groups.html", {"form": form, "rows": rows})
 
 
-def _get_group_for_admin(request: HttpRequest, group_id: str) -> OktaGroup:
-    _require_admin(request)
-    return get_object_or_404(OktaGroup, pk=group_id)
-
-
 @require_GET
-@login_required
+@permission_required("identity.manage_directory")
 def group_page(request: HttpRequest, group_id: str) -> HttpResponse:
-    group = _get_group_for_admin(request, group_id)
+    group = get_object_or_404(OktaGroup, pk=group_id)
     members = (
         OktaUser.objects.filter(memberships__group_id=group.pk)
         .only("id", "login", "first_name", "last_name", "display_name", "status")
@@ -522,10 +510,10 @@ def group_page(request: HttpRequest, group_id: str) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@permission_required("identity.manage_directory")
 def group_change(request: HttpRequest, group_id: str) -> HttpResponse:
     """Rename or delete the group."""
-    group = _get_group_for_admin(request, group_id)
+    group = get_object_or_404(OktaGroup, pk=group_id)
     variant = request.POST.get("variant", "")
     params: dict[str, Any] = {"group_id": group.pk}
     if variant == "update":
@@ -581,9 +569,9 @@ def _act_on_many(
 
 
 @require_POST
-@login_required
+@permission_required("identity.manage_directory")
 def group_members(request: HttpRequest, group_id: str) -> HttpResponse:
-    group = _get_group_for_admin(request, group_id)
+    group = get_object_or_404(OktaGroup, pk=group_id)
     variant = "remove" if request.POST.get("variant") == "remove" else "add"
     form = LoginsForm(request.POST)
     results: list[tuple[str, str, int | None]] = []
@@ -614,17 +602,15 @@ def group_members(request: HttpRequest, group_id: str) -> HttpResponse:
 
 
 @require_GET
-@login_required
+@permission_required("identity.manage_directory")
 def apps(request: HttpRequest) -> HttpResponse:
-    _require_admin(request)
     rows = OktaApp.objects.only("id", "label", "status").order_by("label")[:2000]
     return render(request, "identity/apps.html", {"rows": rows})
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required("identity.manage_directory")
 def app_page(request: HttpRequest, app_id: str) -> HttpResponse:
-    _require_admin(request)
     app = get_object_or_404(OktaApp, pk=app_id)
     form = LoginsForm(request.POST or None)
     results: list[tuple[str, str, int | None]] = []
@@ -651,10 +637,9 @@ def app_page(request: HttpRequest, app_id: str) -> HttpResponse:
 
 
 @require_GET
-@login_required
+@permission_required("identity.manage_directory", "identity.run_bulk")
 def pick(request: HttpRequest, kind: str) -> HttpResponse:
     """A picker's choices for what was typed: what is chosen plus the first matches."""
-    _require_admin(request)
     name, html_id = request.GET.get("name", ""), request.GET.get("id", "")
     if kind not in pickers.KINDS:
         raise Http404
@@ -683,9 +668,9 @@ def pick(request: HttpRequest, kind: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@permission_required("identity.run_bulk")
 def bulk(request: HttpRequest) -> HttpResponse:
-    actor = _require_admin(request)
+    actor = _user(request)
     form = (
         BulkForm(request.POST) if request.method == "POST" else BulkForm(initial=request.GET.dict())
     )
@@ -712,15 +697,10 @@ def bulk(request: HttpRequest) -> HttpResponse:
     return _render(request, "identity/bulk.html", {"form": form, "preview": preview}, "preview")
 
 
-def _get_run_for_admin(request: HttpRequest, pk: int) -> BulkRun:
-    _require_admin(request)
-    return get_object_or_404(BulkRun, pk=pk)
-
-
 @require_GET
-@login_required
+@permission_required("identity.run_bulk")
 def bulk_run(request: HttpRequest, pk: int) -> HttpResponse:
-    run = _get_run_for_admin(request, pk)
+    run = get_object_or_404(BulkRun, pk=pk)
     progress = bulk_progress(run)
     failed_only = request.GET.get("failed") == "1"
     items_qs = BulkItem.objects.filter(run=run)
@@ -755,9 +735,9 @@ def bulk_run(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@permission_required("identity.run_bulk")
 def bulk_run_confirm(request: HttpRequest, pk: int) -> HttpResponse:
-    run = _get_run_for_admin(request, pk)
+    run = get_object_or_404(BulkRun, pk=pk)
     try:
         bulk_second_confirm(actor=_user(request), run_id=run.pk)
     except ActionRefused as exc:
@@ -766,18 +746,17 @@ def bulk_run_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@permission_required("identity.run_bulk")
 def bulk_run_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    run = _get_run_for_admin(request, pk)
+    run = get_object_or_404(BulkRun, pk=pk)
     count = bulk_retry_failures(actor=_user(request), run_id=run.pk)
     messages.info(request, f"{count} failed changes sent to Okta again.")
     return redirect("identity:bulk_run", pk=run.pk)
 
 
 @require_GET
-@login_required
+@permission_required("identity.run_bulk")
 def bulk_runs(request: HttpRequest) -> HttpResponse:
-    _require_admin(request)
     runs = list(BulkRun.objects.all()[:100])
     progress = bulk_progress_of(runs)
     rows = [(run, progress[run.pk]) for run in runs]
@@ -790,11 +769,8 @@ REPORT_ROLES = ["SUPER_ADMIN", "ORG_ADMIN", "HELP_DESK_ADMIN", "READ_ONLY_ADMIN"
 
 
 @require_GET
-@login_required
+@permission_required("identity.view_admin_roles")
 def admin_roles_report(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    if not (services.is_admin(user) or has_role(user, Role.AUDITOR)):
-        raise PermissionDenied
     chosen = [t for t in request.GET.getlist("type") if t in REPORT_ROLES] or [
         "HELP_DESK_ADMIN",
         "SUPER_ADMIN",
@@ -813,9 +789,8 @@ def _approval_policies() -> Any:
 
 
 @require_GET
-@login_required
+@permission_required("identity.manage_policies")
 def policies(request: HttpRequest) -> HttpResponse:
-    _require_admin(request)
     chains = _approval_policies()
     rows = [
         (
@@ -840,9 +815,9 @@ def policies(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@permission_required("identity.manage_policies")
 def policy_edit(request: HttpRequest, action: str) -> HttpResponse:
-    actor = _require_admin(request)
+    actor = _user(request)
     policy = get_object_or_404(ActionPolicy, action=action)
     form = PolicyForm(request.POST, prefix=policy.action, policies=_approval_policies())
     if not form.is_valid():

@@ -21,13 +21,24 @@ ADMIN_ONLY = [
     "approvals.view_all_requests",
     "approvals.manage_grants",
     "approvals.retry_fulfilment",
+    "api.manage_service_tokens",
     "reviews.manage_campaign",
+    "identity.ask_as_admin",
+    "identity.view_all_actions",
+    "identity.manage_directory",
+    "identity.run_bulk",
+    "identity.manage_policies",
 ]
-AUDITOR = ["audit.view_auditevent", "audit.export_auditevent", "reviews.view_campaign"]
+AUDITOR = [
+    "audit.view_auditevent",
+    "audit.export_auditevent",
+    "reviews.view_campaign",
+    "identity.view_admin_roles",
+]
 
 
 def test_role_permissions_table_is_what_the_portal_promises() -> None:
-    assert ROLE_PERMISSIONS[Role.HELPDESK] == {"okta.view_directory"}
+    assert ROLE_PERMISSIONS[Role.HELPDESK] == {"okta.view_directory", "identity.ask_as_helpdesk"}
     assert ROLE_PERMISSIONS[Role.AUDITOR] == set(AUDITOR)
     assert ROLE_PERMISSIONS[Role.ADMIN] == {*AUDITOR, *ADMIN_ONLY, "okta.view_directory"}
     assert ROLE_PERMISSIONS[Role.EMPLOYEE] == frozenset()

@@ -20,6 +20,7 @@ from okta.client import OktaClient
 from okta.models import GroupMembership, Operation
 from okta.sandbox.seed import acme_group_id
 from tests.fixtures.concurrency import at_once, losers, refused_cleanly
+from tests.fixtures.dispatch import TasksSent
 from tests.identity.conftest import FINANCE_STALE, Acme, account, approval_of, bulk_start, decide
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,10 +37,11 @@ def three_admins(okta_sandbox: Any) -> Acme:
 
 
 def test_two_second_admins_at_once_give_one_decision(
-    three_admins: Acme, queued: list[int], okta: OktaClient, monkeypatch: pytest.MonkeyPatch
+    three_admins: Acme, queued: list[int], okta: OktaClient, tasks_sent: TasksSent
 ) -> None:
     """Both are approvers of the action's approval request; approvals' decide locks it, and
-    the one operation it writes makes one change in Okta."""
+    the one operation it writes makes one change in Okta. (The operation's callback to
+    approvals is recorded by ``tasks_sent``, not published.)"""
     acme = three_admins
     writes = acme.sandbox.counters()["writes"]
     req = services.action_submit(
