@@ -89,10 +89,6 @@ def _actor(request: HttpRequest, scope: str, permission: str | None = None) -> U
 # --- errors: the same plain sentences the pages show --------------------------------------------
 
 
-class Problem(Schema):
-    detail: Any
-
-
 @api.exception_handler(ServiceError)
 def _refused(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     return api.create_response(request, {"detail": exc.message, "field": exc.field}, status=400)
